@@ -1,0 +1,274 @@
+"""District profiles: the YAML data that says what district to generate, validated with pydantic.
+
+A profile is pure data (numbers with their basis); nothing here generates rows. Built-in profiles
+live in ``fake_data/profiles/``; a path to any YAML file works too. Every user mistake in a profile
+becomes a :class:`ProfileError` that names the file, the field and the value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from firstbell.errors import UserError
+
+PROFILE_DIR = Path(__file__).parent / "profiles"
+
+# Grade codes as the generator stores them: PK = -1, K = 0, then 1..12.
+GRADE_CODES: dict[str, int] = {"PK": -1, "K": 0, **{str(g): g for g in range(1, 13)}}
+Level = Literal["elementary", "high"]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Count = Annotated[int, Field(ge=0)]
+Positive = Annotated[int, Field(ge=1)]
+
+
+class ProfileError(UserError):
+    """A profile file that cannot be used as written."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DistrictInfo(_Strict):
+    name: str
+    city: str
+    state: str = Field(min_length=2, max_length=2)
+    postcode_range: tuple[int, int]
+    area_codes: list[Annotated[int, Field(ge=200, le=999)]] = Field(min_length=1)
+
+
+class SizeComponent(_Strict):
+    """One lognormal mode of school enrollment: a share of the level's schools, median and p90."""
+
+    share: Share
+    median: Positive
+    p90: Positive
+
+    @model_validator(mode="after")
+    def _p90_above_median(self) -> SizeComponent:
+        if self.p90 <= self.median:
+            raise ValueError(f"p90 ({self.p90}) must be above median ({self.median})")
+        return self
+
+
+class Governance(_Strict):
+    charter: Count = 0
+    contract: Count = 0
+
+
+class ClassSize(_Strict):
+    target: Positive
+    max: Positive
+
+    @model_validator(mode="after")
+    def _target_within_max(self) -> ClassSize:
+        if self.target > self.max:
+            raise ValueError(f"target ({self.target}) is above max ({self.max})")
+        return self
+
+
+class BellSchedule(_Strict):
+    first_bell: dt.time
+    period_minutes: Positive
+    passing_minutes: Count
+    dismissal: dt.time
+
+
+class LevelSpec(_Strict):
+    schools: Positive
+    governance: Governance = Governance()
+    students_by_grade: dict[str, Count]
+    school_size: list[SizeComponent] = Field(min_length=1)
+    class_size: ClassSize
+    homeroom_grades: list[str]
+    departmentalized_grades: list[str]
+    subjects: list[str] = Field(min_length=1)
+    periods: Annotated[int, Field(ge=1, le=10)]
+    sections_per_teacher: Annotated[int, Field(ge=1, le=10)]
+    bell_schedule: BellSchedule
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LevelSpec:
+        unknown = [g for g in self.students_by_grade if g not in GRADE_CODES]
+        if unknown:
+            raise ValueError(f"unknown grade codes {unknown}; use PK, K, 1..12")
+        taught = self.homeroom_grades + self.departmentalized_grades
+        if sorted(taught, key=GRADE_CODES.__getitem__) != sorted(
+            self.students_by_grade, key=GRADE_CODES.__getitem__
+        ):
+            raise ValueError("homeroom_grades + departmentalized_grades must list each grade once")
+        if self.departmentalized_grades and len(self.subjects) > self.periods:
+            raise ValueError(f"{len(self.subjects)} subjects do not fit in {self.periods} periods")
+        if self.governance.charter + self.governance.contract > self.schools:
+            raise ValueError("charter + contract schools exceed the level's schools")
+        if abs(sum(c.share for c in self.school_size) - 1.0) > 1e-6:
+            raise ValueError("school_size shares must add up to 1")
+        return self
+
+    @property
+    def students(self) -> int:
+        return sum(self.students_by_grade.values())
+
+
+class PerSchoolRange(_Strict):
+    min: Count
+    max: Count
+
+
+class StaffSpec(_Strict):
+    employees: Positive
+    teachers: Positive
+    principals: Count
+    assistant_principals_per_school: PerSchoolRange
+    clerks_per_school: PerSchoolRange
+    high_school_students_per_counselor: Positive
+    counselors_per_elementary: Count
+    central_office: Count
+    district_administrators: Count
+    terminated_share: Share
+
+    @model_validator(mode="after")
+    def _teachers_within_employees(self) -> StaffSpec:
+        if self.teachers > self.employees:
+            raise ValueError(f"teachers ({self.teachers}) exceed employees ({self.employees})")
+        return self
+
+
+class Demographics(_Strict):
+    race: dict[
+        Literal["hispanic", "black", "white", "asian", "multiracial", "native_american",
+                "pacific_islander"],
+        Share,
+    ]
+    female_share: Share
+    economically_disadvantaged: Share
+    english_learner: Share
+    iep: Share
+
+
+class Families(_Strict):
+    children_per_household: dict[Positive, Share]
+    guardians_per_household: dict[Positive, Share]
+    sibling_share_target: Share
+    no_email_share: Share
+    duplicate_email_share: Share
+    no_access_link_share: Share
+
+
+class Portal(_Strict):
+    activation: dict[Literal["cutover_day", "first_semester", "steady_state"], Share]
+    phase: Literal["cutover_day", "first_semester", "steady_state"]
+
+
+class Span(_Strict):
+    name: str
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Span:
+        if self.end < self.start:
+            raise ValueError(f"{self.name}: end {self.end} is before start {self.start}")
+        return self
+
+
+class Calendar(_Strict):
+    school_year: Span
+    semesters: list[Span] = Field(min_length=1)
+    grading_periods: list[Span] = Field(min_length=1)
+    summer_session: Span
+    evening_school: Span
+    holidays: list[Span] = []
+    cutover_date: dt.date
+
+    def school_days(self, before: dt.date, count: int) -> list[dt.date]:
+        """The `count` school days (weekdays in the year, not holidays) just before `before`."""
+        days: list[dt.date] = []
+        day = before - dt.timedelta(days=1)
+        while len(days) < count and day >= self.school_year.start:
+            if day.weekday() < 5 and not any(h.start <= day <= h.end for h in self.holidays):
+                days.append(day)
+            day -= dt.timedelta(days=1)
+        return days[::-1]
+
+
+class Profile(_Strict):
+    name: str
+    description: str
+    district: DistrictInfo
+    levels: dict[Level, LevelSpec]
+    staff: StaffSpec
+    demographics: Demographics
+    families: Families
+    portal: Portal
+    calendar: Calendar
+    basis: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _basis_paths_exist(self) -> Profile:
+        data = self.model_dump()
+        for path in self.basis:
+            node: Any = data
+            for part in path.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    raise ValueError(f"basis names '{path}', which is not a field of the profile")
+                node = node[part]
+        return self
+
+    @property
+    def students(self) -> int:
+        return sum(level.students for level in self.levels.values())
+
+    def estimates(self) -> dict[str, str]:
+        """Dotted paths of the numbers that are estimates ([E]), with their note."""
+        return {k: v for k, v in self.basis.items() if v.startswith("[E]")}
+
+
+def builtin_profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+def resolve_profile_path(name_or_path: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml"} or candidate.exists():
+        return candidate
+    return PROFILE_DIR / f"{name_or_path}.yaml"
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """Load a built-in profile by name (``cps``) or any profile YAML by path."""
+    path = resolve_profile_path(name_or_path)
+    if not path.is_file():
+        raise ProfileError(
+            f"profile '{name_or_path}' not found: no file {path}. "
+            f"Use a built-in profile ({', '.join(builtin_profiles())}) or a path to a YAML file."
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: not valid YAML ({exc}). Fix the syntax and try again.") from exc
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{path}: a profile must be a YAML mapping, found {type(raw).__name__}.")
+    try:
+        return Profile.model_validate(raw)
+    except ValidationError as exc:
+        raise ProfileError(_describe_validation_error(path, exc)) from exc
+
+
+def _describe_validation_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: the profile is not valid."]
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        value = err.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{…}"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  field '{field}' = {shown}: unknown field; remove it or fix its spelling.")
+        else:
+            lines.append(f"  field '{field}' = {shown}: {err['msg']}.")
+    lines.append("Fix these fields and run the command again.")
+    return "\n".join(lines)

@@ -1,0 +1,116 @@
+"""Staff: teachers for every teaching slot the schedule needs, school and central roles, and a
+few terminated employees still on file (the accounts that security probes must find refused).
+
+Teachers come first so that staff id = teacher slot + 1. The total of active employees equals
+the profile's (scaled); aides take whatever the named roles leave, as the profile's numbers imply.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from fake_data import contact, words
+from fake_data.profile import Profile
+from fake_data.rng import stream
+from fake_data.schedule import Schedule
+from fake_data.schools import SchoolPlan, scaled
+from fake_data.students import EPOCH
+
+ROLES = (
+    "teacher", "principal", "assistant_principal", "clerk", "counselor", "aide",
+    "central_office", "district_administrator",
+)
+STAFF_FEMALE_SHARE = 0.7
+STALE_LOGIN_SHARE = 0.01
+NO_SCHOOL = 0  # central roles: school id 0 means the district office
+
+
+def _spread(rng: np.random.Generator, total: int, school_ids: np.ndarray,
+            weights: np.ndarray) -> np.ndarray:
+    if total <= 0:
+        return np.empty(0, dtype=np.int32)
+    per_school = rng.multinomial(total, weights / weights.sum())
+    return np.repeat(school_ids, per_school).astype(np.int32)
+
+
+def build_staff(profile: Profile, scale: float, plan: SchoolPlan, schedule: Schedule,
+                seed: int) -> pa.Table:
+    rng = stream(seed, "staff")
+    spec = profile.staff
+    schools = plan.table
+    school_ids = schools["school_id"].to_numpy()
+    students = schools["students"].to_numpy().astype(float) + 1.0
+    is_high = plan.level == "high"
+    governance = schools["governance"].to_numpy(zero_copy_only=False)
+
+    slots = schedule.teacher_slot_school
+    resource = _spread(rng, scaled(spec.teachers, scale) - len(slots), school_ids, students)
+    by_district_first = np.argsort(governance != "district", kind="stable")
+    principals = school_ids[by_district_first[: min(len(school_ids), scaled(spec.principals, scale))]]
+    aps = np.repeat(school_ids, rng.integers(
+        spec.assistant_principals_per_school.min, spec.assistant_principals_per_school.max + 1,
+        len(school_ids)))
+    clerks = np.repeat(school_ids, rng.integers(
+        spec.clerks_per_school.min, spec.clerks_per_school.max + 1, len(school_ids)))
+    counselors_per = np.where(
+        is_high,
+        np.maximum(1, np.round(students / spec.high_school_students_per_counselor)),
+        spec.counselors_per_elementary,
+    ).astype(np.int64)
+    counselors = np.repeat(school_ids, counselors_per)
+    central = np.full(scaled(spec.central_office, scale), NO_SCHOOL)
+    admins = np.full(scaled(spec.district_administrators, scale, minimum=1), NO_SCHOOL)
+    named = [slots, resource, principals, aps, clerks, counselors]
+    aides = _spread(rng, scaled(spec.employees, scale) - sum(len(a) for a in named)
+                    - len(central) - len(admins), school_ids, students)
+    by_role = [np.concatenate([slots, resource]), principals, aps, clerks, counselors, aides,
+               central, admins]
+    school = np.concatenate(by_role).astype(np.int32)
+    role = np.repeat(np.arange(len(ROLES), dtype=np.int32), [len(a) for a in by_role])
+    room = np.full(len(school), None, dtype=object)
+    room[: len(slots)] = np.char.add("Room ", schedule.teacher_slot_room.astype("U4"))
+
+    # Terminated employees on file: drawn from the active mix, no sections, no current room.
+    n_term = scaled(round(spec.employees * spec.terminated_share), scale)
+    pick = rng.integers(len(slots), len(school), n_term) if len(school) > len(slots) else []
+    school = np.concatenate([school, school[pick]])
+    role = np.concatenate([role, role[pick]])
+    room = np.concatenate([room, np.full(n_term, None, dtype=object)])
+    terminated = np.r_[np.zeros(len(school) - n_term, bool), np.ones(n_term, bool)]
+
+    n = len(school)
+    ids = np.arange(1, n + 1, dtype=np.int32)
+    female = rng.random(n) < STAFF_FEMALE_SHARE
+    first = words.first_names(rng, female)
+    last = words.last_names().sample(rng, n)
+    year_start = (profile.calendar.school_year.start - EPOCH).days
+    cutover = (profile.calendar.cutover_date - EPOCH).days
+    hire = year_start - rng.integers(30, 30 * 365, n)
+    term_day = cutover - rng.integers(1, 120, n)
+    last_login = np.where(terminated, term_day - rng.integers(0, 5, n),
+                          cutover - rng.integers(1, 15, n))
+    stale = ~terminated & (rng.random(n) < STALE_LOGIN_SHARE)
+    last_login[stale] = cutover - rng.integers(200, 400, int(stale.sum()))
+    return pa.table(
+        {
+            "staff_id": pa.array(ids),
+            "employee_number": pa.array(ids + 700_000).cast(pa.string()),
+            "school_id": pa.array(school),
+            "role": pa.DictionaryArray.from_arrays(pa.array(role), pa.array(ROLES)),
+            "first_name": first,
+            "last_name": last,
+            "sex": pa.DictionaryArray.from_arrays(
+                pa.array(np.where(female, 0, 1).astype(np.int32)), pa.array(["female", "male"])
+            ),
+            "email": contact.emails(first, last, ids, contact.STAFF_DOMAIN),
+            "room": pa.array(room, pa.string()),
+            "hire_date": pa.array(hire.astype(np.int32)).cast(pa.date32()),
+            "status": pa.array(np.where(terminated, "terminated", "active")).dictionary_encode(),
+            "termination_date": pa.array(
+                np.where(terminated, term_day, 0).astype(np.int32), mask=~terminated
+            ).cast(pa.date32()),
+            "last_login_date": pa.array(last_login.astype(np.int32)).cast(pa.date32()),
+        }
+    )
+

@@ -1,0 +1,1 @@
+"""Prometheus rules, alerts and Grafana dashboards generated from the thresholds. Later issue."""

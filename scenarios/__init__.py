@@ -1,0 +1,1 @@
+"""Traffic days and launch thresholds, as data. Built by a later issue."""
