@@ -36,11 +36,12 @@ def birth_dates(rng: np.random.Generator, grade: np.ndarray, year_start: dt.date
 def age_on(birth_day: np.ndarray, on: dt.date) -> np.ndarray:
     """Whole years of age on a date, for days-since-1970 birth dates."""
     births = birth_day.astype("datetime64[D]")
-    years = on.year - births.astype("datetime64[Y]").astype(int) - 1970
-    bday_this_year = (births - births.astype("datetime64[Y]")).astype(int)
-    on_day = (np.datetime64(on, "D") - np.datetime64(f"{on.year}-01-01", "D")).astype(int)
-    return np.asarray(years - (on_day < bday_this_year))
-
+    year = births.astype("datetime64[Y]")
+    month = births.astype("datetime64[M]")
+    month_of_year = (month - year).astype(int) + 1
+    day_of_month = (births - month).astype(int) + 1
+    not_yet = (month_of_year > on.month) | ((month_of_year == on.month) & (day_of_month > on.day))
+    return np.asarray(on.year - (year.astype(int) + 1970) - not_yet)
 
 def build_students(profile: Profile, plan: SchoolPlan, seed: int) -> pa.Table:
     rng = stream(seed, "students")

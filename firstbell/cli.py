@@ -1,0 +1,43 @@
+"""The `firstbell` command: one Typer app with a sub-app per part.
+
+Errors a user can cause surface as one clear paragraph and exit code 2, never a traceback.
+Every option also reads ``FIRSTBELL_<OPTION>`` from the environment.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from firstbell.district_cmd import district_app
+from firstbell.errors import UserError
+from firstbell.rehearse_cmd import rehearse
+
+app = typer.Typer(
+    name="firstbell",
+    help="Rehearse a school district's SIS go-live before it happens.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(district_app, name="district")
+app.command("rehearse")(rehearse)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: run the app, turn user errors into exit code 2."""
+    try:
+        app(args=argv, prog_name="firstbell")  # click handles its own usage errors (exit 2)
+    except UserError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted; nothing was left half-written.")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

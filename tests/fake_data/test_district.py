@@ -1,0 +1,196 @@
+"""Invariants of a generated district, over the seeded small district and the full cps one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from faker.providers.person.en_US import Provider as PersonProvider
+
+from fake_data.district import District, generate
+from fake_data.profile import load_profile
+from fake_data.students import age_on
+from firstbell.errors import UserError
+
+
+def _col(table: pa.Table, name: str) -> np.ndarray:
+    col = table[name]
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(pa.string())
+    return col.to_numpy(zero_copy_only=False)
+
+
+@pytest.fixture(params=["small", "cps"])
+def district(request: pytest.FixtureRequest) -> District:
+    return request.getfixturevalue(request.param)
+
+
+def test_counts_match_the_profile(district: District) -> None:
+    profile = district.profile
+    students = district["students"].num_rows
+    assert abs(students - profile.students) <= 0.005 * profile.students
+    level = _col(district["schools"], "level")
+    for name, spec in profile.levels.items():
+        assert (level == name).sum() == spec.schools  # exact
+    staff = district["staff"]
+    active = _col(staff, "status") == "active"
+    teachers = ((_col(staff, "role") == "teacher") & active).sum()
+    assert abs(teachers - profile.staff.teachers) <= 0.01 * profile.staff.teachers
+    assert active.sum() == profile.staff.employees
+    assert (~active).sum() >= 1  # a few terminated staff stay on file
+
+
+def test_published_cps_figures(cps: District) -> None:
+    grade = _col(cps["students"], "grade")
+    assert (grade == -1).sum() == 17_668 and (grade == 0).sum() == 24_128
+    assert ((grade >= 1) & (grade <= 8)).sum() == 213_651
+    assert (grade >= 9).sum() == 105_867
+    gov = _col(cps["schools"], "governance")
+    assert (gov == "charter").sum() == 118 and (gov == "contract").sum() == 9
+    assert 1_300_000 <= cps["enrollments"].num_rows <= 1_500_000
+    race = _col(cps["students"], "race")
+    assert abs((race == "hispanic").mean() - 0.467) < 0.005
+    assert abs(_col(cps["students"], "english_learner").mean() - 0.187) < 0.005
+
+
+def test_age_is_consistent_with_grade(district: District) -> None:
+    students = district["students"]
+    birth = students["birth_date"].cast(pa.int32()).to_numpy()
+    year_start = district.profile.calendar.school_year.start
+    age = age_on(birth, dt.date(year_start.year, 9, 1))
+    assert np.array_equal(age, _col(students, "grade").astype(int) + 5)
+
+
+def test_every_section_has_a_teacher_and_room_for_its_students(district: District) -> None:
+    sections, staff = district["sections"], district["staff"]
+    teacher = _col(sections, "teacher_id")
+    assert np.all(_col(staff, "role")[teacher - 1] == "teacher")
+    assert np.all(_col(staff, "status")[teacher - 1] == "active")
+    counts = np.bincount(_col(district["enrollments"], "section_id"),
+                         minlength=sections.num_rows + 1)[1:]
+    assert np.array_equal(counts, _col(sections, "enrolled"))
+    assert np.all(counts <= _col(sections, "capacity"))
+    assert np.all(counts >= 1)
+
+
+def test_no_one_is_in_two_sections_in_the_same_period(district: District) -> None:
+    sections, enrollments = district["sections"], district["enrollments"]
+    period = _col(sections, "period")
+    e_section = _col(enrollments, "section_id")
+    student_slot = _col(enrollments, "student_id").astype(np.int64) * 16 + period[e_section - 1]
+    assert len(np.unique(student_slot)) == len(student_slot)
+    teacher_slot = _col(sections, "teacher_id").astype(np.int64) * 16 + period
+    assert len(np.unique(teacher_slot)) == len(teacher_slot)
+    per_teacher = np.bincount(_col(sections, "teacher_id"))
+    assert per_teacher.max() <= max(s.sections_per_teacher for s in district.profile.levels.values())
+
+
+def test_students_take_every_subject_of_their_grade(small: District) -> None:
+    per_student = np.bincount(_col(small["enrollments"], "student_id"))[1:]
+    grade = _col(small["students"], "grade")
+    assert np.all(per_student[grade <= 5] == 1)  # one homeroom
+    assert np.all(per_student[(grade >= 6) & (grade <= 8)] == 6)
+    assert np.all(per_student[grade >= 9] == 7)
+    # A section's students are all in its school and its grade.
+    e_section = _col(small["enrollments"], "section_id")
+    e_student = _col(small["enrollments"], "student_id")
+    assert np.array_equal(_col(small["sections"], "grade")[e_section - 1], grade[e_student - 1])
+    assert np.array_equal(_col(small["sections"], "school_id")[e_section - 1],
+                          _col(small["students"], "school_id")[e_student - 1])
+
+
+def test_siblings_share_every_guardian_and_keep_access(district: District) -> None:
+    links, students = district["guardian_links"], district["students"]
+    household = _col(students, "household_id")
+    l_student = _col(links, "student_id")
+    l_guardian = _col(links, "guardian_id")
+    g_household = _col(district["guardians"], "household_id")
+    assert np.array_equal(g_household[l_guardian - 1], household[l_student - 1])
+    guardians_per_household = np.bincount(g_household)
+    links_per_student = np.bincount(l_student, minlength=len(household) + 1)[1:]
+    assert np.array_equal(links_per_student, guardians_per_household[household])
+    access = _col(links, "portal_access")
+    with_access = np.bincount(l_student[access], minlength=len(household) + 1)[1:]
+    assert np.all(with_access >= 1)
+    siblings = np.bincount(household)[household] > 1
+    assert 0.40 <= siblings.mean() <= 0.50
+    # Siblings are found across schools too.
+    school = _col(students, "school_id")
+    order = np.lexsort((school, household))
+    same_house = household[order][1:] == household[order][:-1]
+    assert (same_house & (school[order][1:] != school[order][:-1])).any()
+
+
+def test_anomalies_are_seeded(cps: District) -> None:
+    guardians, links = cps["guardians"], cps["guardian_links"]
+    email = guardians["email"]
+    assert 0.02 < pc.mean(pc.is_null(email).cast(pa.int8())).as_py() < 0.05
+    dup = _col(guardians, "duplicate_email")
+    assert dup.sum() > 100
+    values = _col(guardians.filter(pc.is_valid(email)), "email")
+    assert len(values) - len(np.unique(values)) == pytest.approx(dup.sum(), rel=0.05)
+    assert 0.01 <= (~_col(links, "portal_access")).mean() <= 0.02
+
+
+def test_synthetic_by_construction(small: District) -> None:
+    emails = np.concatenate([
+        _col(small["accounts"], "email"),
+        _col(small["guardians"].filter(pc.is_valid(small["guardians"]["email"])), "email"),
+    ])
+    domains = {e.rsplit("@", 1)[1] for e in emails}
+    assert all(d.split(".")[-2:] in (["example", "org"], ["example", "com"], ["example", "net"])
+               for d in domains), domains
+    phones = np.concatenate([_col(small["guardians"], "phone"), _col(small["households"], "phone"),
+                             _col(small["schools"], "phone")])
+    numbers = np.array([int(p[-4:]) for p in phones])
+    assert all(p[5:11] == " 555-0" for p in phones[:50])
+    assert numbers.min() >= 100 and numbers.max() <= 199
+    faker_names = set(PersonProvider.first_names_female) | set(PersonProvider.first_names_male)
+    assert set(_col(small["students"], "first_name")) <= faker_names
+    assert set(_col(small["students"], "last_name")) <= set(PersonProvider.last_names)
+    assert "SYNTHETIC" in small["district"]["synthetic_note"][0].as_py()
+
+
+def test_accounts_cover_everyone_who_can_log_in(small: District) -> None:
+    accounts = small["accounts"]
+    assert len(np.unique(_col(accounts, "username"))) == accounts.num_rows
+    kind = _col(accounts, "person_type")
+    assert (kind == "student").sum() == small["students"].num_rows
+    assert (kind == "staff").sum() == small["staff"].num_rows
+    with_email = pc.sum(pc.is_valid(small["guardians"]["email"])).as_py()
+    assert (kind == "guardian").sum() == with_email
+    status = _col(accounts, "status")
+    terminated = (_col(small["staff"], "status") == "terminated").sum()
+    assert (status == "disabled").sum() == terminated
+    activation = (status[kind == "guardian"] == "active").mean()
+    assert abs(activation - small.profile.portal.activation["steady_state"]) < 0.05
+    assert all(len(p) == 16 and p.startswith("Fb1!") for p in _col(accounts, "password"))
+
+
+def test_same_seed_same_district_other_seed_differs(small: District) -> None:
+    again = generate(small.profile, scale=1.0, seed=42)
+    for name, table in small.tables.items():
+        assert table.equals(again[name]), name
+    other = generate(small.profile, scale=1.0, seed=43)
+    assert not other["students"].equals(small["students"])
+    assert not other["accounts"]["password"].equals(small["accounts"]["password"])
+
+
+@pytest.mark.parametrize("scale", [0.001, 0.1, 2.0])
+def test_scale_multiplies_the_population(scale: float) -> None:
+    profile = load_profile("small" if scale > 1 else "cps")
+    d = generate(profile, scale=scale, seed=1)
+    expected = sum(round(n * scale) for lv in profile.levels.values()
+                   for n in lv.students_by_grade.values())
+    assert d["students"].num_rows == expected
+    assert d["schools"].num_rows == sum(max(1, round(lv.schools * scale))
+                                        for lv in profile.levels.values())
+
+
+@pytest.mark.parametrize("scale", [0.0, 0.0005, 10.5, -1.0])
+def test_scale_out_of_range_is_refused(scale: float) -> None:
+    with pytest.raises(UserError, match=f"--scale = {scale}"):
+        generate(load_profile("small"), scale=scale, seed=1)
