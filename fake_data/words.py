@@ -67,15 +67,24 @@ def street_suffixes() -> WordList:
     return WordList.uniform(AddressProvider.street_suffixes)
 
 
-def first_names(rng: np.random.Generator, female: np.ndarray) -> pa.Array:
+@cache
+def _first_name_union() -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """One dictionary of distinct first names (some names are on both lists) and where each
+    list's words sit in it; a dictionary with repeated words does not write deterministically."""
+    female = first_names_female().words.to_pylist()
+    male = first_names_male().words.to_pylist()
+    union = list(dict.fromkeys(female + male))
+    at = {word: i for i, word in enumerate(union)}
+    return (pa.array(union, pa.string()), np.array([at[w] for w in female], dtype=np.int32),
+            np.array([at[w] for w in male], dtype=np.int32))
+
+
+def first_names(rng: np.random.Generator, female: np.ndarray) -> pa.DictionaryArray:
     """First names by sex: Faker's female list where `female`, its male list elsewhere."""
-    fem = first_names_female()
-    male = first_names_male()
-    f_idx = fem.indices(rng, len(female))
-    m_idx = male.indices(rng, len(female))
-    # One dictionary holding both lists keeps the column dictionary-encoded.
-    words = pa.concat_arrays([fem.words, male.words])
-    idx = np.where(female, f_idx, m_idx + len(fem)).astype(np.int32)
+    words, female_at, male_at = _first_name_union()
+    f_idx = female_at[first_names_female().indices(rng, len(female))]
+    m_idx = male_at[first_names_male().indices(rng, len(female))]
+    idx = np.where(female, f_idx, m_idx).astype(np.int32)
     return pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), words)
 
 

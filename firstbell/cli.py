@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the app, turn user errors into exit code 2."""
     try:
         app(args=argv, prog_name="firstbell")  # click handles its own usage errors (exit 2)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except UserError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         return exc.exit_code
