@@ -20,6 +20,7 @@ import secrets
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,6 +79,7 @@ def sourced_ids(kind: Kind, ids: Any) -> pa.Array:
 
 
 def org_sourced_ids(school_ids: Any) -> pa.Array:
+    """`org_sourced_id` for a whole array of school ids."""
     ids = _arrow(school_ids)
     return pc.if_else(pc.equal(ids, NO_SCHOOL), DISTRICT_SOURCED_ID, sourced_ids("school", ids))
 
@@ -167,7 +169,7 @@ RACE_COLUMNS = {
 }
 
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
-ZIP_COMPRESSLEVEL = 6
+ZIP_COMPRESSLEVEL = 1
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="needed", eol="\r\n")
 
 
@@ -177,29 +179,29 @@ def write_oneroster(district: District, path: Path, version: Version) -> Path:
     """Write `district` as a OneRoster `version` bulk zip at `path` (atomically) and return it."""
     if version not in HEADERS:
         raise ValueError(f"OneRoster version {version!r}: use one of {sorted(HEADERS)}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    try:
-        # os.open honours the umask, unlike mkstemp's 0600.
-        with (
-            os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as out,
-            zipfile.ZipFile(out, "w") as zf,
-        ):
-            builders = _builders(version)
-            for name in sorted(f"{n}.csv" for n in builders):
-                table = builders[name.removesuffix(".csv")](district, version)
-                _add_member(zf, name, _csv_bytes(table))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    source = _Source(district, version)
+    members = {
+        f"{name}.csv": partial(_file_bytes, build, source)
+        for name, build in _builders(version).items()
+    }
+    return _write_zip(Path(path), members)
 
 
 # --- files ---------------------------------------------------------------------------------------
 
-Builder = Callable[[District, Version], pa.Table]
+@dataclass
+class _Source:
+    """What every file is built from; the users, shared by users.csv and roles.csv, once."""
+
+    district: District
+    version: Version
+
+    @cached_property
+    def people(self) -> list[_People]:
+        return [_students(self.district), _staff(self.district), _guardians(self.district)]
+
+
+Builder = Callable[[_Source], pa.Table]
 
 
 def _builders(version: Version) -> dict[str, Builder]:
@@ -213,15 +215,17 @@ def _builders(version: Version) -> dict[str, Builder]:
     return files
 
 
-def _manifest(district: District, version: Version) -> pa.Table:
+def _manifest(src: _Source) -> pa.Table:
+    version = src.version
     present = set(_builders(version))
     rows = [("manifest.version", "1.0"), ("oneroster.version", version)]
     rows += [(f"file.{f}", "bulk" if f in present else "absent") for f in MANIFEST_FILES[version]]
     rows += [("source.systemName", SYSTEM_NAME), ("source.systemCode", SYSTEM_CODE)]
-    return pa.table({"propertyName": [r[0] for r in rows], "value": [r[1] for r in rows]})
+    return pa.table([[r[0] for r in rows], [r[1] for r in rows]], names=list(MANIFEST_HEADER))
 
 
-def _orgs(district: District, version: Version) -> pa.Table:
+def _orgs(src: _Source) -> pa.Table:
+    district, version = src.district, src.version
     d, schools = district["district"], district["schools"]
     head = _table(version, "orgs", d.num_rows, {
         "sourcedId": DISTRICT_SOURCED_ID, "name": d["name"], "type": "district",
@@ -234,7 +238,8 @@ def _orgs(district: District, version: Version) -> pa.Table:
     return pa.concat_tables([head, body])
 
 
-def _academic_sessions(district: District, version: Version) -> pa.Table:
+def _academic_sessions(src: _Source) -> pa.Table:
+    district, version = src.district, src.version
     s = district["academic_sessions"]
     return _table(version, "academicSessions", s.num_rows, {
         "sourcedId": sourced_ids("session", s["session_id"]), "title": s["title"],
@@ -243,7 +248,8 @@ def _academic_sessions(district: District, version: Version) -> pa.Table:
     })
 
 
-def _courses(district: District, version: Version) -> pa.Table:
+def _courses(src: _Source) -> pa.Table:
+    district, version = src.district, src.version
     c = district["courses"]
     year = _sessions_of_type(district, "schoolYear")
     return _table(version, "courses", c.num_rows, {
@@ -254,7 +260,8 @@ def _courses(district: District, version: Version) -> pa.Table:
     })
 
 
-def _classes(district: District, version: Version) -> pa.Table:
+def _classes(src: _Source) -> pa.Table:
+    district, version = src.district, src.version
     s, c = district["sections"], district["courses"]
     course = _positions(_np(c["course_id"]), _np(s["course_id"]))
     team = pc.cast(s["team"], pa.string())
@@ -275,7 +282,8 @@ def _classes(district: District, version: Version) -> pa.Table:
     })
 
 
-def _enrollments(district: District, version: Version) -> pa.Table:
+def _enrollments(src: _Source) -> pa.Table:
+    district, version = src.district, src.version
     e, s = district["enrollments"], district["sections"]
     year = _sessions_of_type(district, "schoolYear")[0]
     dates = {"beginDate": year["start_date"], "endDate": year["end_date"]}
@@ -297,7 +305,8 @@ def _enrollments(district: District, version: Version) -> pa.Table:
     return pa.concat_tables([students, teachers])
 
 
-def _demographics(district: District, version: Version) -> pa.Table:
+def _demographics(src: _Source) -> pa.Table:
+    district, version = src.district, src.version
     st = district["students"]
     race = _string(st["race"])
     cols: dict[str, Any] = {
@@ -330,13 +339,10 @@ class _People:
         return len(self.columns["sourcedId"])
 
 
-def _people(district: District) -> list[_People]:
-    return [_students(district), _staff(district), _guardians(district)]
-
-
-def _users(district: District, version: Version) -> pa.Table:
+def _users(src: _Source) -> pa.Table:
+    version = src.version
     parts = []
-    for p in _people(district):
+    for p in src.people:
         cols = dict(p.columns)
         if version == "1.1":
             cols["orgSourcedIds"] = _joined(p.org_owner, org_sourced_ids(p.org_school), p.n)
@@ -348,9 +354,10 @@ def _users(district: District, version: Version) -> pa.Table:
     return pa.concat_tables(parts)
 
 
-def _roles(district: District, version: Version) -> pa.Table:
+def _roles(src: _Source) -> pa.Table:
+    version = src.version
     parts = []
-    for p in _people(district):
+    for p in src.people:
         users = p.columns["sourcedId"].take(pa.array(p.org_owner))
         orgs = org_sourced_ids(p.org_school)
         primary = np.zeros(len(p.org_owner), dtype=bool)
@@ -412,8 +419,11 @@ def _guardians(district: District) -> _People:
     # Orgs: the distinct schools of the children they may see; the district if there are none.
     school = _np(st["school_id"])[_positions(_np(st["student_id"]), child)].astype(np.int64)
     span = int(school.max(initial=0)) + 1
-    alone = np.setdiff1d(np.arange(len(ids)), owner)
-    pairs = np.unique(np.r_[owner * span + school, alone * span + NO_SCHOOL])
+    alone = np.flatnonzero(np.bincount(owner, minlength=len(ids)) == 0)
+    pairs = np.sort(np.r_[owner * span + school, alone * span + NO_SCHOOL])
+    keep = np.ones(len(pairs), dtype=bool)
+    keep[1:] = pairs[1:] != pairs[:-1]
+    pairs = pairs[keep]
     account = _accounts(district, "guardian", ids)
     user_ids = sourced_ids("guardian", ids)
     role = _remap(g["relationship"], GUARDIAN_ROLES, "guardians.relationship")
@@ -537,11 +547,36 @@ def _sessions_of_type(district: District, kind: str) -> list[dict[str, Any]]:
 
 # --- zip -----------------------------------------------------------------------------------------
 
+def _file_bytes(build: Builder, source: _Source) -> bytes:
+    return _csv_bytes(build(source))
+
+
 def _csv_bytes(table: pa.Table) -> bytes:
     out = pa.BufferOutputStream()
     out.write(",".join(table.column_names).encode() + b"\r\n")
     pacsv.write_csv(table, out, _CSV_OPTIONS)
     return out.getvalue().to_pybytes()
+
+
+def _write_zip(path: Path, members: Mapping[str, Callable[[], bytes]]) -> Path:
+    """A zip of `members` (name: content maker) in name order, with fixed metadata, so the same
+    content gives the same bytes. It is written to a temporary file beside `path` that replaces
+    it once complete, so `path` is never a half-written zip."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        # os.open honours the umask (mkstemp would leave the zip readable by its owner only).
+        with (
+            os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as out,
+            zipfile.ZipFile(out, "w") as zf,
+        ):
+            for name in sorted(members):
+                _add_member(zf, name, members[name]())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _add_member(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
