@@ -42,7 +42,8 @@ def guardian_domains(rng: np.random.Generator, n: int) -> pa.Array:
 
 def phones(rng: np.random.Generator, n: int, area_codes: list[int]) -> pa.Array:
     """``(312) 555-01xx``: only numbers from the fictional 555-0100..0199 range."""
-    area = pc.cast(pa.array(np.asarray(area_codes)[rng.integers(0, len(area_codes), n)]), pa.string())
+    codes = np.asarray(area_codes)[rng.integers(0, len(area_codes), n)]
+    area = pc.cast(pa.array(codes), pa.string())
     line = pc.cast(pa.array(rng.integers(100, 200, n)), pa.string())
     return pc.binary_join_element_wise(
         pa.scalar("("), area, pa.scalar(") 555-0"), line, ""

@@ -75,6 +75,11 @@ def generate(profile: Profile, scale: float = 1.0, seed: int = 42,
         "synthetic_note": [SYNTHETIC_NOTE],
     }))
     plan = build_schools(profile, scale, seed)
+    if plan.counts.sum() == 0:
+        raise UserError(
+            f"option --scale = {scale}: profile '{profile.name}' ({profile.students:,} students) "
+            "would have no students at this scale. Use a larger scale."
+        )
     done("schools", plan.table)
     done("academic_sessions", build_sessions(profile.calendar))
     students = build_students(profile, plan, seed)

@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fake_data.district import SYNTHETIC_NOTE, District, generate
+from fake_data.export_oneroster import write_oneroster
+from fake_data.export_parquet import write_parquet
 from fake_data.history import write_history
 from fake_data.profile import PROFILE_DIR, load_profile, resolve_profile_path
+from fake_data.userpool import write_userpool
 from firstbell import __version__
 from firstbell.errors import UserError
 
@@ -124,11 +127,6 @@ def write_district(request: Request, out: Path, *, force: bool = False,
 
 def _write_formats(district: District, request: Request, folder: Path,
                    ev: Events) -> dict[str, object]:
-    # Imported here: the exporters are heavier and only needed when their format is asked for.
-    from fake_data.export_oneroster import write_oneroster
-    from fake_data.export_parquet import write_parquet
-    from fake_data.userpool import write_userpool
-
     manifest: dict[str, object] = {
         "synthetic": True,
         "note": SYNTHETIC_NOTE,

@@ -251,7 +251,9 @@ def load_profile(name_or_path: str) -> Profile:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML ({exc}). Fix the syntax and try again.") from exc
+        raise ProfileError(
+            f"{path}: not valid YAML ({exc}). Fix the syntax and try again."
+        ) from exc
     if not isinstance(raw, dict):
         raise ProfileError(f"{path}: a profile must be a YAML mapping, found {type(raw).__name__}.")
     try:
@@ -267,7 +269,9 @@ def _describe_validation_error(path: Path, exc: ValidationError) -> str:
         value = err.get("input")
         shown = repr(value) if not isinstance(value, dict) else "{…}"
         if err["type"] == "extra_forbidden":
-            lines.append(f"  field '{field}' = {shown}: unknown field; remove it or fix its spelling.")
+            lines.append(
+                f"  field '{field}' = {shown}: unknown field; remove it or fix its spelling."
+            )
         else:
             lines.append(f"  field '{field}' = {shown}: {err['msg']}.")
     lines.append("Fix these fields and run the command again.")

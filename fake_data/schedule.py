@@ -11,6 +11,7 @@ places at once either. Students are handled as whole arrays; only sections are l
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,7 +89,7 @@ def build_schedule(profile: Profile, plan: SchoolPlan, students: pa.Table) -> Sc
     g_capacity = np.empty(n_groups, dtype=np.int64)
     g_spt = np.empty(n_groups, dtype=np.int64)
     for i in range(n_groups):
-        spec = profile.levels[plan.level[g_school_idx[i]]]  # type: ignore[index]
+        spec = profile.levels[plan.level[g_school_idx[i]]]
         size = spec.class_size
         n = int(g_n[i])
         g_k[i] = max(1, -(-n // size.max), round(n / size.target))
@@ -134,7 +135,7 @@ def build_schedule(profile: Profile, plan: SchoolPlan, students: pa.Table) -> Sc
     order = np.lexsort((period, dept_key))
     starts = np.flatnonzero(np.r_[True, dept_key[order][1:] != dept_key[order][:-1]])
     bounds = np.r_[starts, n_sections]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         members = order[a:b]
         local_teacher = _assign_teachers(period[members], int(g_spt[sec_group[members[0]]]))
         slot[members] = next_slot + local_teacher

@@ -47,7 +47,8 @@ def build_staff(profile: Profile, scale: float, plan: SchoolPlan, schedule: Sche
     slots = schedule.teacher_slot_school
     resource = _spread(rng, scaled(spec.teachers, scale) - len(slots), school_ids, students)
     by_district_first = np.argsort(governance != "district", kind="stable")
-    principals = school_ids[by_district_first[: min(len(school_ids), scaled(spec.principals, scale))]]
+    n_principals = min(len(school_ids), scaled(spec.principals, scale))
+    principals = school_ids[by_district_first[:n_principals]]
     aps = np.repeat(school_ids, rng.integers(
         spec.assistant_principals_per_school.min, spec.assistant_principals_per_school.max + 1,
         len(school_ids)))
@@ -73,7 +74,8 @@ def build_staff(profile: Profile, scale: float, plan: SchoolPlan, schedule: Sche
 
     # Terminated employees on file: drawn from the active mix, no sections, no current room.
     n_term = scaled(round(spec.employees * spec.terminated_share), scale)
-    pick = rng.integers(len(slots), len(school), n_term) if len(school) > len(slots) else []
+    pick = (rng.integers(len(slots), len(school), n_term) if len(school) > len(slots)
+            else np.empty(0, dtype=np.int64))
     school = np.concatenate([school, school[pick]])
     role = np.concatenate([role, role[pick]])
     room = np.concatenate([room, np.full(n_term, None, dtype=object)])

@@ -37,6 +37,7 @@ def rehearse(
     if (folder / "district.json").is_file():
         console.print(f"Using the cached district in {folder}.")
     else:
-        console.print(f"Generating district '{profile}' (scale {scale:g}, seed {seed}) in {folder} …")
+        console.print(f"Generating district '{profile}' (scale {scale:g}, seed {seed}) "
+                      f"in {folder} …")
         write_district(Request(profile=profile, scale=scale, seed=seed), folder, force=True)
     render(describe(folder), console)

@@ -85,7 +85,8 @@ def test_no_one_is_in_two_sections_in_the_same_period(district: District) -> Non
     teacher_slot = _col(sections, "teacher_id").astype(np.int64) * 16 + period
     assert len(np.unique(teacher_slot)) == len(teacher_slot)
     per_teacher = np.bincount(_col(sections, "teacher_id"))
-    assert per_teacher.max() <= max(s.sections_per_teacher for s in district.profile.levels.values())
+    levels = district.profile.levels.values()
+    assert per_teacher.max() <= max(s.sections_per_teacher for s in levels)
 
 
 def test_students_take_every_subject_of_their_grade(small: District) -> None:
@@ -194,3 +195,8 @@ def test_scale_multiplies_the_population(scale: float) -> None:
 def test_scale_out_of_range_is_refused(scale: float) -> None:
     with pytest.raises(UserError, match=f"--scale = {scale}"):
         generate(load_profile("small"), scale=scale, seed=1)
+
+
+def test_a_scale_that_leaves_no_students_is_refused() -> None:
+    with pytest.raises(UserError, match="would have no students"):
+        generate(load_profile("small"), scale=0.001, seed=1)

@@ -47,7 +47,7 @@ def test_negative_count_is_refused(tmp_path: Path) -> None:
 
 def test_basis_must_name_a_real_field(tmp_path: Path) -> None:
     path = _write(tmp_path, lambda d: d["basis"].update({"staff.nurses": "[E]"}))
-    with pytest.raises(ProfileError, match="staff.nurses"):
+    with pytest.raises(ProfileError, match=r"staff\.nurses"):
         load_profile(str(path))
 
 

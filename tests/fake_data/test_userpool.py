@@ -67,7 +67,8 @@ def test_students_clerks_and_terminated_staff(small: District) -> None:
         assert all(school[f - 1] != row["school_id"] for f in row["forbidden_students"])
     status = small["staff"]["status"].cast(pa.string()).to_pylist()
     assert pools["terminated_staff"].num_rows == status.count("terminated")
-    assert all(status[s - 1] == "terminated" for s in pools["terminated_staff"]["staff_id"].to_pylist())
+    gone = pools["terminated_staff"]["staff_id"].to_pylist()
+    assert all(status[s - 1] == "terminated" for s in gone)
 
 
 def test_written_pool_loads_back_memory_mapped(small: District, tmp_path: Path) -> None:
