@@ -119,18 +119,21 @@ def create_table(conn: psycopg.Connection, name: str, table: pa.Table | pa.Schem
 
 def _python_column(arr: pa.Array) -> list[Any]:
     """One column as a Python list, by the fastest route for its type."""
-    if pa.types.is_dictionary(arr.type):
-        if arr.null_count:
-            return arr.dictionary_decode().to_pylist()
+    values: list[Any]
+    if pa.types.is_dictionary(arr.type) and arr.null_count == 0:
         values = arr.dictionary.to_pylist()  # each distinct string is made once, then shared
         return [values[i] for i in arr.indices.to_numpy().tolist()]
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
     t = arr.type
     if arr.null_count == 0 and (
         pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
         or pa.types.is_date32(t)
     ):
-        return arr.to_numpy(zero_copy_only=False).tolist()  # numpy gives dates as datetime.date
-    return arr.to_pylist()
+        values = arr.to_numpy(zero_copy_only=False).tolist()  # dates come as datetime.date
+    else:
+        values = arr.to_pylist()
+    return values
 
 
 def copy_batches(conn: psycopg.Connection, name: str, batches: Iterable[pa.RecordBatch],
@@ -201,7 +204,8 @@ def load_district(conn: psycopg.Connection, district: District, schema: str = "p
                   progress: Progress | None = None) -> dict[str, int]:
     """Load every table of `district` into `schema` (created if missing) in one transaction.
 
-    Creates the tables, COPYs the rows, then adds the primary keys and indexes and ANALYZEs.
+    Creates the tables, COPYs the rows (frozen: readers need not set hint bits, and the
+    visibility map is set), then adds the primary keys and indexes and ANALYZEs.
     On any error nothing is left behind (if the caller already has a transaction open, this is
     a savepoint in it, and the caller commits). `progress(table, rows)` is called after each
     table's COPY. Fails if a table already exists. Returns the rows loaded per table.
