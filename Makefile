@@ -30,6 +30,7 @@ rehearse: $(STAMP) ## Rehearse on the embedded default (PROFILE=cps SCALE=1 SEED
 
 bench: $(STAMP) ## Run the benchmarks and print side-by-side ratios
 	$(BIN)/python benchmarks/bench_district.py
+	$(BIN)/python benchmarks/bench_pgload.py --runs 3
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .

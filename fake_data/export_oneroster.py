@@ -2,7 +2,7 @@
 
 This module owns the mapping from firstbell's canonical tables to OneRoster (which table becomes
 which file, column and enumeration value in each version; the layout is the one in
-``/work/shared/domain/oneroster.md``) and the sourcedId scheme: readable, stable ids derived from
+the OneRoster sheet in ``shared/domain/oneroster.md``) and the sourcedId scheme: readable, stable ids derived from
 our integer ids (``stu-000123``), unique across the file set. The REST API reuses the helpers.
 
 Columns are built whole with pyarrow.compute and written with Arrow's CSV writer, so the full
