@@ -1,9 +1,10 @@
 """OneRoster CSV export: a generated district as a OneRoster 1.1 or 1.2 bulk zip.
 
 This module owns the mapping from firstbell's canonical tables to OneRoster (which table becomes
-which file, column and enumeration value in each version; the layout is the one in
-the OneRoster sheet in ``shared/domain/oneroster.md``) and the sourcedId scheme: readable, stable ids derived from
-our integer ids (``stu-000123``), unique across the file set. The REST API reuses the helpers.
+which file, column and enumeration value in each version; the layout is the one in the
+OneRoster sheet, ``shared/domain/oneroster.md``) and the sourcedId scheme: readable, stable ids
+derived from our integer ids (``stu-000123``), unique across the file set. The REST API reuses
+the helpers.
 
 Columns are built whole with pyarrow.compute and written with Arrow's CSV writer, so the full
 district exports in seconds. The zip is byte-for-byte deterministic for the same district, and it

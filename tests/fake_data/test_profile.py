@@ -3,17 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
+from support.profiles import profile_variant
 
 from fake_data.profile import ProfileError, builtin_profiles, load_profile
 
 
 def _write(tmp_path: Path, change) -> Path:
-    data = yaml.safe_load(Path("fake_data/profiles/small.yaml").read_text())
-    change(data)
-    path = tmp_path / "custom.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return profile_variant(tmp_path, change, name="custom.yaml")
 
 
 def test_builtin_profiles_load_with_the_published_numbers() -> None:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from support.profiles import profile_variant
 
 from firstbell.cli import main
 
@@ -65,12 +65,7 @@ def test_existing_folder_needs_force(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert [p.name for p in tmp_path.iterdir()] == ["d"]  # no temp folders left behind
 
 
-def _bad_profile(tmp_path: Path, change) -> Path:
-    data = yaml.safe_load(Path("fake_data/profiles/small.yaml").read_text())
-    change(data)
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+_bad_profile = profile_variant
 
 
 @pytest.mark.parametrize(
