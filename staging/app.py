@@ -1,0 +1,146 @@
+"""The staging SIS application: FastAPI on a psycopg async pool, one router per SIS module.
+
+``create_app`` builds a fresh app (its own metrics registry, pool and fault state), so tests and
+server workers never share globals. Modules: auth, portal (guardians and students), gradebook
+and attendance (teachers), sim (registrars), plus operations: /metrics, /healthz, /readyz and
+the fault switches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from psycopg_pool import AsyncConnectionPool
+
+from firstbell import __version__
+from staging import attendance, auth, errors, faults, gradebook, portal, sim
+from staging.config import Settings
+from staging.db import Database
+from staging.faults import FaultSpec, FaultState, parse_table
+from staging.metrics import Metrics
+from staging.middleware import ObserveAndInject
+
+ACTIVE_SESSIONS_EVERY = 5.0
+
+
+def initial_faults(settings: Settings) -> FaultSpec | None:
+    """The fault switches asked for in the environment at start, if any."""
+    latency = parse_table(settings.fault_latency, "FIRSTBELL_FAULT_LATENCY", durations=True)
+    rate = parse_table(settings.fault_error_rate, "FIRSTBELL_FAULT_ERROR_RATE", durations=False)
+    stall = time.time() + settings.fault_stall_seconds if settings.fault_stall_seconds else 0.0
+    if not (latency or rate or settings.fault_pool_size or stall):
+        return None
+    return FaultSpec(latency, rate, settings.fault_pool_size, stall)
+
+
+def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None) -> FastAPI:
+    metrics = metrics or Metrics()
+    state = FaultState()
+    start_faults = initial_faults(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = AsyncConnectionPool(
+            conninfo, min_size=min(settings.pool_min, settings.pool_max),
+            max_size=settings.pool_max, timeout=settings.pool_timeout_seconds,
+            kwargs={"autocommit": True}, open=False, name="sis")
+        await pool.open(wait=True)
+        app.state.db = Database(pool, metrics)
+        if start_faults is not None:
+            await app.state.db.fetch(
+                "admin.faults.store",
+                "INSERT INTO sis.faults (id, spec) VALUES (1, %s) ON CONFLICT (id)"
+                " DO UPDATE SET spec = excluded.spec, updated_at = now()",
+                [start_faults.to_json()])
+        await refresh_faults(app)
+        task = asyncio.create_task(housekeeping(app))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await pool.close()
+
+    async def apply_faults(spec: FaultSpec) -> None:
+        db: Database = app.state.db
+        size = min(spec.pool_size, settings.pool_max) if spec.pool_size else settings.pool_max
+        if size != db.pool.max_size:
+            await db.pool.resize(min_size=min(settings.pool_min, size), max_size=size)
+        state.spec = spec
+        for kind, on in spec.active_kinds(time.time()).items():
+            metrics.faults_active.labels(kind).set(1 if on else 0)
+
+    async def refresh_faults(app: FastAPI) -> None:
+        row = await app.state.db.fetchrow("admin.faults.load",
+                                          "SELECT spec FROM sis.faults WHERE id = 1")
+        spec = FaultSpec.from_json(row["spec"]) if row else FaultSpec()
+        if spec != state.spec or not row:
+            await apply_faults(spec)
+
+    async def housekeeping(app: FastAPI) -> None:
+        last_sessions = 0.0
+        while True:
+            await asyncio.sleep(settings.fault_refresh_seconds)
+            try:
+                await refresh_faults(app)
+                app.state.db.refresh_pool_metrics()
+                if time.monotonic() - last_sessions >= ACTIVE_SESSIONS_EVERY:
+                    last_sessions = time.monotonic()
+                    row = await app.state.db.fetchrow(
+                        "ops.active_sessions",
+                        "SELECT count(*) AS n FROM sis.sessions WHERE ended_at IS NULL"
+                        " AND last_seen_at > now() - make_interval(secs => %s)",
+                        [settings.session_idle_minutes * 60])
+                    metrics.active_sessions.set(row["n"] if row else 0)
+            except Exception:  # a failed refresh must not kill the loop; next tick retries
+                await asyncio.sleep(settings.fault_refresh_seconds)
+
+    app = FastAPI(
+        title="firstbell staging SIS",
+        version=__version__,
+        description="A reference student information system to rehearse a go-live against. "
+                    "All data is synthetic.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.faults = state
+    app.state.apply_faults = apply_faults
+    errors.install(app)
+    for module in (auth, portal, gradebook, attendance, sim):
+        app.include_router(module.router)
+    app.include_router(auth.admin_router)
+    app.include_router(faults.router)
+    app.add_middleware(ObserveAndInject, metrics=metrics, faults=state)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        app.state.db.refresh_pool_metrics()
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], response_model=None)
+    async def readyz(request: Request) -> dict[str, Any] | JSONResponse:
+        try:
+            rows = await request.app.state.db.fetch(
+                "ops.ready", "SELECT key, value FROM sis.firstbell_meta")
+        except Exception as exc:  # not reachable or not seeded: not ready, never a 500
+            return JSONResponse({"status": "not_ready", "reason": type(exc).__name__}, 503)
+        meta = {r["key"]: r["value"] for r in rows}
+        if "schema_version" not in meta:
+            return JSONResponse({"status": "not_ready", "reason": "not seeded"}, 503)
+        return {"status": "ready", "district": meta}
+
+    return app

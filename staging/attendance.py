@@ -1,0 +1,5 @@
+"""attendance: placeholder router, being written now."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/attendance", tags=["attendance"])

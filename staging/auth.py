@@ -1,0 +1,161 @@
+"""auth: login with a real KDF, logout, session info, password-reset requests, deactivation.
+
+Sessions live in PostgreSQL and expire after the idle timeout; five failed logins lock an
+account for the lockout period; a deactivated account is refused and every request on its open
+sessions fails at once (the session check joins the account's status on every request).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, Field
+
+from staging import passwords
+from staging.authz import (
+    ADMIN, SESSION_COOKIE, Principal, current_principal, require_role, token_hash,
+)
+from staging.db import Database
+from staging.errors import ApiError, not_found
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
+# Unknown users still pay one full verification, so timing does not tell who exists.
+_DUMMY_HASH = passwords.hash_password("not-a-password", 1, salt=b"firstbell-dummy!")
+UserId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class ResetRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=320)
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def _verify(password: str, encoded: str, iterations: int) -> tuple[bool, int]:
+    """Verify off the event loop (PBKDF2 releases the GIL, so logins use every core)."""
+    if encoded == _DUMMY_HASH:
+        await anyio.to_thread.run_sync(passwords.hash_password, password, iterations)
+        return False, 0
+    return await anyio.to_thread.run_sync(passwords.verify, password, encoded)
+
+
+@router.post("/login")
+async def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
+    db, settings, metrics = _db(request), request.app.state.settings, request.app.state.metrics
+    account = await db.fetchrow(
+        "auth.login.account",
+        "SELECT user_id, password_hash, status::text AS status, role::text AS role,"
+        " person_type::text AS person_type, person_id, coalesce(locked_until > now(), false)"
+        " AS locked FROM sis.accounts WHERE username = %s", [body.username])
+    if account is None:
+        await _verify(body.password, _DUMMY_HASH, settings.kdf_iterations)
+        metrics.logins.labels("unknown_user").inc()
+        raise ApiError(401, "invalid_credentials", "wrong username or password")
+    if account["locked"]:
+        metrics.logins.labels("locked").inc()
+        raise ApiError(423, "account_locked",
+                       f"too many failed logins; try again in {settings.lockout_minutes:g} minutes")
+    if account["status"] != "active":
+        metrics.logins.labels(account["status"]).inc()
+        raise ApiError(403, f"account_{account['status']}", f"the account is {account['status']}")
+    ok, rounds = await _verify(body.password, account["password_hash"], settings.kdf_iterations)
+    if not ok:
+        row = await db.fetchrow(
+            "auth.login.failed",
+            "UPDATE sis.accounts SET failed_logins = failed_logins + 1,"
+            " locked_until = CASE WHEN failed_logins + 1 >= %(limit)s"
+            "   THEN now() + make_interval(secs => %(lock)s) END"
+            " WHERE user_id = %(user)s RETURNING locked_until IS NOT NULL AS locked",
+            {"limit": settings.lockout_threshold, "lock": settings.lockout_minutes * 60,
+             "user": account["user_id"]})
+        metrics.logins.labels("bad_password").inc()
+        if row and row["locked"]:
+            raise ApiError(423, "account_locked", "too many failed logins; the account is locked")
+        raise ApiError(401, "invalid_credentials", "wrong username or password")
+    new_hash = None
+    if rounds < settings.kdf_iterations:  # upgrade a seed-cost hash on first login
+        new_hash = await anyio.to_thread.run_sync(
+            passwords.hash_password, body.password, settings.kdf_iterations)
+    token = secrets.token_urlsafe(32)
+    async with db.connection() as conn, conn.transaction():
+        await db.run(conn, "auth.login.success",
+                     "UPDATE sis.accounts SET failed_logins = 0, locked_until = NULL,"
+                     " last_login_at = now(), password_hash = coalesce(%s, password_hash)"
+                     " WHERE user_id = %s", [new_hash, account["user_id"]])
+        await db.run(conn, "auth.login.session",
+                     "INSERT INTO sis.sessions (token_hash, user_id) VALUES (%s, %s)",
+                     [token_hash(token), account["user_id"]])
+    metrics.logins.labels("success").inc()
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+                        max_age=int(settings.session_idle_minutes * 60))
+    return {"token": token, "user": {k: account[k] for k in
+                                     ("user_id", "role", "person_type", "person_id")}}
+
+
+@router.post("/logout", status_code=204)
+async def logout(request: Request, response: Response,
+                 p: Annotated[Principal, Depends(current_principal)]) -> None:
+    await _db(request).fetch("auth.logout",
+                             "UPDATE sis.sessions SET ended_at = now() WHERE token_hash = %s",
+                             [p.token_hash])
+    response.delete_cookie(SESSION_COOKIE)
+
+
+@router.get("/session")
+async def session(p: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
+    return {"user_id": p.user_id, "role": p.role, "person_type": p.person_type,
+            "person_id": p.person_id, "school_id": p.school_id}
+
+
+@router.post("/password-reset", status_code=202)
+async def password_reset(body: ResetRequest, request: Request) -> dict[str, str]:
+    """Always 202, whether or not the account exists (no user enumeration)."""
+    db, settings = _db(request), request.app.state.settings
+    token = secrets.token_urlsafe(32)
+    async with db.connection() as conn, conn.transaction():
+        rows = await db.run(
+            conn, "auth.reset.request",
+            "WITH a AS (SELECT user_id, email FROM sis.accounts WHERE username = %(u)s"
+            "   AND status = 'active' AND email IS NOT NULL),"
+            " recent AS (SELECT count(*) AS n FROM sis.password_resets r, a"
+            "   WHERE r.user_id = a.user_id AND r.created_at > now() - interval '1 hour')"
+            " INSERT INTO sis.password_resets (token_hash, user_id)"
+            " SELECT %(t)s, a.user_id FROM a, recent WHERE recent.n < %(limit)s"
+            " RETURNING user_id, (SELECT email FROM a) AS email",
+            {"u": body.username, "t": token_hash(token), "limit": settings.reset_rate_per_hour})
+        if rows:
+            await db.run(
+                conn, "auth.reset.outbox",
+                "INSERT INTO sis.email_outbox (to_address, kind, subject, body)"
+                " VALUES (%s, 'password_reset', 'Reset your password', %s)",
+                [rows[0]["email"], f"Use this code to reset your password: {token}"])
+    return {"status": "accepted"}
+
+
+@admin_router.post("/users/{user_id}/deactivate")
+async def deactivate(user_id: UserId, request: Request,
+                     p: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
+    """Deactivate an account (a terminated employee): its open sessions stop working at once."""
+    require_role(p, ADMIN)
+    db = _db(request)
+    async with db.connection() as conn, conn.transaction():
+        rows = await db.run(conn, "admin.deactivate",
+                            "UPDATE sis.accounts SET status = 'disabled' WHERE user_id = %s"
+                            " RETURNING user_id", [user_id])
+        if not rows:
+            raise not_found("user")
+        ended = await db.run(conn, "admin.deactivate.sessions",
+                             "UPDATE sis.sessions SET ended_at = now()"
+                             " WHERE user_id = %s AND ended_at IS NULL RETURNING 1", [user_id])
+    return {"user_id": user_id, "status": "disabled", "sessions_ended": len(ended)}

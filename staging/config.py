@@ -1,0 +1,38 @@
+"""Settings of the staging SIS: one place for every knob and its default.
+
+Every setting has an environment spelling (``FIRSTBELL_<NAME>``), a CLI flag on
+``firstbell staging up``, and a key in an optional ``.env``-style file; the defaults live here.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SCHEMA = "sis"  # everything firstbell creates lives in this schema, so a reset drops only ours
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIRSTBELL_", extra="ignore", frozen=True)
+
+    database_url: str = ""  # empty: the embedded server under .firstbell/
+    host: str = "127.0.0.1"
+    port: int = Field(8700, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    pool_min: int = Field(2, ge=1)
+    pool_max: int = Field(10, ge=1)
+    pool_timeout_seconds: float = Field(10.0, gt=0)
+    # PBKDF2-SHA256 iterations for logins: ~310k is OWASP's 2023 advice; 100k costs ~40 ms here.
+    kdf_iterations: int = Field(100_000, ge=1)
+    session_idle_minutes: float = Field(15.0, gt=0)
+    lockout_threshold: int = Field(5, ge=1)
+    lockout_minutes: float = Field(15.0, gt=0)
+    reset_rate_per_hour: int = Field(5, ge=1)
+    admin_token: str = ""  # empty: the fault admin endpoint is off
+    admin_allow_remote: bool = False
+    fault_refresh_seconds: float = Field(0.5, gt=0)
+    # Fault injection at start, same spellings as the admin endpoint (docs/staging-faults.md).
+    fault_latency: str = ""  # "portal=200ms,auth=1s"
+    fault_error_rate: str = ""  # "gradebook=0.1"
+    fault_pool_size: int = Field(0, ge=0)  # 0: no shrink
+    fault_stall_seconds: float = Field(0.0, ge=0)

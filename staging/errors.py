@@ -1,0 +1,60 @@
+"""API errors as JSON: ``{"error": {"code": …, "message": …}}`` with a 4xx status, never a 500
+for anything a client sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg import errors as pg_errors
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def not_found(what: str = "resource") -> ApiError:
+    """The answer for something that does not exist *or* that the caller may not see."""
+    return ApiError(404, "not_found", f"{what} not found")
+
+
+def forbidden(message: str = "your role cannot use this endpoint") -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(_body(exc.code, exc.message), exc.status, headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(_body(code, str(exc.detail)), exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        return JSONResponse(_body("invalid_request", "the request is not valid", details), 422)
+
+    @app.exception_handler(pg_errors.DataError)
+    async def _data(_: Request, exc: pg_errors.DataError) -> JSONResponse:
+        return JSONResponse(_body("invalid_value", "a value is out of range or malformed"), 400)
+
+    @app.exception_handler(pg_errors.IntegrityError)
+    async def _conflict(_: Request, exc: pg_errors.IntegrityError) -> JSONResponse:
+        return JSONResponse(_body("conflict", "the change conflicts with existing data"), 409)

@@ -1,0 +1,157 @@
+"""Fault injection for rehearsals: added latency and error rate per route group, a shrunken
+database pool, and a full stall (every request pauses until a deadline).
+
+Switched by environment variables at start (``FIRSTBELL_FAULT_*``) or at run time through
+``/admin/faults`` (token in ``X-Admin-Token``; loopback only unless allowed). The switches live
+in ``sis.faults`` so every server worker follows them within ``fault_refresh_seconds``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, Field
+
+from staging.errors import ApiError
+
+GROUPS = ("auth", "portal", "gradebook", "attendance", "sim", "admin", "ims")
+ALL = "*"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    latency: dict[str, float] = field(default_factory=dict)  # group -> added seconds
+    error_rate: dict[str, float] = field(default_factory=dict)  # group -> share answered 503
+    pool_size: int = 0  # 0: the configured pool
+    stall_until: float = 0.0  # epoch seconds; requests wait until then
+
+    def for_group(self, table: dict[str, float], group: str) -> float:
+        return table.get(group, table.get(ALL, 0.0))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | dict[str, Any]) -> FaultSpec:
+        data = json.loads(text) if isinstance(text, str) else text
+        return cls(**data)
+
+    def active_kinds(self, now: float) -> dict[str, bool]:
+        return {"latency": any(self.latency.values()), "error_rate": any(self.error_rate.values()),
+                "pool_size": self.pool_size > 0, "stall": self.stall_until > now}
+
+
+def _seconds(text: str) -> float:
+    text = text.strip().lower()
+    for suffix, factor in (("ms", 0.001), ("s", 1.0)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
+
+
+def parse_table(text: str, what: str, *, durations: bool) -> dict[str, float]:
+    """``"portal=200ms,auth=1s"`` (or ``"*=0.1"``) to ``{"portal": 0.2, "auth": 1.0}``."""
+    table: dict[str, float] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        group, _, value = item.partition("=")
+        group = group.strip()
+        if group not in (*GROUPS, ALL):
+            raise ValueError(f"{what}: unknown route group '{group}' (use {', '.join(GROUPS)} "
+                             "or *)")
+        try:
+            number = _seconds(value) if durations else float(value)
+        except ValueError:
+            raise ValueError(f"{what}: '{item}' is not group=value") from None
+        if number < 0 or (not durations and number > 1):
+            raise ValueError(f"{what}: {group}={value} is out of range")
+        table[group] = number
+    return table
+
+
+class FaultUpdate(BaseModel):
+    latency: dict[str, Annotated[float, Field(ge=0, le=120)]] = {}
+    error_rate: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
+    pool_size: Annotated[int, Field(ge=0, le=1000)] = 0
+    stall_seconds: Annotated[float, Field(ge=0, le=600)] = 0.0
+
+    def spec(self) -> FaultSpec:
+        for table in (self.latency, self.error_rate):
+            unknown = [g for g in table if g not in (*GROUPS, ALL)]
+            if unknown:
+                raise ApiError(422, "invalid_request", f"unknown route groups {unknown}")
+        stall = time.time() + self.stall_seconds if self.stall_seconds else 0.0
+        return FaultSpec(dict(self.latency), dict(self.error_rate), self.pool_size, stall)
+
+
+class FaultState:
+    """The switches this worker follows; `decide` is called once per request."""
+
+    def __init__(self, spec: FaultSpec | None = None, rng: random.Random | None = None) -> None:
+        self.spec = spec or FaultSpec()
+        self._rng = rng or random.Random()
+
+    def delay(self, group: str) -> float:
+        wait = max(0.0, self.spec.stall_until - time.time())
+        return wait + self.spec.for_group(self.spec.latency, group)
+
+    def fails(self, group: str) -> bool:
+        rate = self.spec.for_group(self.spec.error_rate, group)
+        return rate > 0 and self._rng.random() < rate
+
+
+router = APIRouter(prefix="/admin", tags=["faults"], include_in_schema=True)
+
+
+def _check_admin(request: Request, token: str | None) -> None:
+    settings = request.app.state.settings
+    if not settings.admin_token:
+        raise ApiError(404, "not_found", "the fault admin endpoint is off (no admin token set)")
+    client = request.client.host if request.client else ""
+    if not settings.admin_allow_remote and client not in LOOPBACK:
+        raise ApiError(403, "forbidden", "the fault admin endpoint answers loopback only")
+    if not token or not _equal(token, settings.admin_token):
+        raise ApiError(401, "unauthenticated", "missing or wrong X-Admin-Token")
+
+
+def _equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+async def store(request: Request, spec: FaultSpec) -> None:
+    await request.app.state.db.fetch(
+        "admin.faults.store",
+        "INSERT INTO sis.faults (id, spec) VALUES (1, %s) ON CONFLICT (id)"
+        " DO UPDATE SET spec = excluded.spec, updated_at = now()", [spec.to_json()])
+    await request.app.state.apply_faults(spec)
+
+
+@router.get("/faults")
+async def get_faults(request: Request,
+                     x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    _check_admin(request, x_admin_token)
+    spec: FaultSpec = request.app.state.faults.spec
+    return {**asdict(spec), "active": spec.active_kinds(time.time())}
+
+
+@router.put("/faults")
+async def set_faults(update: FaultUpdate, request: Request,
+                     x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    _check_admin(request, x_admin_token)
+    spec = update.spec()
+    await store(request, spec)
+    return {**asdict(spec), "active": spec.active_kinds(time.time())}
+
+
+@router.delete("/faults")
+async def clear_faults(request: Request,
+                       x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    _check_admin(request, x_admin_token)
+    await store(request, FaultSpec())
+    return {**asdict(FaultSpec()), "active": FaultSpec().active_kinds(time.time())}

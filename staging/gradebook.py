@@ -1,0 +1,5 @@
+"""gradebook: placeholder router, being written now."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/gradebook", tags=["gradebook"])

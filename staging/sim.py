@@ -1,0 +1,5 @@
+"""sim: placeholder router, being written now."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/sim", tags=["sim"])

@@ -1,0 +1,86 @@
+"""A seeded staging SIS for the staging tests: the small district (seed 42, 5 days of history)
+in a real PostgreSQL, served on 127.0.0.1 with a cheap KDF so the tests stay fast."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+from support.sis_server import serve
+
+from fake_data.district import District, generate
+from fake_data.profile import load_profile
+from fake_data.userpool import build_userpool
+from staging.app import create_app
+from staging.config import Settings
+from staging.seed import SeedRequest, seed_database
+
+ADMIN_TOKEN = "test-admin-token"
+TEST_SETTINGS = dict(kdf_iterations=1_000, admin_token=ADMIN_TOKEN, fault_refresh_seconds=0.1,
+                     pool_min=1, pool_max=8)
+
+
+def new_database(postgres_url: str) -> str:
+    name = f"sis_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return make_conninfo(postgres_url, dbname=name)
+
+
+@pytest.fixture(scope="session")
+def district() -> District:
+    return generate(load_profile("small"), 1.0, 42)
+
+
+@pytest.fixture(scope="session")
+def seeded_url(postgres_url: str) -> str:
+    url = new_database(postgres_url)
+    seed_database(url, SeedRequest("small", 1.0, 42, history_days=5))
+    return url
+
+
+@pytest.fixture(scope="session")
+def identities(district: District) -> dict[str, list[dict[str, Any]]]:
+    """The user pool per persona, as rows; tests take distinct identities from it."""
+    return {persona: table.to_pylist() for persona, table in build_userpool(district).items()}
+
+
+@pytest.fixture(scope="session")
+def base_url(seeded_url: str) -> Iterator[str]:
+    with serve(create_app(Settings(**TEST_SETTINGS), seeded_url)) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30.0) as c:
+        yield c
+
+
+Login = Callable[[dict[str, Any]], httpx.Client]
+
+
+@pytest.fixture
+def login(base_url: str) -> Iterator[Login]:
+    """Log an identity in; returns a client carrying its session token."""
+    opened: list[httpx.Client] = []
+
+    def _login(identity: dict[str, Any]) -> httpx.Client:
+        c = httpx.Client(base_url=base_url, timeout=30.0)
+        opened.append(c)
+        r = c.post("/api/auth/login", json={"username": identity["username"],
+                                            "password": identity["password"]})
+        assert r.status_code == 200, r.text
+        c.headers["Authorization"] = f"Bearer {r.json()['token']}"
+        c.cookies.clear()
+        return c
+
+    yield _login
+    for c in opened:
+        c.close()

@@ -1,0 +1,114 @@
+"""auth: login, sessions, lockout, deactivation, password reset — against a real server."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import psycopg
+from conftest import TEST_SETTINGS, Login
+from support.sis_server import serve
+
+from staging.app import create_app
+from staging.config import Settings
+
+
+def test_login_logout_and_session(client: httpx.Client, identities: dict[str, list[Any]],
+                                  seeded_url: str) -> None:
+    teacher = identities["teacher"][0]
+    r = client.post("/api/auth/login", json={"username": teacher["username"],
+                                             "password": teacher["password"]})
+    assert r.status_code == 200
+    token = r.json()["token"]
+    assert r.json()["user"]["role"] == "teacher"
+    assert "sis_session" in r.cookies
+    who = client.get("/api/auth/session", headers={"Authorization": f"Bearer {token}"})
+    assert who.status_code == 200 and who.json()["person_id"] == teacher["staff_id"]
+    assert who.json()["school_id"] == teacher["school_id"]
+    # The first login upgraded the seed-cost hash to the configured cost.
+    with psycopg.connect(seeded_url) as conn:
+        stored = conn.execute("SELECT password_hash FROM sis.accounts WHERE user_id = %s",
+                              [teacher["user_id"]]).fetchone()
+    assert stored and stored[0].startswith(f"pbkdf2_sha256${TEST_SETTINGS['kdf_iterations']}$")
+    out = client.post("/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    assert out.status_code == 204
+    again = client.get("/api/auth/session", headers={"Authorization": f"Bearer {token}"})
+    assert again.status_code == 401 and again.json()["error"]["code"] == "session_expired"
+
+
+def test_bad_credentials_and_unknown_users(client: httpx.Client,
+                                           identities: dict[str, list[Any]]) -> None:
+    student = identities["student"][1]
+    wrong = client.post("/api/auth/login", json={"username": student["username"],
+                                                 "password": "nope"})
+    unknown = client.post("/api/auth/login", json={"username": "ghost@example.org",
+                                                   "password": "nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()  # no user enumeration
+    assert client.get("/api/auth/session").status_code == 401
+    assert client.post("/api/auth/login", json={"username": ""}).status_code == 422
+
+
+def test_lockout_after_five_failures(client: httpx.Client,
+                                     identities: dict[str, list[Any]]) -> None:
+    student = identities["student"][2]
+    codes = [client.post("/api/auth/login", json={"username": student["username"],
+                                                  "password": f"wrong{i}"}).status_code
+             for i in range(5)]
+    assert codes == [401, 401, 401, 401, 423]
+    right = client.post("/api/auth/login", json={"username": student["username"],
+                                                 "password": student["password"]})
+    assert right.status_code == 423 and right.json()["error"]["code"] == "account_locked"
+
+
+def test_deactivation_kills_live_sessions(login: Login,
+                                          identities: dict[str, list[Any]]) -> None:
+    admin = login(identities["district_admin"][0])
+    clerk_identity = identities["clerk"][0]
+    clerk = login(clerk_identity)
+    assert clerk.get("/api/auth/session").status_code == 200
+    r = admin.post(f"/api/admin/users/{clerk_identity['user_id']}/deactivate")
+    assert r.status_code == 200 and r.json()["sessions_ended"] == 1
+    assert clerk.get("/api/auth/session").status_code == 401
+    relogin = clerk.post("/api/auth/login", json={"username": clerk_identity["username"],
+                                                  "password": clerk_identity["password"]})
+    assert relogin.status_code == 403 and relogin.json()["error"]["code"] == "account_disabled"
+    # Only a district administrator may deactivate.
+    teacher = login(identities["teacher"][1])
+    assert teacher.post(f"/api/admin/users/{clerk_identity['user_id']}/deactivate"
+                        ).status_code == 403
+
+
+def test_terminated_staff_cannot_log_in(client: httpx.Client,
+                                        identities: dict[str, list[Any]]) -> None:
+    for gone in identities["terminated_staff"]:
+        r = client.post("/api/auth/login", json={"username": gone["username"],
+                                                 "password": gone["password"]})
+        assert r.status_code == 403, gone
+
+
+def test_password_reset_goes_to_the_outbox_and_is_rate_limited(
+        client: httpx.Client, identities: dict[str, list[Any]], seeded_url: str) -> None:
+    guardian = identities["guardian"][3]
+    codes = [client.post("/api/auth/password-reset",
+                         json={"username": guardian["username"]}).status_code for _ in range(7)]
+    assert codes == [202] * 7
+    assert client.post("/api/auth/password-reset",
+                       json={"username": "ghost@example.org"}).status_code == 202
+    with psycopg.connect(seeded_url) as conn:
+        sent = conn.execute("SELECT count(*) FROM sis.email_outbox WHERE to_address = %s"
+                            " AND kind = 'password_reset'", [guardian["username"]]).fetchone()
+    assert sent and sent[0] == 5  # reset_rate_per_hour
+
+
+def test_idle_sessions_expire(seeded_url: str, identities: dict[str, list[Any]]) -> None:
+    settings = Settings(**{**TEST_SETTINGS, "session_idle_minutes": 1 / 60})  # one second
+    with serve(create_app(settings, seeded_url)) as base, httpx.Client(base_url=base) as c:
+        who = identities["student"][4]
+        token = c.post("/api/auth/login", json={"username": who["username"],
+                                                "password": who["password"]}).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert c.get("/api/auth/session", headers=headers).status_code == 200
+        time.sleep(1.3)
+        assert c.get("/api/auth/session", headers=headers).status_code == 401
