@@ -14,6 +14,7 @@ from rich.console import Console
 from firstbell.district_cmd import district_app
 from firstbell.errors import UserError
 from firstbell.rehearse_cmd import rehearse
+from firstbell.staging_cmd import staging_app
 
 app = typer.Typer(
     name="firstbell",
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(district_app, name="district")
+app.add_typer(staging_app, name="staging")
 app.command("rehearse")(rehearse)
 
 

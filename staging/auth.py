@@ -16,7 +16,12 @@ from pydantic import BaseModel, Field
 
 from staging import passwords
 from staging.authz import (
-    ADMIN, SESSION_COOKIE, Principal, current_principal, require_role, token_hash,
+    ADMIN,
+    SESSION_COOKIE,
+    Principal,
+    current_principal,
+    require_role,
+    token_hash,
 )
 from staging.db import Database
 from staging.errors import ApiError, not_found

@@ -9,6 +9,7 @@ in ``sis.faults`` so every server worker follows them within ``fault_refresh_sec
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import random
 import time
@@ -22,7 +23,6 @@ from staging.errors import ApiError
 
 GROUPS = ("auth", "portal", "gradebook", "attendance", "sim", "admin", "ims")
 ALL = "*"
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -113,11 +113,18 @@ def _check_admin(request: Request, token: str | None) -> None:
     settings = request.app.state.settings
     if not settings.admin_token:
         raise ApiError(404, "not_found", "the fault admin endpoint is off (no admin token set)")
-    client = request.client.host if request.client else ""
-    if not settings.admin_allow_remote and client not in LOOPBACK:
+    if not settings.admin_allow_remote and not _is_loopback(request.client.host
+                                                            if request.client else ""):
         raise ApiError(403, "forbidden", "the fault admin endpoint answers loopback only")
     if not token or not _equal(token, settings.admin_token):
         raise ApiError(401, "unauthenticated", "missing or wrong X-Admin-Token")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _equal(a: str, b: str) -> bool:

@@ -1,0 +1,154 @@
+"""`firstbell staging …`: bring the reference staging SIS up and down, and switch its faults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Console
+
+from firstbell.errors import UserError
+from staging import control
+from staging.faults import parse_table
+from staging.seed import SeedRequest
+
+staging_app = typer.Typer(help="The reference staging SIS on PostgreSQL.", no_args_is_help=True)
+fault_app = typer.Typer(help="Fault injection on the running staging SIS.", no_args_is_help=True)
+staging_app.add_typer(fault_app, name="fault")
+
+
+@staging_app.command("up")
+def up_cmd(
+    profile: str = typer.Option("cps", envvar="FIRSTBELL_PROFILE", help="District profile."),
+    scale: float = typer.Option(1.0, envvar="FIRSTBELL_SCALE", help="Population multiplier."),
+    seed: int = typer.Option(42, envvar="FIRSTBELL_SEED", help="Random seed."),
+    history_days: int = typer.Option(0, envvar="FIRSTBELL_HISTORY_DAYS",
+                                     help="School days of history to seed."),
+    database_url: str = typer.Option("", envvar="FIRSTBELL_DATABASE_URL",
+                                     help="Use this PostgreSQL instead of the embedded one."),
+    port: int = typer.Option(8700, envvar="FIRSTBELL_PORT", help="HTTP port (0: any free)."),
+    workers: int = typer.Option(1, envvar="FIRSTBELL_WORKERS", help="Server processes."),
+    pool_max: int = typer.Option(10, envvar="FIRSTBELL_POOL_MAX",
+                                 help="Database connections per worker."),
+    kdf_iterations: int = typer.Option(100_000, envvar="FIRSTBELL_KDF_ITERATIONS",
+                                       help="PBKDF2 iterations per login."),
+    admin_token: str = typer.Option("", envvar="FIRSTBELL_ADMIN_TOKEN",
+                                    help="Token for the fault switches (default: random)."),
+    reset: bool = typer.Option(False, envvar="FIRSTBELL_RESET",
+                               help="Drop firstbell's schema and seed again."),
+) -> None:
+    """Start the embedded PostgreSQL (unless --database-url), seed it, start the SIS.
+
+    Example: firstbell staging up --profile small --port 8700
+    """
+    if history_days < 0 or workers < 1 or pool_max < 1 or kdf_iterations < 1:
+        raise UserError("options --history-days must be >= 0 and --workers, --pool-max, "
+                        "--kdf-iterations >= 1.")
+    console = Console(stderr=True)
+    options = control.UpOptions(
+        SeedRequest(profile, scale, seed, history_days), database_url, port, workers, pool_max,
+        kdf_iterations, admin_token, reset)
+    with console.status("staging up") as status:
+        state, result = control.up(options, step=lambda s: status.update(s))
+    if result is None:
+        console.print("Already running.")
+    elif result.seeded:
+        console.print(f"Seeded district {profile} (scale {scale:g}, seed {seed}): "
+                      f"{sum(result.rows.values()):,} rows.")
+    else:
+        console.print(f"Database already seeded with district {profile}; reused.")
+    Console().print(state.base_url, highlight=False)
+
+
+@staging_app.command("down")
+def down_cmd() -> None:
+    """Stop everything `staging up` started.
+
+    Example: firstbell staging down
+    """
+    stopped = control.down()
+    Console().print("Stopped: " + ", ".join(stopped) if stopped else "Nothing was running.")
+
+
+@staging_app.command("status")
+def status_cmd() -> None:
+    """Where the staging SIS runs, and whether it is ready.
+
+    Example: firstbell staging status
+    """
+    state = control.load_state()
+    if state is None:
+        Console().print("Not running (no .firstbell/staging.json).")
+        raise typer.Exit(1)
+    try:
+        ready = httpx.get(f"{state.base_url}/readyz", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        ready = False
+    Console().print(f"{state.base_url} · {'ready' if ready else 'NOT ready'} · "
+                    f"database {'embedded' if state.embedded_root else 'external'} · "
+                    f"log {state.log}")
+    if not ready:
+        raise typer.Exit(1)
+
+
+def _admin(method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    state = control.load_state()
+    if state is None:
+        raise UserError("the staging SIS is not running here; start it with "
+                        "'firstbell staging up'.")
+    try:
+        r = httpx.request(method, f"{state.base_url}/admin/faults", json=body, timeout=10,
+                          headers={"X-Admin-Token": state.admin_token})
+    except httpx.HTTPError as exc:
+        raise UserError(f"cannot reach the staging SIS at {state.base_url} ({exc}); is it "
+                        "up? Try 'firstbell staging status'.") from exc
+    if r.status_code >= 400:
+        raise UserError(f"the staging SIS refused the fault switch: {r.text}")
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def _show(spec: dict[str, Any]) -> None:
+    active = [k for k, on in spec["active"].items() if on]
+    Console().print(f"faults: {', '.join(active) or 'none'} · latency {spec['latency']} · "
+                    f"error rate {spec['error_rate']} · pool size {spec['pool_size'] or 'normal'}")
+
+
+@fault_app.command("set")
+def fault_set(
+    latency: str = typer.Option("", help="Added latency per route group: portal=200ms,auth=1s"),
+    error_rate: str = typer.Option("", help="Share of requests answered 503: gradebook=0.1"),
+    pool_size: int = typer.Option(0, min=0, help="Shrink the DB pool to N connections."),
+    stall: float = typer.Option(0.0, min=0, help="Pause every request for N seconds from now."),
+) -> None:
+    """Switch faults on (replaces the current switches).
+
+    Example: firstbell staging fault set --latency portal=300ms --error-rate auth=0.05
+    """
+    try:
+        body = {"latency": parse_table(latency, "--latency", durations=True),
+                "error_rate": parse_table(error_rate, "--error-rate", durations=False),
+                "pool_size": pool_size, "stall_seconds": stall}
+    except ValueError as exc:
+        raise UserError(f"option {exc}. Use group=value pairs, groups auth, portal, "
+                        "gradebook, attendance, sim, admin, ims or *.") from exc
+    _show(_admin("PUT", body))
+
+
+@fault_app.command("clear")
+def fault_clear() -> None:
+    """Switch every fault off.
+
+    Example: firstbell staging fault clear
+    """
+    _show(_admin("DELETE"))
+
+
+@fault_app.command("show")
+def fault_show() -> None:
+    """Print the fault switches in effect.
+
+    Example: firstbell staging fault show
+    """
+    _show(_admin("GET"))

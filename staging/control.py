@@ -1,0 +1,204 @@
+"""Bringing the staging SIS up and down: embedded database, seeding, the server process, state.
+
+``up`` starts (or reuses) what it needs and records it in ``.firstbell/staging.json``; ``down``
+stops exactly what ``up`` started (an external database is never stopped) and nothing is left
+running. The server runs as its own process group, so one signal stops every worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from firstbell.errors import UserError
+from staging.embedded import EmbeddedPostgres
+from staging.seed import Progress, SeedRequest, SeedResult, seed_database
+
+STATE_DIR = Path(".firstbell")
+STATE_FILE = STATE_DIR / "staging.json"
+EMBEDDED_ROOT = STATE_DIR / "pg"
+DATABASE = "firstbell_staging"
+READY_TIMEOUT = 90.0
+
+
+@dataclass
+class StagingState:
+    base_url: str
+    server_pid: int
+    database_url: str
+    embedded_root: str | None
+    admin_token: str
+    log: str
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    seed: SeedRequest
+    database_url: str = ""
+    port: int = 8700
+    workers: int = 1
+    pool_max: int = 10
+    kdf_iterations: int = 100_000
+    admin_token: str = ""
+    reset: bool = False
+    host: str = "127.0.0.1"
+
+
+def load_state() -> StagingState | None:
+    if not STATE_FILE.is_file():
+        return None
+    return StagingState(**json.loads(STATE_FILE.read_text(encoding="utf-8")))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _ensure_database(admin_url: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+    return make_conninfo(admin_url, dbname=DATABASE)
+
+
+def _check_url(url: str) -> None:
+    try:
+        with psycopg.connect(url, connect_timeout=5):
+            pass
+    except psycopg.Error as exc:
+        raise UserError(f"option --database-url = '{url}': cannot connect ({exc}). Check the "
+                        "host, port, user and database name.") from exc
+
+
+def up(options: UpOptions, step: Callable[[str], None] = lambda _: None,
+       progress: Progress | None = None) -> tuple[StagingState, SeedResult | None]:
+    current = load_state()
+    if current is not None and _alive(current.server_pid):
+        return current, None
+    if not _port_free(options.host, options.port):
+        raise UserError(f"option --port = {options.port}: {options.host}:{options.port} is in "
+                        "use. Choose another port (or --port 0 for any free one).")
+    embedded = None
+    if options.database_url:
+        _check_url(options.database_url)
+        database_url = options.database_url
+    else:
+        step("starting the embedded PostgreSQL")
+        embedded = EmbeddedPostgres(EMBEDDED_ROOT.resolve())
+        database_url = _ensure_database(embedded.start())
+    try:
+        step("seeding")
+        result = seed_database(database_url, options.seed, reset=options.reset,
+                               progress=progress)
+        step("starting the SIS")
+        state = _start_server(options, database_url, embedded)
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise
+    STATE_FILE.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
+    return state, result
+
+
+def _start_server(options: UpOptions, database_url: str,
+                  embedded: EmbeddedPostgres | None) -> StagingState:
+    port = options.port or _free_port(options.host)
+    token = options.admin_token or secrets.token_urlsafe(18)
+    env = {**os.environ, "FIRSTBELL_DATABASE_URL": database_url, "FIRSTBELL_PORT": str(port),
+           "FIRSTBELL_HOST": options.host, "FIRSTBELL_WORKERS": str(options.workers),
+           "FIRSTBELL_POOL_MAX": str(options.pool_max),
+           "FIRSTBELL_KDF_ITERATIONS": str(options.kdf_iterations),
+           "FIRSTBELL_ADMIN_TOKEN": token}
+    STATE_DIR.mkdir(exist_ok=True)
+    log = STATE_DIR / "staging.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "staging.server"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    base = f"http://{options.host}:{port}"
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            raise UserError(f"the staging SIS exited (code {proc.returncode}) before it was "
+                            f"ready; see {log}:\n{log.read_text(errors='replace')[-1500:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2.0).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            _stop_process(proc.pid)
+            raise UserError(f"the staging SIS was not ready within {READY_TIMEOUT:.0f} s; "
+                            f"see {log}.")
+        time.sleep(0.2)
+    return StagingState(base, proc.pid, database_url,
+                        str(embedded.root) if embedded else None, token, str(log))
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _stop_process(pid: int, timeout: float = 15.0) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        try:  # reap it if it is our child
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def down() -> list[str]:
+    """Stop what `up` started; returns what was stopped."""
+    state = load_state()
+    if state is None:
+        return []
+    stopped = []
+    if _alive(state.server_pid):
+        _stop_process(state.server_pid)
+        stopped.append(f"staging SIS (pid {state.server_pid})")
+    if state.embedded_root:
+        cluster = EmbeddedPostgres(Path(state.embedded_root))
+        if cluster.running():
+            cluster.stop()
+            stopped.append("embedded PostgreSQL")
+    STATE_FILE.unlink(missing_ok=True)
+    return stopped

@@ -1,0 +1,155 @@
+"""Operations: /metrics, /healthz, /readyz, and every fault switch doing what it claims."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from conftest import ADMIN_TOKEN, TEST_SETTINGS, new_database
+from support.sis_server import serve
+
+from staging.app import create_app
+from staging.config import Settings
+from staging.metrics import Metrics
+from staging.seed import SeedRequest, seed_database
+
+ADMIN = {"X-Admin-Token": ADMIN_TOKEN}
+
+
+@pytest.fixture(scope="module")
+def fault_db(postgres_url: str) -> str:
+    """A database of its own: fault switches are shared by every server on a database."""
+    url = new_database(postgres_url)
+    seed_database(url, SeedRequest("small", 0.2, 3))
+    return url
+
+
+@pytest.fixture
+def sis(fault_db: str) -> Iterator[tuple[httpx.Client, Metrics]]:
+    metrics = Metrics()
+    with serve(create_app(Settings(**TEST_SETTINGS), fault_db, metrics)) as base, \
+            httpx.Client(base_url=base, timeout=30) as client:
+        try:
+            yield client, metrics
+        finally:
+            client.delete("/admin/faults", headers=ADMIN)
+
+
+def _timed(client: httpx.Client, path: str) -> tuple[int, float]:
+    start = time.perf_counter()
+    status = client.get(path).status_code
+    return status, time.perf_counter() - start
+
+
+def test_health_ready_and_openapi(sis: tuple[httpx.Client, Metrics]) -> None:
+    client, _ = sis
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["district"]["profile"] == "small"
+    spec = client.get("/openapi.json").json()
+    assert {"/api/auth/login", "/api/auth/logout", "/admin/faults"} <= set(spec["paths"])
+
+
+def test_metrics_count_requests_logins_and_queries(sis: tuple[httpx.Client, Metrics],
+                                                   fault_db: str) -> None:
+    client, metrics = sis
+    with psycopg.connect(fault_db) as conn:
+        username = conn.execute("SELECT username FROM sis.accounts WHERE status = 'active'"
+                                " ORDER BY user_id LIMIT 1").fetchone()[0]  # type: ignore[index]
+    get = metrics.registry.get_sample_value
+    before = get("sis_logins_total", {"result": "bad_password"}) or 0
+    client.post("/api/auth/login", json={"username": username, "password": "wrong"})
+    assert get("sis_logins_total", {"result": "bad_password"}) == before + 1
+    for _ in range(3):
+        client.get("/api/auth/session")
+    labels = {"route": "/api/auth/session", "method": "GET", "status_class": "4xx"}
+    assert (get("sis_http_request_duration_seconds_count", labels) or 0) >= 3
+    assert get("sis_http_request_duration_seconds_bucket", {**labels, "le": "+Inf"}) >= 3
+    assert get("sis_http_requests_in_flight") == 0
+    assert (get("sis_db_query_duration_seconds_count", {"query": "auth.login.account"})
+            or 0) >= 1
+    client.get("/api/portal/xyz/unknown")
+    assert get("sis_http_request_duration_seconds_count",
+               {"route": "unmatched", "method": "GET", "status_class": "4xx"}) >= 1
+    text = client.get("/metrics").text
+    for name in ("sis_db_pool_size", "sis_db_pool_in_use", "sis_db_pool_waiting",
+                 "sis_active_sessions", "sis_http_request_duration_seconds_bucket"):
+        assert name in text
+
+
+def test_added_latency_per_route_group(sis: tuple[httpx.Client, Metrics]) -> None:
+    client, _ = sis
+    r = client.put("/admin/faults", headers=ADMIN, json={"latency": {"auth": 0.4}})
+    assert r.status_code == 200 and r.json()["active"]["latency"]
+    status, slow = _timed(client, "/api/auth/session")
+    assert status == 401 and slow >= 0.4
+    _, other = _timed(client, "/api/gradebook/nothing-here")
+    assert other < 0.3
+    client.delete("/admin/faults", headers=ADMIN)
+    _, fast = _timed(client, "/api/auth/session")
+    assert fast < 0.3
+
+
+def test_error_rate(sis: tuple[httpx.Client, Metrics]) -> None:
+    client, metrics = sis
+    client.put("/admin/faults", headers=ADMIN, json={"error_rate": {"auth": 1.0}})
+    r = client.get("/api/auth/session")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "injected_fault"
+    assert metrics.registry.get_sample_value("sis_faults_active", {"kind": "error_rate"}) == 1
+    client.put("/admin/faults", headers=ADMIN, json={"error_rate": {"*": 0.5}})
+    failed = sum(client.get("/api/auth/session").status_code == 503 for _ in range(200))
+    assert 60 <= failed <= 140
+    assert client.get("/healthz").status_code == 200  # operations endpoints are never faulted
+
+
+def test_shrunken_pool(sis: tuple[httpx.Client, Metrics]) -> None:
+    client, metrics = sis
+    client.put("/admin/faults", headers=ADMIN, json={"pool_size": 1})
+    client.get("/metrics")
+    get = metrics.registry.get_sample_value
+    assert get("sis_db_pool_max") == 1
+    # Concurrent requests now queue for the one connection, and all still succeed.
+    with httpx.Client(base_url=str(client.base_url)) as c, cf.ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: c.get("/api/auth/session").status_code, range(16)))
+    assert codes == [401] * 16
+    assert (get("sis_db_pool_size") or 0) <= 1
+    client.delete("/admin/faults", headers=ADMIN)
+    client.get("/metrics")
+    assert get("sis_db_pool_max") == TEST_SETTINGS["pool_max"]
+
+
+def test_full_stall(sis: tuple[httpx.Client, Metrics]) -> None:
+    client, _ = sis
+    client.put("/admin/faults", headers=ADMIN, json={"stall_seconds": 1.0})
+    _, stalled = _timed(client, "/api/auth/session")
+    assert stalled >= 0.8
+    time.sleep(0.3)
+    _, after = _timed(client, "/api/auth/session")
+    assert after < 0.3
+
+
+def test_admin_endpoint_needs_the_token(sis: tuple[httpx.Client, Metrics], fault_db: str) -> None:
+    client, _ = sis
+    assert client.get("/admin/faults").status_code == 401
+    assert client.get("/admin/faults", headers={"X-Admin-Token": "wrong"}).status_code == 401
+    bad: dict[str, Any] = {"latency": {"nowhere": 1}}
+    assert client.put("/admin/faults", headers=ADMIN, json=bad).status_code == 422
+    assert client.put("/admin/faults", headers=ADMIN,
+                      json={"error_rate": {"auth": 2}}).status_code == 422
+    no_token = Settings(**{**TEST_SETTINGS, "admin_token": ""})
+    with serve(create_app(no_token, fault_db)) as base:
+        assert httpx.get(f"{base}/admin/faults", headers=ADMIN).status_code == 404
+
+
+def test_faults_from_the_environment_at_start(fault_db: str) -> None:
+    settings = Settings(**{**TEST_SETTINGS, "fault_latency": "auth=300ms"})
+    with serve(create_app(settings, fault_db)) as base, httpx.Client(base_url=base) as client:
+        status, slow = _timed(client, "/api/auth/session")
+        assert status == 401 and slow >= 0.3
+        assert client.get("/admin/faults", headers=ADMIN).json()["latency"] == {"auth": 0.3}
+        client.delete("/admin/faults", headers=ADMIN)

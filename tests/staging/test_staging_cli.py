@@ -1,0 +1,104 @@
+"""`firstbell staging up / status / fault / down` end to end, with the embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from staging.embedded import EmbeddedPostgres
+
+
+def _cli(cwd: Path, *args: str, env: dict[str, str] | None = None
+         ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "firstbell.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=180,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A working folder the unprivileged PostgreSQL user can enter (pytest's tmp is 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="firstbell-cli-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_up_status_faults_down(workdir: Path) -> None:
+    tmp_path = workdir
+    up = _cli(tmp_path, "staging", "up", "--profile", "small", "--scale", "0.2", "--port", "0",
+              "--kdf-iterations", "1000")
+    assert up.returncode == 0, up.stderr
+    base = up.stdout.strip().splitlines()[-1]
+    assert base.startswith("http://127.0.0.1:")
+    try:
+        ready = httpx.get(f"{base}/readyz").json()
+        assert ready["status"] == "ready" and ready["district"]["scale"] == "0.2"
+        assert _cli(tmp_path, "staging", "status").returncode == 0
+        again = _cli(tmp_path, "staging", "up", "--profile", "small", "--scale", "0.2")
+        assert again.returncode == 0 and again.stdout.strip() == base  # idempotent
+        fault = _cli(tmp_path, "staging", "fault", "set", "--error-rate", "auth=1")
+        assert fault.returncode == 0 and "error_rate" in fault.stdout
+        assert httpx.get(f"{base}/api/auth/session").status_code == 503
+        bad = _cli(tmp_path, "staging", "fault", "set", "--latency", "lunch=1s")
+        assert bad.returncode == 2 and "unknown route group 'lunch'" in bad.stderr
+        assert "Traceback" not in bad.stderr
+        assert _cli(tmp_path, "staging", "fault", "clear").returncode == 0
+        assert httpx.get(f"{base}/api/auth/session").status_code == 401
+    finally:
+        down = _cli(tmp_path, "staging", "down")
+    assert down.returncode == 0 and "embedded PostgreSQL" in down.stdout
+    assert not EmbeddedPostgres(tmp_path / ".firstbell" / "pg").running()
+    try:
+        httpx.get(f"{base}/healthz", timeout=1)
+        raise AssertionError("the server still answers after down")
+    except httpx.HTTPError:
+        pass
+    assert "Nothing was running" in _cli(tmp_path, "staging", "down").stdout
+    assert _cli(tmp_path, "staging", "status").returncode == 1
+
+
+def test_external_database_url(tmp_path: Path, postgres_url: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS cli_external")
+        conn.execute("CREATE DATABASE cli_external")
+    url = psycopg.conninfo.make_conninfo(postgres_url, dbname="cli_external")
+    up = _cli(tmp_path, "staging", "up", "--profile", "small", "--scale", "0.1", "--port", "0",
+              "--kdf-iterations", "1000", env={"FIRSTBELL_DATABASE_URL": url})
+    assert up.returncode == 0, up.stderr
+    try:
+        assert httpx.get(f"{up.stdout.strip()}/readyz").status_code == 200
+    finally:
+        down = _cli(tmp_path, "staging", "down")
+    assert "embedded" not in down.stdout  # an external database is never stopped
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM sis.firstbell_meta").fetchone()[0] > 0  # type: ignore[index]
+
+
+def test_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
+    bogus = _cli(tmp_path, "staging", "up", "--database-url",
+                 "host=127.0.0.1 port=1 user=nobody dbname=nothing")
+    assert bogus.returncode == 2 and "cannot connect" in bogus.stderr
+    assert "Traceback" not in bogus.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = _cli(tmp_path, "staging", "up", "--profile", "small", "--port", port)
+    assert busy.returncode == 2 and f"--port = {port}" in busy.stderr
+    no_state = _cli(tmp_path, "staging", "fault", "show")
+    assert no_state.returncode == 2 and "not running" in no_state.stderr
+    if os.geteuid() == 0:  # the server user cannot enter pytest's private tmp folder
+        private = _cli(tmp_path, "staging", "up", "--profile", "small", "--port", "0")
+        assert private.returncode == 2 and "cannot enter" in private.stderr
+        assert "chmod o+x" in private.stderr
