@@ -7,6 +7,7 @@ running. The server runs as its own process group, so one signal stops every wor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -177,10 +178,8 @@ def _stop_process(pid: int, timeout: float = 15.0) -> None:
         return
     deadline = time.monotonic() + timeout
     while _alive(pid) and time.monotonic() < deadline:
-        try:  # reap it if it is our child
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our child
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         time.sleep(0.1)
     if _alive(pid):
         os.killpg(pid, signal.SIGKILL)

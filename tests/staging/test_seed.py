@@ -37,7 +37,7 @@ def test_seeding_again_reuses_and_a_different_district_needs_reset(postgres_url:
     assert first.seeded and first.rows["students"] > 0
     again = seed_database(url, SeedRequest("small", 0.2, 1))
     assert not again.seeded
-    with pytest.raises(UserError, match="already seeded .* pass --reset"):
+    with pytest.raises(UserError, match=r"already seeded .* pass --reset"):
         seed_database(url, SeedRequest("small", 0.2, 2))
     other = seed_database(url, SeedRequest("small", 0.2, 2), reset=True)
     assert other.seeded and other.meta["seed"] == "2"
