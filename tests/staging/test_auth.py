@@ -69,7 +69,8 @@ def test_deactivation_kills_live_sessions(login: Login,
     clerk = login(clerk_identity)
     assert clerk.get("/api/auth/session").status_code == 200
     r = admin.post(f"/api/admin/users/{clerk_identity['user_id']}/deactivate")
-    assert r.status_code == 200 and r.json()["sessions_ended"] == 1
+    # Other tests may have logged this clerk in too: at least our session ended.
+    assert r.status_code == 200 and r.json()["sessions_ended"] >= 1
     assert clerk.get("/api/auth/session").status_code == 401
     relogin = clerk.post("/api/auth/login", json={"username": clerk_identity["username"],
                                                   "password": clerk_identity["password"]})
