@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from fake_data.catalog import GRADE_LABELS
 from fake_data.export_parquet import read_table
-from fake_data.profile import GRADE_CODES, Profile, load_profile
+from fake_data.profile import GRADE_CODES, LevelSpec, Profile, load_profile
 from fake_data.schools import scaled
 from firstbell.errors import UserError
 
@@ -54,6 +54,10 @@ class Description:
         return next(f for f in self.figures if f.section == section and f.item == item)
 
 
+REQUIRED = ("profile", "profile_path", "scale", "seed", "formats")
+REGENERATE = "Generate the district again with 'firstbell district generate --force --out {}'."
+
+
 def read_manifest(folder: Path) -> dict[str, object]:
     path = folder / MANIFEST
     if not path.is_file():
@@ -61,8 +65,44 @@ def read_manifest(folder: Path) -> dict[str, object]:
             f"{folder}: not a generated district (no {MANIFEST}). Generate one with "
             f"'firstbell district generate --out {folder}'."
         )
-    data: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: cannot be read as JSON ({exc}). "
+                        + REGENERATE.format(folder)) from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: holds a JSON {type(data).__name__}, not the object a generated "
+                        "district writes. " + REGENERATE.format(folder))
+    missing = [key for key in REQUIRED if key not in data]
+    if missing:
+        raise UserError(f"{path}: field(s) {', '.join(missing)} missing. "
+                        + REGENERATE.format(folder))
+    if not isinstance(data["formats"], list):
+        raise UserError(f"{path}: field 'formats' = {data['formats']!r} is not a list. "
+                        + REGENERATE.format(folder))
+    try:
+        float(data["scale"])
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"{path}: field 'scale' = {data['scale']!r} is not a number. "
+                        + REGENERATE.format(folder)) from exc
     return data
+
+
+def _read(folder: Path, pq_dir: Path, name: str) -> pa.Table:
+    path = pq_dir / f"{name}.parquet"
+    if not path.is_file():
+        raise UserError(f"{path}: missing; the district in {folder} is incomplete. "
+                        + REGENERATE.format(folder))
+    try:
+        return read_table(pq_dir, name)
+    except (OSError, pa.ArrowException) as exc:
+        raise UserError(f"{path}: cannot be read as Parquet ({exc}). "
+                        + REGENERATE.format(folder)) from exc
+
+
+def _scaled_students(spec: LevelSpec, scale: float) -> int:
+    """A level's students at `scale`: per grade scaled and rounded, as the generator does."""
+    return sum(scaled(n, scale) for n in spec.students_by_grade.values())
 
 
 def _share(mask: pa.Array | np.ndarray) -> float:
@@ -78,7 +118,7 @@ def describe(folder: Path) -> Description:
     profile: Profile = load_profile(str(manifest["profile_path"]))
     scale = float(manifest["scale"])  # type: ignore[arg-type]
     pq_dir = folder / "parquet"
-    t = {name: read_table(pq_dir, name) for name in (
+    t = {name: _read(folder, pq_dir, name) for name in (
         "schools", "students", "sections", "enrollments", "staff", "guardians",
         "guardian_links", "accounts")}
     figs: list[Figure] = []
@@ -97,7 +137,7 @@ def describe(folder: Path) -> Description:
         sizes = size[level == lv]
         mode = spec.school_size[0] if len(spec.school_size) == 1 else None
         add(Figure("school size", f"{lv} mean", float(sizes.mean()),
-                   spec.students / spec.schools))
+                   _scaled_students(spec, scale) / scaled(spec.schools, scale, minimum=1)))
         add(Figure("school size", f"{lv} p10", float(np.percentile(sizes, 10))))
         add(Figure("school size", f"{lv} median", float(np.median(sizes)),
                    float(mode.median) if mode else None))
@@ -105,9 +145,12 @@ def describe(folder: Path) -> Description:
                    float(mode.p90) if mode else None))
 
     grade = t["students"]["grade"].to_numpy()
-    add(Figure("students", "all", float(len(grade)), float(sum(
-        scaled(n, scale) for spec in profile.levels.values()
-        for n in spec.students_by_grade.values()))))
+    add(Figure("students", "all", float(len(grade)),
+               float(sum(_scaled_students(spec, scale) for spec in profile.levels.values()))))
+    student_level = level[t["students"]["school_id"].to_numpy() - 1]
+    for lv, spec in profile.levels.items():
+        add(Figure("students", f"{lv} (all grades)", float((student_level == lv).sum()),
+                   float(_scaled_students(spec, scale))))
     for spec in profile.levels.values():
         for g, n in spec.students_by_grade.items():
             add(Figure("students", f"grade {GRADE_LABELS[GRADE_CODES[g]]}",

@@ -19,8 +19,10 @@ import pyarrow.parquet as pq
 
 from fake_data.district import District
 from fake_data.export_parquet import COMPRESSION, stamp, synthetic_metadata
+from fake_data.profile import Profile
 from fake_data.rng import stream
 from fake_data.students import EPOCH
+from firstbell.errors import UserError
 
 HISTORY_TABLES = ("attendance_daily", "attendance_period", "line_items", "scores")
 ATTENDANCE = pa.array(["present", "tardy", "absent_excused", "absent_unexcused"])
@@ -59,8 +61,26 @@ class _Roster:
         return start + np.arange(int(size.sum())), np.repeat(sections, size)
 
 
+def check_history_days(profile: Profile, days: int, source: str | None = None) -> None:
+    """Refuse a history longer than the school days the calendar has before the cutover."""
+    if days < 0:
+        raise UserError(f"option --history-days = {days}: must be 0 or more.")
+    available = profile.calendar.history_days_available()
+    if days > available:
+        calendar = profile.calendar
+        raise UserError(
+            f"option --history-days = {days}: profile '{profile.name}'"
+            + (f" ({source})" if source else "")
+            + f" has only {available} school days before its cutover date "
+            f"(calendar.cutover_date = {calendar.cutover_date}; the school year starts "
+            f"{calendar.school_year.start}; weekends and calendar.holidays are skipped). "
+            f"Use --history-days {available} or fewer."
+        )
+
+
 def history_batches(district: District, days: int) -> Iterator[tuple[str, pa.RecordBatch]]:
     """Yield ``(table, batch)`` for each school day before the cutover, oldest day first."""
+    check_history_days(district.profile, days)
     rng = stream(district.seed, "history")
     students = district["students"]
     sections = district["sections"]
@@ -145,6 +165,7 @@ def history_batches(district: District, days: int) -> Iterator[tuple[str, pa.Rec
 def write_history(district: District, days: int, folder: Path,
                   on_day: Callable[[int], None] | None = None) -> dict[str, int]:
     """Stream the history into ``folder/<table>.parquet``, one row group per day and table."""
+    check_history_days(district.profile, days)
     folder.mkdir(parents=True, exist_ok=True)
     meta = synthetic_metadata(district.profile.name, district.scale, district.seed)
     writers: dict[str, pq.ParquetWriter] = {}

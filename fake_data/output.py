@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fake_data.district import SYNTHETIC_NOTE, District, generate
+from fake_data.district import SYNTHETIC_NOTE, District, check_scale, check_seed, generate
 from fake_data.export_oneroster import write_oneroster
 from fake_data.export_parquet import write_parquet
-from fake_data.history import write_history
+from fake_data.history import check_history_days, write_history
 from fake_data.profile import PROFILE_DIR, load_profile, resolve_profile_path
 from fake_data.userpool import write_userpool
 from firstbell import __version__
@@ -59,14 +59,37 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return names
 
 
+def _check_out_name(out: Path) -> None:
+    """The output folder is replaced as a whole, so it must be a named folder of its own."""
+    if out.name in ("", ".", ".."):
+        raise UserError(
+            f"option --out = '{out}': needs a folder name of its own (the output folder is "
+            "created and replaced as a whole). Name a new folder, e.g. --out out/district."
+        )
+    here = Path.cwd().resolve()
+    target = out.resolve()
+    if target == here or target in here.parents:
+        raise UserError(
+            f"option --out = '{out}': is the current folder or one of its parents, which "
+            "would be replaced. Name a new folder, e.g. --out out/district."
+        )
+
+
 def _check_destination(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise UserError(f"option --out = '{out}': exists and is not a folder. Choose another path.")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise UserError(
-            f"option --out = '{out}': the folder exists and is not empty. Choose a new folder, "
-            "or pass --force to replace it."
-        )
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise UserError(
+                f"option --out = '{out}': the folder exists and is not empty. Choose a new "
+                "folder, or pass --force to replace a district generated there before."
+            )
+        if not (out / MANIFEST).is_file():
+            raise UserError(
+                f"option --out = '{out}': the folder is not empty and does not look like a "
+                f"generated district (no {MANIFEST}), so --force will not replace it. Choose a "
+                "new folder, or empty it yourself."
+            )
     parent = out.resolve().parent
     probe = parent
     while not probe.exists():
@@ -102,9 +125,11 @@ def write_district(request: Request, out: Path, *, force: bool = False,
                    events: Events | None = None) -> dict[str, object]:
     """Generate and write the district; returns the manifest written as ``district.json``."""
     ev = events or Events()
-    if request.history_days < 0:
-        raise UserError(f"option --history-days = {request.history_days}: must be 0 or more.")
+    _check_out_name(out)
+    check_scale(request.scale)
+    check_seed(request.seed)
     profile = load_profile(request.profile)
+    check_history_days(profile, request.history_days, str(resolve_profile_path(request.profile)))
     _check_destination(out, force)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.resolve().parent))
     try:
@@ -136,6 +161,7 @@ def _write_formats(district: District, request: Request, folder: Path,
         "seed": district.seed,
         "formats": list(request.formats),
         "tables": {name: t.num_rows for name, t in district.tables.items()},
+        "warnings": list(district.warnings),
     }
     for fmt in request.formats:
         ev.step(fmt)

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from firstbell.errors import UserError
 
@@ -34,12 +41,39 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _weights(shares: dict[Any, float]) -> dict[Any, float]:
+    """A distribution used as weights (normalised when drawn): some share must be above 0."""
+    if not sum(shares.values()) > 0:
+        raise ValueError("the shares add up to 0; give at least one of them a share above 0")
+    return shares
+
+
+def _grade_codes(grades: Any) -> Any:
+    """Grade codes as a profile writes them: each one of PK, K, 1..12, at most once."""
+    unknown = [g for g in grades if g not in GRADE_CODES]
+    if unknown:
+        raise ValueError(f"unknown grade codes {unknown}; use PK, K, 1..12")
+    twice = sorted({g for g in grades if list(grades).count(g) > 1}, key=GRADE_CODES.__getitem__)
+    if twice:
+        raise ValueError(f"grades {twice} are listed more than once; list each grade once")
+    return grades
+
+
 class DistrictInfo(_Strict):
     name: str
     city: str
     state: str = Field(min_length=2, max_length=2)
-    postcode_range: tuple[int, int]
+    postcode_range: tuple[Annotated[int, Field(ge=0, le=99_999)],
+                          Annotated[int, Field(ge=0, le=99_999)]]
     area_codes: list[Annotated[int, Field(ge=200, le=999)]] = Field(min_length=1)
+
+    @field_validator("postcode_range")
+    @classmethod
+    def _postcodes_ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
+        if low > high:
+            raise ValueError(f"low ({low}) is above high ({high}); write it as [low, high]")
+        return value
 
 
 class SizeComponent(_Strict):
@@ -92,22 +126,34 @@ class LevelSpec(_Strict):
     sections_per_teacher: Annotated[int, Field(ge=1, le=10)]
     bell_schedule: BellSchedule
 
+    _known_grades = field_validator(
+        "students_by_grade", "homeroom_grades", "departmentalized_grades")(_grade_codes)
+
+    @field_validator("school_size")
+    @classmethod
+    def _shares_add_up(cls, value: list[SizeComponent]) -> list[SizeComponent]:
+        total = sum(c.share for c in value)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"the shares add up to {total:g}; make them add up to 1")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> LevelSpec:
-        unknown = [g for g in self.students_by_grade if g not in GRADE_CODES]
-        if unknown:
-            raise ValueError(f"unknown grade codes {unknown}; use PK, K, 1..12")
         taught = self.homeroom_grades + self.departmentalized_grades
+        in_both = [g for g in self.homeroom_grades if g in self.departmentalized_grades]
+        if in_both:
+            raise ValueError(f"grades {in_both} are in both homeroom_grades and "
+                             "departmentalized_grades; list each grade in one of them")
         if sorted(taught, key=GRADE_CODES.__getitem__) != sorted(
             self.students_by_grade, key=GRADE_CODES.__getitem__
         ):
-            raise ValueError("homeroom_grades + departmentalized_grades must list each grade once")
+            raise ValueError(
+                f"homeroom_grades + departmentalized_grades ({taught}) must list exactly the "
+                f"grades of students_by_grade ({list(self.students_by_grade)}), each once")
         if self.departmentalized_grades and len(self.subjects) > self.periods:
             raise ValueError(f"{len(self.subjects)} subjects do not fit in {self.periods} periods")
         if self.governance.charter + self.governance.contract > self.schools:
             raise ValueError("charter + contract schools exceed the level's schools")
-        if abs(sum(c.share for c in self.school_size) - 1.0) > 1e-6:
-            raise ValueError("school_size shares must add up to 1")
         return self
 
     @property
@@ -118,6 +164,12 @@ class LevelSpec(_Strict):
 class PerSchoolRange(_Strict):
     min: Count
     max: Count
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PerSchoolRange:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max}); make min at most max")
+        return self
 
 
 class StaffSpec(_Strict):
@@ -150,6 +202,8 @@ class Demographics(_Strict):
     english_learner: Share
     iep: Share
 
+    _race_weights = field_validator("race")(_weights)
+
 
 class Families(_Strict):
     children_per_household: dict[Positive, Share]
@@ -159,10 +213,20 @@ class Families(_Strict):
     duplicate_email_share: Share
     no_access_link_share: Share
 
+    _household_weights = field_validator(
+        "children_per_household", "guardians_per_household")(_weights)
+
 
 class Portal(_Strict):
     activation: dict[Literal["cutover_day", "first_semester", "steady_state"], Share]
     phase: Literal["cutover_day", "first_semester", "steady_state"]
+
+    @model_validator(mode="after")
+    def _phase_has_a_rate(self) -> Portal:
+        if self.phase not in self.activation:
+            raise ValueError(f"phase '{self.phase}' has no rate in activation; add "
+                             f"activation.{self.phase}")
+        return self
 
 
 class Span(_Strict):
@@ -186,6 +250,11 @@ class Calendar(_Strict):
     holidays: list[Span] = []
     cutover_date: dt.date
 
+    def history_days_available(self) -> int:
+        """How many school days the school year has before the cutover date."""
+        span = (self.cutover_date - self.school_year.start).days
+        return len(self.school_days(before=self.cutover_date, count=max(0, span)))
+
     def school_days(self, before: dt.date, count: int) -> list[dt.date]:
         """The `count` school days (weekdays in the year, not holidays) just before `before`."""
         days: list[dt.date] = []
@@ -208,6 +277,19 @@ class Profile(_Strict):
     portal: Portal
     calendar: Calendar
     basis: dict[str, str] = {}
+
+    @field_validator("levels")
+    @classmethod
+    def _each_grade_in_one_level(cls, value: dict[Level, LevelSpec]) -> dict[Level, LevelSpec]:
+        seen: dict[str, str] = {}
+        for level, spec in value.items():
+            for grade in spec.students_by_grade:
+                if grade in seen:
+                    raise ValueError(
+                        f"grade {grade} is in both levels.{seen[grade]}.students_by_grade and "
+                        f"levels.{level}.students_by_grade; give each grade to one level")
+                seen[grade] = level
+        return value
 
     @model_validator(mode="after")
     def _basis_paths_exist(self) -> Profile:
@@ -267,12 +349,15 @@ def _describe_validation_error(path: Path, exc: ValidationError) -> str:
     for err in exc.errors():
         field = ".".join(str(p) for p in err["loc"]) or "(top level)"
         value = err.get("input")
-        shown = repr(value) if not isinstance(value, dict) else "{…}"
+        shown = repr(value)
+        if isinstance(value, dict) and len(shown) > 100:
+            shown = "{…}"
         if err["type"] == "extra_forbidden":
             lines.append(
                 f"  field '{field}' = {shown}: unknown field; remove it or fix its spelling."
             )
         else:
-            lines.append(f"  field '{field}' = {shown}: {err['msg']}.")
+            message = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"  field '{field}' = {shown}: {message}.")
     lines.append("Fix these fields and run the command again.")
     return "\n".join(lines)

@@ -3,6 +3,9 @@ few terminated employees still on file (the accounts that security probes must f
 
 Teachers come first so that staff id = teacher slot + 1. The total of active employees equals
 the profile's (scaled); aides take whatever the named roles leave, as the profile's numbers imply.
+When the profile's numbers cannot all hold (at small scales the schedule may need more teachers
+than the scaled teacher count, or the named roles more people than the scaled employee count),
+the schedule and the roles win and each such deviation is returned as a warning.
 """
 
 from __future__ import annotations
@@ -34,9 +37,17 @@ def _spread(rng: np.random.Generator, total: int, school_ids: np.ndarray,
     return np.repeat(school_ids, per_school).astype(np.int32)
 
 
+def _more_than(what: str, made: int, target: int, spec_value: int, scale: float,
+               why: str) -> str:
+    return (f"{what}: generated {made:,}, {made - target:,} more than the profile's "
+            f"{spec_value:,} x scale {scale:g} = {target:,}, because {why}.")
+
+
 def build_staff(profile: Profile, scale: float, plan: SchoolPlan, schedule: Schedule,
-                seed: int) -> pa.Table:
+                seed: int) -> tuple[pa.Table, list[str]]:
+    """Staff table, and the ways it departs from the profile's (scaled) numbers."""
     rng = stream(seed, "staff")
+    warnings: list[str] = []
     spec = profile.staff
     schools = plan.table
     school_ids = schools["school_id"].to_numpy()
@@ -45,9 +56,20 @@ def build_staff(profile: Profile, scale: float, plan: SchoolPlan, schedule: Sche
     governance = schools["governance"].to_numpy(zero_copy_only=False)
 
     slots = schedule.teacher_slot_school
-    resource = _spread(rng, scaled(spec.teachers, scale) - len(slots), school_ids, students)
+    teacher_target = scaled(spec.teachers, scale)
+    if len(slots) > teacher_target:
+        warnings.append(_more_than(
+            "teachers", len(slots), teacher_target, spec.teachers, scale,
+            f"the schedule has {len(slots):,} teaching slots and each needs a teacher"))
+    resource = _spread(rng, teacher_target - len(slots), school_ids, students)
     by_district_first = np.argsort(governance != "district", kind="stable")
-    n_principals = min(len(school_ids), scaled(spec.principals, scale))
+    principal_target = scaled(spec.principals, scale)
+    n_principals = min(len(school_ids), principal_target)
+    if principal_target > n_principals:
+        warnings.append(
+            f"principals: generated {n_principals:,}, {principal_target - n_principals:,} fewer "
+            f"than the profile's {spec.principals:,} x scale {scale:g} = {principal_target:,}, "
+            f"because there are {len(school_ids):,} schools and each has one principal at most.")
     principals = school_ids[by_district_first[:n_principals]]
     aps = np.repeat(school_ids, rng.integers(
         spec.assistant_principals_per_school.min, spec.assistant_principals_per_school.max + 1,
@@ -62,9 +84,16 @@ def build_staff(profile: Profile, scale: float, plan: SchoolPlan, schedule: Sche
     counselors = np.repeat(school_ids, counselors_per)
     central = np.full(scaled(spec.central_office, scale), NO_SCHOOL)
     admins = np.full(scaled(spec.district_administrators, scale, minimum=1), NO_SCHOOL)
-    named = [slots, resource, principals, aps, clerks, counselors]
-    aides = _spread(rng, scaled(spec.employees, scale) - sum(len(a) for a in named)
-                    - len(central) - len(admins), school_ids, students)
+    named = [slots, resource, principals, aps, clerks, counselors, central, admins]
+    employee_target = scaled(spec.employees, scale)
+    n_named = sum(len(a) for a in named)
+    if n_named > employee_target:
+        warnings.append(_more_than(
+            "employees (active)", n_named, employee_target, spec.employees, scale,
+            f"the named roles (teachers, principals, assistant principals, clerks, counselors, "
+            f"central office, district administrators) need {n_named:,} people, so there are "
+            "no aides"))
+    aides = _spread(rng, employee_target - n_named, school_ids, students)
     by_role = [np.concatenate([slots, resource]), principals, aps, clerks, counselors, aides,
                central, admins]
     school = np.concatenate(by_role).astype(np.int32)
@@ -94,7 +123,7 @@ def build_staff(profile: Profile, scale: float, plan: SchoolPlan, schedule: Sche
                           cutover - rng.integers(1, 15, n))
     stale = ~terminated & (rng.random(n) < STALE_LOGIN_SHARE)
     last_login[stale] = cutover - rng.integers(200, 400, int(stale.sum()))
-    return pa.table(
+    table = pa.table(
         {
             "staff_id": pa.array(ids),
             "employee_number": pa.array(ids + 700_000).cast(pa.string()),
@@ -115,4 +144,4 @@ def build_staff(profile: Profile, scale: float, plan: SchoolPlan, schedule: Sche
             "last_login_date": pa.array(last_login.astype(np.int32)).cast(pa.date32()),
         }
     )
-
+    return table, warnings

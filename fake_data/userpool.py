@@ -40,22 +40,82 @@ def _logins(district: District, person_type: str, person_ids: np.ndarray) -> dic
     return {c: mine[c].take(rows).combine_chunks() for c in ("user_id", "username", "password")}
 
 
-def _other_students(rng: np.random.Generator, district: District, n: int,
-                    not_household: np.ndarray) -> np.ndarray:
-    """`n` x FORBIDDEN_PER_IDENTITY random student ids outside the given households."""
-    household = district["students"]["household_id"].to_numpy()
-    picks = rng.integers(0, len(household), (n, FORBIDDEN_PER_IDENTITY))
-    clash = household[picks] == not_household[:, None]
-    while clash.any():
-        picks[clash] = rng.integers(0, len(household), int(clash.sum()))
-        clash = household[picks] == not_household[:, None]
-    return picks + 1
+def _distinct(rng: np.random.Generator, m: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row i, up to `k` distinct positions in ``[0, m[i])`` (fewer when ``m[i] < k``).
+
+    Returns the positions (n, k) and a mask (n, k) of the ones drawn. No rejection loop: the j-th
+    draw picks among the ``m - j`` positions not drawn yet and steps over the ones taken before.
+    """
+    m = np.asarray(m, dtype=np.int64)
+    pos = np.zeros((len(m), k), dtype=np.int64)
+    for j in range(k):
+        r = rng.integers(0, np.maximum(m - j, 1))
+        taken = np.sort(pos[:, :j], axis=1)
+        for c in range(j):
+            r += r >= taken[:, c]
+        pos[:, j] = r
+    return pos, np.arange(k)[None, :] < np.minimum(m, k)[:, None]
 
 
-def _flat(rows: np.ndarray) -> pa.ListArray:
-    n, k = rows.shape
-    offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
-    return pa.ListArray.from_arrays(offsets, pa.array(rows.ravel().astype(np.int32)))
+def _outside(rng: np.random.Generator, key: np.ndarray, not_key: np.ndarray,
+             k: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row i, up to `k` distinct 0-based indices j with ``key[j] != not_key[i]``.
+
+    Drawn from the explicit candidate set (every index outside the row's own key), so a row
+    whose key holds every index gets none. Returns indices (n, K) and a mask of the ones drawn.
+    """
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    first = np.searchsorted(ordered, not_key, side="left")
+    size = np.searchsorted(ordered, not_key, side="right") - first
+    want = np.broadcast_to(np.asarray(k, dtype=np.int64), not_key.shape)
+    pos, drawn = _distinct(rng, np.minimum(len(key) - size, want), FORBIDDEN_PER_IDENTITY)
+    pos = pos + np.where(pos >= first[:, None], size[:, None], 0)  # step over the own block
+    return order[np.minimum(pos, len(key) - 1)], drawn
+
+
+def _inside_unowned(rng: np.random.Generator, key: np.ndarray, row_key: np.ndarray,
+                    owner: np.ndarray, owned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row i, up to FORBIDDEN_PER_IDENTITY distinct indices j with ``key[j] == row_key[i]``
+    that row i does not own. `key` is sorted; ``(owner, owned)`` pairs list what each row owns
+    (indices within the row's key block). Returns indices (n, K) and a mask of the ones drawn.
+    """
+    n = len(row_key)
+    first = np.searchsorted(key, row_key, side="left")
+    size = np.searchsorted(key, row_key, side="right") - first
+    pairs = np.sort(owner.astype(np.int64) * (len(key) + 1) + owned)
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs  # unique
+    p_owner, p_owned = pairs // (len(key) + 1), pairs % (len(key) + 1)
+    inside = (p_owned >= first[p_owner]) & (p_owned < first[p_owner] + size[p_owner])
+    p_owner, rel = p_owner[inside], p_owned[inside] - first[p_owner[inside]]
+    count = np.bincount(p_owner, minlength=n)
+    rank = np.arange(len(rel)) - np.repeat(np.cumsum(count) - count, count)
+    # The p-th free index of a block is p + #{owned o_j (sorted) with o_j - j <= p}.
+    stride = int(size.max(initial=0)) + 1
+    steps = p_owner * stride + (rel - rank)
+    pos, drawn = _distinct(rng, size - count, FORBIDDEN_PER_IDENTITY)
+    row = np.arange(n)[:, None]
+    skipped = (np.searchsorted(steps, row * stride + pos, side="right")
+               - np.searchsorted(steps, row * stride, side="left"))
+    return np.minimum(first[:, None] + pos + skipped, max(len(key) - 1, 0)), drawn
+
+
+def _ragged(parts: list[tuple[np.ndarray, np.ndarray]]) -> pa.ListArray:
+    """One list per row: the drawn values of each part in turn (0-based indices become ids)."""
+    values = np.concatenate([v for v, _ in parts], axis=1)
+    drawn = np.concatenate([d for _, d in parts], axis=1)
+    offsets = np.r_[0, np.cumsum(drawn.sum(axis=1))].astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets),
+                                    pa.array((values[drawn] + 1).astype(np.int32)))
+
+
+def _preferring_own_block(rng: np.random.Generator, key: np.ndarray, row_key: np.ndarray,
+                          owner: np.ndarray, owned: np.ndarray, k: int) -> pa.ListArray:
+    """Up to `k` ids per row: unowned ones of the row's own key first, then from other keys."""
+    same, same_drawn = _inside_unowned(rng, key, row_key, owner, owned)
+    same_drawn[:, k:] = False
+    other, other_drawn = _outside(rng, key, row_key, k - same_drawn.sum(axis=1))
+    return _ragged([(same, same_drawn), (other, other_drawn)])
 
 
 def build_userpool(district: District) -> dict[str, pa.Table]:
@@ -85,31 +145,14 @@ def build_userpool(district: District) -> dict[str, pa.Table]:
     e_teacher = t_index[sec_teacher[e_section - 1]]
     t_school = staff_school[teachers - 1]
     owned = _lists(e_teacher, enrollments["student_id"].to_numpy(), len(teachers))
-    school_first = np.searchsorted(st_school, t_school, side="left")
-    school_len = np.searchsorted(st_school, t_school, side="right") - school_first
-    # Same-school students are the sharpest probe (a teacher reading a colleague's class);
-    # a drawn student who is in the teacher's own sections is replaced by one from another school.
-    draw = school_first[:, None] + (
-        rng.random((len(teachers), FORBIDDEN_PER_IDENTITY)) * school_len[:, None]).astype(np.int64)
-    owned_keys = np.sort(e_teacher * n_students + enrollments["student_id"].to_numpy() - 1)
-    row = np.arange(len(teachers))[:, None]
-
-    def owned_by_teacher(picks: np.ndarray) -> np.ndarray:
-        keys = row * n_students + picks
-        at = np.minimum(np.searchsorted(owned_keys, keys), len(owned_keys) - 1)
-        return np.asarray(owned_keys[at] == keys)
-
-    mine = owned_by_teacher(draw)
-    while mine.any():
-        draw[mine] = rng.integers(0, n_students, int(mine.sum()))
-        mine = owned_by_teacher(draw)
-    sec_by_school_first = np.searchsorted(sec_school, t_school, side="left")
-    sec_by_school_len = np.searchsorted(sec_school, t_school, side="right") - sec_by_school_first
-    f_sec = sec_by_school_first + (rng.random(len(teachers)) * sec_by_school_len).astype(np.int64)
-    clash = sec_teacher[f_sec] == teachers
-    while clash.any():  # a school with one teacher: take a section from anywhere else
-        f_sec[clash] = rng.integers(0, len(sec_teacher), int(clash.sum()))
-        clash = sec_teacher[f_sec] == teachers
+    # Same-school students are the sharpest probe (a teacher reading a colleague's class); when
+    # the school has too few students outside the teacher's own sections, other schools' fill in.
+    forbidden_students = _preferring_own_block(
+        rng, st_school, t_school, e_teacher, enrollments["student_id"].to_numpy() - 1,
+        FORBIDDEN_PER_IDENTITY)
+    # A colleague's section, from another school when the teacher teaches all of their own school's.
+    forbidden_sections = _preferring_own_block(
+        rng, sec_school, t_school, t_index[sec_teacher], np.arange(len(sec_teacher)), 1)
     teacher_active = active_staff[teachers - 1]
     level = district["schools"]["level"].cast(pa.string()).to_numpy(zero_copy_only=False)
     pools["teacher"] = pa.table({
@@ -120,8 +163,8 @@ def build_userpool(district: District) -> dict[str, pa.Table]:
         "sections": _lists(t_index[sec_teacher], np.arange(1, len(sec_teacher) + 1),
                            len(teachers)),
         "students": owned,
-        "forbidden_sections": _flat((f_sec + 1)[:, None]),
-        "forbidden_students": _flat(draw + 1),
+        "forbidden_sections": forbidden_sections,
+        "forbidden_students": forbidden_students,
     }).filter(pa.array(teacher_active))
 
     # Students: their own sections; forbidden = students of other households.
@@ -132,7 +175,8 @@ def build_userpool(district: District) -> dict[str, pa.Table]:
         "school_id": pa.array(st_school),
         "grade": students["grade"].combine_chunks(),
         "sections": _lists(enrollments["student_id"].to_numpy() - 1, e_section, n_students),
-        "forbidden_students": _flat(_other_students(rng, district, n_students, st_household)),
+        "forbidden_students": _ragged([_outside(rng, st_household, st_household,
+                                                FORBIDDEN_PER_IDENTITY)]),
     })
 
     # Guardians with an activated portal account: children they may see, and those they may not
@@ -148,10 +192,10 @@ def build_userpool(district: District) -> dict[str, pa.Table]:
     children = _lists(l_guardian[access], l_student[access], n_g)
     denied = _lists(l_guardian[~access], l_student[~access], n_g)
     g_household = district["guardians"]["household_id"].to_numpy()
-    others = _other_students(rng, district, n_g, g_household)
+    others, drawn = _outside(rng, st_household, g_household, FORBIDDEN_PER_IDENTITY)
     forbidden = _lists(  # a stable sort keeps each guardian's own no-access children first
-        np.r_[l_guardian[~access], np.repeat(np.arange(n_g), FORBIDDEN_PER_IDENTITY)],
-        np.r_[l_student[~access], others.ravel()],
+        np.r_[l_guardian[~access], np.repeat(np.arange(n_g), drawn.sum(axis=1))],
+        np.r_[l_student[~access], others[drawn] + 1],
         n_g,
     )
     take = pa.array(g_active - 1)
@@ -166,16 +210,12 @@ def build_userpool(district: District) -> dict[str, pa.Table]:
     # Clerks: their school; forbidden = students of other schools.
     clerk = np.flatnonzero((role == "clerk") & active_staff) + 1
     c_school = staff_school[clerk - 1]
-    other = rng.integers(0, n_students, (len(clerk), FORBIDDEN_PER_IDENTITY))
-    same = st_school[other] == c_school[:, None]
-    while same.any():
-        other[same] = rng.integers(0, n_students, int(same.sum()))
-        same = st_school[other] == c_school[:, None]
     pools["clerk"] = pa.table({
         **_logins(district, "staff", clerk),
         "staff_id": pa.array(clerk.astype(np.int32)),
         "school_id": pa.array(c_school.astype(np.int32)),
-        "forbidden_students": _flat(other + 1),
+        "forbidden_students": _ragged([_outside(rng, st_school, c_school,
+                                                FORBIDDEN_PER_IDENTITY)]),
     })
 
     admins = np.flatnonzero((role == "district_administrator") & active_staff) + 1

@@ -6,15 +6,30 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fake_data.describe import Description, describe
-from fake_data.district import TABLES
+from fake_data.district import MAX_SEED, MIN_SEED
 from fake_data.output import DEFAULT_FORMATS, Events, Request, parse_formats, write_district
 
 district_app = typer.Typer(help="Generate a synthetic district and describe it.",
                            no_args_is_help=True)
+
+
+def seed_in_range(value: int) -> int:
+    """Typer callback for --seed: the seed is stored as a 64-bit signed integer."""
+    if not MIN_SEED <= value <= MAX_SEED:
+        raise typer.BadParameter(
+            f"{value} is out of range; use a whole number from {MIN_SEED} to {MAX_SEED} (2**63-1)."
+        )
+    return value
+
+
+def _stderr() -> Console:
+    """Where progress goes (a function so tests can watch it on a recording terminal)."""
+    return Console(stderr=True)
 
 
 def _progress(console: Console) -> Progress:
@@ -31,14 +46,15 @@ def generate_cmd(
                                 help="Built-in profile name (cps, small) or a path to a YAML."),
     scale: float = typer.Option(1.0, envvar="FIRSTBELL_SCALE",
                                 help="Population multiplier, 0.001 to 10."),
-    seed: int = typer.Option(42, envvar="FIRSTBELL_SEED", help="Fixes every random choice."),
+    seed: int = typer.Option(42, envvar="FIRSTBELL_SEED", callback=seed_in_range,
+                             help="Fixes every random choice (0 to 2**63-1)."),
     out: Path = typer.Option(..., envvar="FIRSTBELL_OUT", help="Output folder (created)."),
     formats: str = typer.Option(DEFAULT_FORMATS, envvar="FIRSTBELL_FORMATS",
                                 help="Comma-separated formats to write."),
     history_days: int = typer.Option(0, envvar="FIRSTBELL_HISTORY_DAYS",
                                      help="School days of history before the cutover date."),
     force: bool = typer.Option(False, envvar="FIRSTBELL_FORCE",
-                               help="Replace an existing, non-empty output folder."),
+                               help="Replace a district generated before in --out."),
 ) -> None:
     """Generate a whole district, deterministically.
 
@@ -46,13 +62,13 @@ def generate_cmd(
     """
     request = Request(profile=profile, scale=scale, seed=seed, formats=parse_formats(formats),
                       history_days=history_days)
-    console = Console(stderr=True)
+    console = _stderr()
     with _progress(console) as bar:
-        tables = bar.add_task("tables", total=len(TABLES), detail="")
         steps: dict[str, TaskID] = {}
 
-        def on_table(name: str, rows: int) -> None:
-            bar.update(tables, advance=1, detail=f"{name}: {rows:,} rows")
+        def on_table(name: str, rows: int) -> None:  # one bar per table, full once it is built
+            bar.add_task(f"table {name}", total=1, completed=1,
+                         detail=f"{rows:,} row{'' if rows == 1 else 's'}")
 
         def on_step(name: str) -> None:
             for task in steps.values():
@@ -69,18 +85,30 @@ def generate_cmd(
             bar.update(task, completed=bar.tasks[task].total)
     tables_written = manifest["tables"]
     assert isinstance(tables_written, dict)
-    Console().print(
+    summary = Console()
+    summary.print(
         f"Generated district '{manifest['profile']}' (scale {scale}, seed {seed}) in {out}: "
         f"{tables_written['schools']:,} schools, {tables_written['students']:,} students, "
         f"{tables_written['staff']:,} staff, {tables_written['guardians']:,} guardians, "
         f"{tables_written['enrollments']:,} enrollments. Formats: {', '.join(request.formats)}."
     )
+    _print_warnings(manifest, summary)
+
+
+def _print_warnings(manifest: dict[str, object], console: Console) -> None:
+    """Where the district departs from its profile (also in district.json under "warnings")."""
+    warnings = manifest.get("warnings") or []
+    assert isinstance(warnings, list)
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {escape(str(warning))}", style="yellow",
+                      highlight=False)
 
 
 def render(description: Description, console: Console) -> None:
     m = description.manifest
     console.print(f"[bold]District[/] {m['profile']} · scale {m['scale']} · seed {m['seed']} · "
                   f"formats {', '.join(m['formats'])}  [dim](synthetic data)[/]")  # type: ignore[arg-type]
+    _print_warnings(m, console)
     sections = dict.fromkeys(f.section for f in description.figures)
     for section in sections:
         table = Table(title=section, title_justify="left", show_edge=False)

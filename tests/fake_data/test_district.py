@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from faker.providers.person.en_US import Provider as PersonProvider
+from support.profiles import profile_variant
 
 from fake_data.district import District, generate
 from fake_data.profile import load_profile
@@ -200,3 +202,103 @@ def test_scale_out_of_range_is_refused(scale: float) -> None:
 def test_a_scale_that_leaves_no_students_is_refused() -> None:
     with pytest.raises(UserError, match="would have no students"):
         generate(load_profile("small"), scale=0.001, seed=1)
+
+
+def test_staff_deviations_from_the_profile_are_warnings(cps: District) -> None:
+    small = generate(load_profile("small"), scale=0.1, seed=42)
+    staff = small["staff"]
+    active = _col(staff, "status") == "active"
+    teachers = int(((_col(staff, "role") == "teacher") & active).sum())
+    target = round(small.profile.staff.teachers * 0.1)
+    assert teachers > target  # the schedule must be staffed, so there are more teachers ...
+    [warning] = [w for w in small.warnings if w.startswith("teachers:")]
+    assert f"generated {teachers}" in warning and f"= {target}" in warning  # ... and it says so
+    assert cps.warnings == ()
+
+
+def test_tiny_scale_warns_about_employees_too() -> None:
+    tiny = generate(load_profile("small"), scale=0.00136, seed=1)
+    active = int((_col(tiny["staff"], "status") == "active").sum())
+    assert active > round(520 * 0.00136)
+    assert any(w.startswith("employees (active):") and f"generated {active}" in w
+               for w in tiny.warnings)
+
+
+def test_more_principals_than_schools_is_a_warning(tmp_path: Path) -> None:
+    path = profile_variant(tmp_path, lambda d: d["staff"].update(principals=11), name="p.yaml")
+    district = generate(load_profile(str(path)), scale=1.0, seed=1)
+    staff = district["staff"]
+    principals = ((_col(staff, "role") == "principal") & (_col(staff, "status") == "active")).sum()
+    assert principals == district["schools"].num_rows == 8
+    assert any(w.startswith("principals: generated 8, 3 fewer") for w in district.warnings)
+
+
+def test_seed_out_of_range_is_refused() -> None:
+    for seed in (-1, 2**63):
+        with pytest.raises(UserError, match=f"--seed = {seed}"):
+            generate(load_profile("small"), scale=0.1, seed=seed)
+
+
+# Invariants over several seeds and scales (each district generated once for all the checks).
+SAMPLES = [("small", seed, scale) for scale in (0.3, 1.0, 2.0) for seed in (1, 2, 3)]
+SAMPLES.append(("cps", 1, 0.05))
+
+
+@pytest.fixture(scope="module", params=SAMPLES, ids=[f"{p}-seed{s}-x{x:g}" for p, s, x in SAMPLES])
+def sample(request: pytest.FixtureRequest) -> District:
+    name, seed, scale = request.param
+    return generate(load_profile(name), scale=scale, seed=seed)
+
+
+def test_sample_every_section_has_an_active_teacher_of_its_school(sample: District) -> None:
+    sections, staff = sample["sections"], sample["staff"]
+    teacher = _col(sections, "teacher_id")
+    assert np.all(_col(staff, "role")[teacher - 1] == "teacher")
+    assert np.all(_col(staff, "status")[teacher - 1] == "active")
+    assert np.array_equal(_col(staff, "school_id")[teacher - 1], _col(sections, "school_id"))
+
+
+def test_sample_enrollments_match_sections_and_capacity(sample: District) -> None:
+    sections, enrollments = sample["sections"], sample["enrollments"]
+    e_section = _col(enrollments, "section_id")
+    counts = np.bincount(e_section, minlength=sections.num_rows + 1)[1:]
+    assert np.array_equal(counts, _col(sections, "enrolled"))
+    assert np.all(counts <= _col(sections, "capacity"))
+    e_student = _col(enrollments, "student_id")
+    assert np.array_equal(_col(sections, "school_id")[e_section - 1],
+                          _col(sample["students"], "school_id")[e_student - 1])
+
+
+def test_sample_no_period_conflicts(sample: District) -> None:
+    sections, enrollments = sample["sections"], sample["enrollments"]
+    period = _col(sections, "period").astype(np.int64)
+    student_slot = (_col(enrollments, "student_id").astype(np.int64) * 16
+                    + period[_col(enrollments, "section_id") - 1])
+    assert len(np.unique(student_slot)) == len(student_slot)
+    teacher_slot = _col(sections, "teacher_id").astype(np.int64) * 16 + period
+    assert len(np.unique(teacher_slot)) == len(teacher_slot)
+
+
+def test_sample_guardian_links_are_consistent(sample: District) -> None:
+    links, students = sample["guardian_links"], sample["students"]
+    household = _col(students, "household_id")
+    l_student, l_guardian = _col(links, "student_id"), _col(links, "guardian_id")
+    g_household = _col(sample["guardians"], "household_id")
+    assert np.array_equal(g_household[l_guardian - 1], household[l_student - 1])
+    pairs = l_student.astype(np.int64) * (len(g_household) + 1) + l_guardian
+    assert len(np.unique(pairs)) == len(pairs)  # each link once
+    links_per_student = np.bincount(l_student, minlength=len(household) + 1)[1:]
+    assert np.array_equal(links_per_student, np.bincount(g_household)[household])
+    primary = _col(links, "is_primary")
+    assert np.array_equal(np.bincount(l_student[primary], minlength=len(household) + 1)[1:],
+                          np.ones(len(household), dtype=np.int64))
+    access = _col(links, "portal_access")
+    assert np.all(access[primary])  # only a non-primary guardian is ever denied
+    assert np.all(np.bincount(l_student[access], minlength=len(household) + 1)[1:] >= 1)
+
+
+def test_sample_usernames_are_unique(sample: District) -> None:
+    accounts = sample["accounts"]
+    usernames = _col(accounts, "username")
+    assert len(np.unique(usernames)) == len(usernames) == accounts.num_rows
+    assert len(np.unique(_col(accounts, "user_id"))) == accounts.num_rows

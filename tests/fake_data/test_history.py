@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import datetime as dt
 import types
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from fake_data.district import District
 from fake_data.history import HISTORY_TABLES, history_batches, write_history
+from firstbell.errors import UserError
 
 
 def _np(batch: pa.RecordBatch, name: str) -> np.ndarray:
@@ -85,3 +88,22 @@ def test_write_history_streams_to_parquet_row_groups(small: District, tmp_path: 
         meta = pq.ParquetFile(tmp_path / f"{name}.parquet").metadata
         assert meta.num_rows == rows[name] and meta.num_row_groups == 3
         assert meta.metadata[b"firstbell.synthetic"] == b"true"
+
+
+def test_available_history_days_come_from_the_calendar(small: District) -> None:
+    cal = small.profile.calendar
+    day, count = cal.school_year.start, 0
+    while day < cal.cutover_date:  # weekdays of the year before the cutover, not holidays
+        count += day.weekday() < 5 and not any(h.start <= day <= h.end for h in cal.holidays)
+        day += dt.timedelta(days=1)
+    assert cal.history_days_available() == count == 146
+    assert len(cal.school_days(before=cal.cutover_date, count=10_000)) == count
+
+
+def test_more_history_days_than_the_calendar_holds_are_refused(small: District,
+                                                               tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"--history-days = 147: .* only 146 school days"):
+        next(history_batches(small, 147))
+    with pytest.raises(UserError, match="Use --history-days 146 or fewer"):
+        write_history(small, 100_000, tmp_path / "history")
+    assert not (tmp_path / "history").exists()

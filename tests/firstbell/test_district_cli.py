@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from support.profiles import profile_variant
 
+from fake_data.district import TABLES
+from firstbell import district_cmd
 from firstbell.cli import main
 
 SMALL = ["district", "generate", "--profile", "small", "--seed", "42"]
+
+
+def _plain(text: str) -> str:
+    """Terminal text as one line: click's error box and line wrapping removed."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -53,16 +63,28 @@ def test_formats_subset_and_describe(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert expected in text
 
 
-def test_existing_folder_needs_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_force_replaces_only_a_generated_district(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "d"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     assert main([*SMALL, "--formats", "parquet", "--out", str(out)]) == 2
     assert "--force" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "mine"
-    assert main([*SMALL, "--formats", "parquet", "--out", str(out), "--force"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "district.json").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["d"]  # no temp folders left behind
+    # --force does not delete a folder that is not a generated district.
+    assert main([*SMALL, "--formats", "parquet", "--out", str(out), "--force"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"--out = '{out}'" in err and "does not look like a generated district" in err
+    assert (out / "keep.txt").read_text() == "mine"
+    # It does replace a district generated there before.
+    done = tmp_path / "done"
+    assert main([*SMALL, "--formats", "parquet", "--out", str(done)]) == 0
+    (done / "parquet" / "stale.parquet").write_text("old")
+    assert main([*SMALL, "--formats", "userpool", "--out", str(done)]) == 2
+    assert main([*SMALL, "--formats", "userpool", "--out", str(done), "--force"]) == 0
+    assert sorted(p.name for p in done.iterdir()) == ["SYNTHETIC.txt", "district.json",
+                                                      "userpool"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "done"]  # no temp folders left
 
 
 _bad_profile = profile_variant
@@ -78,6 +100,10 @@ _bad_profile = profile_variant
         (lambda t: ["--scale", "11"], ["--scale = 11.0", "0.001", "10"]),
         (lambda t: ["--formats", "parquet,csv"], ["--formats", "csv", "oneroster-1.2"]),
         (lambda t: ["--history-days", "-1"], ["--history-days = -1"]),
+        (lambda t: ["--profile", str(_bad_profile(
+            t, lambda d: d["levels"]["high"]["homeroom_grades"].append("13")))],
+         ["bad.yaml", "levels.high.homeroom_grades", "'13'", "use PK, K, 1..12"]),
+        (lambda t: ["--seed", "-1"], ["--seed", "-1 is out of range", "0 to 9223372036854775807"]),
     ],
 )
 def test_bad_input_exits_2_naming_the_problem(tmp_path: Path, make_args, expected) -> None:
@@ -87,7 +113,7 @@ def test_bad_input_exits_2_naming_the_problem(tmp_path: Path, make_args, expecte
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
-    message = " ".join(proc.stderr.split())
+    message = _plain(proc.stderr)
     for fragment in expected:
         assert fragment in message, message
     assert not out.exists()
@@ -117,3 +143,69 @@ def test_environment_spelling_of_options(tmp_path: Path, monkeypatch: pytest.Mon
     assert main(["district", "generate", "--out", str(out)]) == 0
     manifest = json.loads((out / "district.json").read_text())
     assert manifest["profile"] == "small" and manifest["formats"] == ["userpool"]
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**63)])
+def test_seed_out_of_range_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      seed: str) -> None:
+    assert main([*SMALL[:-1], seed, "--out", str(tmp_path / "d")]) == 2
+    err = _plain(capsys.readouterr().err)
+    assert "--seed" in err and f"{seed} is out of range" in err
+    assert main([*SMALL[:-1], str(2**63 - 1), "--scale", "0.1", "--formats", "parquet",
+                 "--out", str(tmp_path / "max")]) == 0
+    assert list(tmp_path.iterdir()) == [tmp_path / "max"]
+
+
+@pytest.mark.parametrize("out", [".", "..", "sub/..", "", "CWD_PARENT"])
+def test_out_must_name_a_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str], out: str) -> None:
+    work = tmp_path / "work" / "here"
+    work.mkdir(parents=True)
+    (work / "mine.txt").write_text("keep")
+    monkeypatch.chdir(work)
+    if out == "CWD_PARENT":
+        out = str(tmp_path / "work")
+    assert main([*SMALL, "--formats", "parquet", "--out", out, "--force"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"--out = '{Path(out)}'" in err and "Name a new folder" in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["here", "mine.txt", "work"]
+
+
+def test_history_beyond_the_calendar_is_refused(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "d"
+    assert main([*SMALL, "--history-days", "100000", "--out", str(out)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--history-days = 100000" in err and "only 146 school days" in err
+    assert "small.yaml" in err and "Use --history-days 146 or fewer" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_deviations_from_the_profile_are_reported(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "tiny"
+    assert main([*SMALL, "--scale", "0.1", "--formats", "parquet", "--out", str(out)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    manifest = json.loads((out / "district.json").read_text())
+    assert [w.split(":")[0] for w in manifest["warnings"]] == ["teachers"]
+    summary, _, warnings = printed.partition("warning:")
+    assert "Generated district 'small'" in summary
+    assert " ".join(manifest["warnings"][0].split()) in warnings
+    assert main(["district", "describe", str(out)]) == 0
+    assert "warning: teachers" in capsys.readouterr().out
+    full = tmp_path / "full"
+    assert main([*SMALL, "--formats", "parquet", "--out", str(full)]) == 0
+    assert "warning" not in capsys.readouterr().out
+    assert json.loads((full / "district.json").read_text())["warnings"] == []
+
+
+def test_progress_shows_a_bar_per_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    screen = io.StringIO()
+    monkeypatch.setattr(district_cmd, "_stderr", lambda: Console(
+        file=screen, force_terminal=True, width=120, color_system=None))
+    out = tmp_path / "d"
+    assert main([*SMALL, "--formats", "parquet", "--out", str(out)]) == 0
+    rows = json.loads((out / "district.json").read_text())["tables"]
+    text = screen.getvalue()
+    for name in TABLES:  # on one line: the table, its (full) bar and its rows
+        assert re.search(rf"table {name}\s[^\n]*━[^\n]*\s{rows[name]:,} rows?\b", text), name

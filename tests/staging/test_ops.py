@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -40,6 +40,16 @@ def sis(fault_db: str) -> Iterator[tuple[httpx.Client, Metrics]]:
             client.delete("/admin/faults", headers=ADMIN)
 
 
+def _eventually(read: Callable[[], float | None], at_least: float) -> float:
+    """The request histogram is observed just after the response is sent: allow a moment."""
+    deadline = time.monotonic() + 2.0
+    value = read() or 0.0
+    while value < at_least and time.monotonic() < deadline:
+        time.sleep(0.01)
+        value = read() or 0.0
+    return value
+
+
 def _timed(client: httpx.Client, path: str) -> tuple[int, float]:
     start = time.perf_counter()
     status = client.get(path).status_code
@@ -68,14 +78,14 @@ def test_metrics_count_requests_logins_and_queries(sis: tuple[httpx.Client, Metr
     for _ in range(3):
         client.get("/api/auth/session")
     labels = {"route": "/api/auth/session", "method": "GET", "status_class": "4xx"}
-    assert (get("sis_http_request_duration_seconds_count", labels) or 0) >= 3
+    assert _eventually(lambda: get("sis_http_request_duration_seconds_count", labels), 3) >= 3
     assert get("sis_http_request_duration_seconds_bucket", {**labels, "le": "+Inf"}) >= 3
-    assert get("sis_http_requests_in_flight") == 0
+    assert _eventually(lambda: -(get("sis_http_requests_in_flight") or 0), 0) == 0
     assert (get("sis_db_query_duration_seconds_count", {"query": "auth.login.account"})
             or 0) >= 1
     client.get("/api/portal/xyz/unknown")
-    assert get("sis_http_request_duration_seconds_count",
-               {"route": "unmatched", "method": "GET", "status_class": "4xx"}) >= 1
+    unmatched = {"route": "unmatched", "method": "GET", "status_class": "4xx"}
+    assert _eventually(lambda: get("sis_http_request_duration_seconds_count", unmatched), 1) >= 1
     text = client.get("/metrics").text
     for name in ("sis_db_pool_size", "sis_db_pool_in_use", "sis_db_pool_waiting",
                  "sis_active_sessions", "sis_http_request_duration_seconds_bucket"):
