@@ -137,7 +137,8 @@ def world(postgres_url: str, district: District,
             json={"title": "Matrix quiz", "category": "quiz", "assigned_date": TODAY,
                   "due_date": TODAY, "points_possible": 10}).json()["line_item_id"]
 
-        common = {"line_item_other": other_item, "teacher_id": teacher["staff_id"], "period": period_id, "deactivate_user": gone,
+        common = {"line_item_other": other_item, "teacher_id": teacher["staff_id"],
+                  "period": period_id, "deactivate_user": gone,
                   "transfer_to": other_school[0] if other_school else clerk["school_id"]}
         g_child, s_self = guardian["children"][0], student["student_id"]
         own = {
