@@ -31,6 +31,8 @@ rehearse: $(STAMP) ## Rehearse on the embedded default (PROFILE=cps SCALE=1 SEED
 bench: $(STAMP) ## Run the benchmarks and print side-by-side ratios
 	$(BIN)/python benchmarks/bench_district.py
 	$(BIN)/python benchmarks/bench_pgload.py --runs 3
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python benchmarks/bench_staging.py
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .
