@@ -15,10 +15,10 @@ import datetime as dt
 from typing import Any
 
 import httpx
-import psycopg
 import pyarrow as pa
 import pytest
 from conftest import Login
+from support.sisdb import enrolled, outsider, query
 
 from fake_data.district import District
 
@@ -56,26 +56,6 @@ def staff_account(district: District, role: str, school_id: int) -> dict[str, An
     return next(a for a in district["accounts"].to_pylist()[::-1]
                 if a["person_type"] == "staff" and a["role"] == role
                 and a["status"] == "active" and school[a["person_id"] - 1] == school_id)
-
-
-def query(url: str, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def enrolled(url: str, section_id: int) -> list[int]:
-    rows = query(url, "SELECT e.student_id FROM sis.enrollments e JOIN sis.students s"
-                      " USING (student_id) WHERE e.section_id = %s"
-                      " AND s.enrollment_status = 'active' ORDER BY 1", [section_id])
-    return [r[0] for r in rows]
-
-
-def outsider(url: str, section_id: int, school_id: int) -> int:
-    row = query(url, "SELECT student_id FROM sis.students s WHERE school_id = %s AND NOT EXISTS"
-                     " (SELECT 1 FROM sis.enrollments e WHERE e.section_id = %s"
-                     "  AND e.student_id = s.student_id) ORDER BY student_id DESC LIMIT 1",
-                [school_id, section_id])
-    return int(row[0][0])
 
 
 def daily_rows(url: str, students: list[int], date: str) -> dict[int, tuple[Any, ...]]:
@@ -188,7 +168,7 @@ def test_bad_daily_posts_write_nothing(login: Login, identities: Identities,
     t = login(me)
     section = me["sections"][0]
     students = enrolled(seeded_url, section)
-    stranger = outsider(seeded_url, section, me["school_id"])
+    stranger = outsider(seeded_url, section, me["school_id"], last=True)
     url = f"/api/attendance/sections/{section}/daily"
     error = assert_error(t.post(url, json={"date": TODAY, "records": records(
         [*students, stranger])}), 422, "not_enrolled")
@@ -242,7 +222,7 @@ def test_class_period_attendance(login: Login, identities: Identities, seeded_ur
     got = t.get(url, params={"date": history}).json()["students"]
     assert {s["student_id"]: s["status"] for s in got} == {s: v[0] for s, v in seeded.items()}
 
-    stranger = outsider(seeded_url, section, me["school_id"])
+    stranger = outsider(seeded_url, section, me["school_id"], last=True)
     before = period_rows(seeded_url, section, TODAY)
     error = assert_error(t.post(url, json={"date": TODAY, "records": [
         {"student_id": students[1], "status": "present"},

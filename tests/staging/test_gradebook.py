@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from conftest import Login
+from support.sisdb import enrolled, outsider, query
 
 Identities = dict[str, list[dict[str, Any]]]
 ITEM = {"title": "Chapter 7 quiz", "category": "quiz", "assigned_date": "2019-04-22",
@@ -22,27 +22,6 @@ PERCENT = "round(100 * sum(sc.score::numeric) / sum(li.points_possible::numeric)
 
 def teacher(identities: Identities, i: int) -> dict[str, Any]:
     return identities["teacher"][-30 - i]
-
-
-def query(url: str, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def enrolled(url: str, section_id: int) -> list[int]:
-    rows = query(url, "SELECT e.student_id FROM sis.enrollments e JOIN sis.students s"
-                      " USING (student_id) WHERE e.section_id = %s"
-                      " AND s.enrollment_status = 'active' ORDER BY 1", [section_id])
-    return [r[0] for r in rows]
-
-
-def outsider(url: str, section_id: int, school_id: int) -> int:
-    """A student of the same school who is not in this section."""
-    row = query(url, "SELECT student_id FROM sis.students s WHERE school_id = %s AND NOT EXISTS"
-                     " (SELECT 1 FROM sis.enrollments e WHERE e.section_id = %s"
-                     "  AND e.student_id = s.student_id) ORDER BY student_id LIMIT 1",
-                [school_id, section_id])
-    return int(row[0][0])
 
 
 def new_item(t: httpx.Client, section_id: int, **changes: Any) -> dict[str, Any]:

@@ -1,0 +1,30 @@
+"""Direct SQL on a seeded staging database, for tests that check what the API wrote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+
+def query(url: str, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def enrolled(url: str, section_id: int) -> list[int]:
+    """The active students of a section, by id."""
+    rows = query(url, "SELECT e.student_id FROM sis.enrollments e JOIN sis.students s"
+                      " USING (student_id) WHERE e.section_id = %s"
+                      " AND s.enrollment_status = 'active' ORDER BY 1", [section_id])
+    return [r[0] for r in rows]
+
+
+def outsider(url: str, section_id: int, school_id: int, *, last: bool = False) -> int:
+    """A student of the same school who is not in this section (the lowest id, or highest)."""
+    order = "DESC" if last else "ASC"
+    row = query(url, "SELECT student_id FROM sis.students s WHERE school_id = %s AND NOT EXISTS"
+                     " (SELECT 1 FROM sis.enrollments e WHERE e.section_id = %s"
+                     f"  AND e.student_id = s.student_id) ORDER BY student_id {order} LIMIT 1",
+                [school_id, section_id])
+    return int(row[0][0])
