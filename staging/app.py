@@ -21,7 +21,21 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg_pool import AsyncConnectionPool
 
 from firstbell import __version__
-from staging import attendance, auth, errors, faults, gradebook, portal, sim
+from staging import (
+    attendance,
+    auth,
+    errors,
+    faults,
+    gradebook,
+    incidents,
+    oauth,
+    oneroster_gradebook,
+    oneroster_rostering,
+    portal,
+    registration,
+    reports,
+    sim,
+)
 from staging.config import Settings
 from staging.db import Database
 from staging.faults import FaultSpec, FaultState, parse_table
@@ -116,7 +130,8 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
     app.state.faults = state
     app.state.apply_faults = apply_faults
     errors.install(app)
-    for module in (auth, portal, gradebook, attendance, sim):
+    for module in (auth, portal, gradebook, attendance, sim, registration, incidents, reports,
+                   oauth, oneroster_rostering, oneroster_gradebook):
         app.include_router(module.router)
     app.include_router(auth.admin_router)
     app.include_router(faults.router)

@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     lockout_threshold: int = Field(5, ge=1)
     lockout_minutes: float = Field(15.0, gt=0)
     reset_rate_per_hour: int = Field(5, ge=1)
+    # OneRoster OAuth 2 client-credentials tokens.
+    oauth_token_seconds: int = Field(3600, ge=1)
+    # Parent self-registration (cutover day): validation codes and abuse limits.
+    registration_code_minutes: float = Field(30.0, gt=0)
+    registration_per_email_per_hour: int = Field(3, ge=1)
+    registration_per_ip_per_hour: int = Field(20, ge=1)
+    # Downloads (reports, exports, report cards) go through short-lived signed links.
+    signed_link_seconds: int = Field(300, ge=1)
+    signing_key: str = ""  # empty: a random key per server start (links die with the server)
     admin_token: str = ""  # empty: the fault admin endpoint is off
     admin_allow_remote: bool = False
     fault_refresh_seconds: float = Field(0.5, gt=0)

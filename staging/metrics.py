@@ -48,6 +48,15 @@ class Metrics:
         self.active_sessions = Gauge(
             "sis_active_sessions", "Sessions seen within the idle timeout.", registry=r,
             multiprocess_mode="max")
+        self.exports = Counter("sis_exports_total", "Bulk exports and report downloads.",
+                               ["kind", "role"], registry=r)
+        self.export_rows = Counter("sis_export_rows_total", "Rows handed out by exports.",
+                                   ["kind", "role"], registry=r)
+        self.oauth_tokens = Counter("sis_oauth_tokens_total", "OAuth 2 token requests by result.",
+                                    ["result"], registry=r)
+        self.registrations = Counter("sis_registrations_total",
+                                     "Parent self-registration steps by step and result.",
+                                     ["step", "result"], registry=r)
         self.faults_active = Gauge("sis_faults_active", "Fault switches in effect, by kind.",
                                    ["kind"], registry=r, multiprocess_mode="max")
 

@@ -1,0 +1,5 @@
+"""incidents: placeholder router, being written now."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/incidents", tags=["incidents"])

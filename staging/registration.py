@@ -1,0 +1,5 @@
+"""registration: placeholder router, being written now."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/registration", tags=["registration"])
