@@ -2,6 +2,10 @@
 
 Rows come out ordered by school, then grade, so a (school, grade) group is one contiguous slice;
 the scheduler relies on that. Last names are filled in later from the household.
+
+Each student also carries an access code: the code a school sends home on paper so a parent who
+registers on the portal can prove they may link that child. It is a secret of the SIS, never part
+of a roster export.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ RACES = (
     "hispanic", "black", "white", "asian", "multiracial", "native_american", "pacific_islander"
 )
 FIRST_STUDENT_NUMBER = 50_000_001
+# No 0/O, 1/I/L: a code copied by hand from a paper letter must not be misread.
+ACCESS_CODE_ALPHABET = np.frombuffer(b"ABCDEFGHJKMNPQRSTUVWXYZ23456789", dtype=np.uint8)
+ACCESS_CODE_LENGTH = 8
 
 
 def birth_dates(rng: np.random.Generator, grade: np.ndarray, year_start: dt.date) -> np.ndarray:
@@ -42,6 +49,16 @@ def age_on(birth_day: np.ndarray, on: dt.date) -> np.ndarray:
     day_of_month = (births - month).astype(int) + 1
     not_yet = (month_of_year > on.month) | ((month_of_year == on.month) & (day_of_month > on.day))
     return np.asarray(on.year - (year.astype(int) + 1970) - not_yet)
+
+
+def access_codes(seed: int, n: int) -> pa.Array:
+    """One code per student, from the seed's own stream: the same seed gives the same codes."""
+    rng = stream(seed, "students.access_codes")
+    chars = ACCESS_CODE_ALPHABET[rng.integers(0, len(ACCESS_CODE_ALPHABET),
+                                              (n, ACCESS_CODE_LENGTH))]
+    codes = np.frombuffer(chars.tobytes(), dtype=f"S{ACCESS_CODE_LENGTH}")
+    return pa.array(codes, pa.binary()).cast(pa.string())
+
 
 def build_students(profile: Profile, plan: SchoolPlan, seed: int) -> pa.Table:
     rng = stream(seed, "students")
@@ -72,5 +89,6 @@ def build_students(profile: Profile, plan: SchoolPlan, seed: int) -> pa.Table:
             "economically_disadvantaged": pa.array(rng.random(n) < demo.economically_disadvantaged),
             "english_learner": pa.array(rng.random(n) < demo.english_learner),
             "iep": pa.array(rng.random(n) < demo.iep),
+            "access_code": access_codes(seed, n),
         }
     )

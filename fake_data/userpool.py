@@ -4,6 +4,10 @@ what it must NOT be able to read.
 One Arrow IPC file per persona (memory-mapped on a Locust worker in milliseconds, sliceable so
 workers take disjoint identities). Owned ids drive the click paths and the content checks; the
 forbidden ids drive the security probes: any successful read of one is a data exposure.
+
+Cutover day: `guardian_unregistered` holds the guardians whose portal account is not activated
+yet, with their children's access codes (the paper letter from school), so a load test can run
+parent self-registration end to end and link each child.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from fake_data.district import SYNTHETIC_NOTE, District
 from fake_data.export_parquet import stamp, synthetic_metadata
 from fake_data.rng import stream
 
-PERSONAS = ("teacher", "student", "guardian", "clerk", "district_admin", "terminated_staff")
+PERSONAS = ("teacher", "student", "guardian", "guardian_unregistered", "clerk", "district_admin",
+            "terminated_staff")
 FORBIDDEN_PER_IDENTITY = 3
 
 
@@ -29,6 +34,14 @@ def _lists(owner: np.ndarray, values: np.ndarray, n_owners: int) -> pa.ListArray
     counts = np.bincount(owner, minlength=n_owners)
     offsets = np.r_[0, np.cumsum(counts)].astype(np.int32)
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values[order].astype(np.int32)))
+
+
+def _codes_of(lists: pa.ListArray, codes: pa.Array) -> pa.ListArray:
+    """Per row, the access code of each student id in `lists`, in the same order."""
+    ids = pc.list_flatten(lists).to_numpy(zero_copy_only=False)
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), codes.take(pa.array(ids - 1)))
 
 
 def _logins(district: District, person_type: str, person_ids: np.ndarray) -> dict[str, pa.Array]:
@@ -198,13 +211,42 @@ def build_userpool(district: District) -> dict[str, pa.Table]:
         np.r_[l_student[~access], others[drawn] + 1],
         n_g,
     )
+    codes = students["access_code"].combine_chunks()
     take = pa.array(g_active - 1)
+    active_children = children.take(take)
     pools["guardian"] = pa.table({
         **_logins(district, "guardian", g_active),
         "guardian_id": pa.array(g_active.astype(np.int32)),
-        "children": children.take(take),
+        "children": active_children,
+        "children_codes": _codes_of(active_children, codes),
         "no_access_children": denied.take(take),
         "forbidden_students": forbidden.take(take),
+    })
+
+    # Guardians who must register on cutover day. One whose email another guardian record also
+    # carries is left out: registration sends that address a "contact the school" message, not
+    # a code, so such an identity could never finish the flow.
+    guardians = district["guardians"]
+    g_account = accounts.filter(pc.and_(
+        pc.equal(accounts["person_type"].cast(pa.string()), "guardian"),
+        pc.equal(accounts["status"].cast(pa.string()), "unactivated"),
+    ))["person_id"].to_numpy()
+    emails = guardians["email"].combine_chunks()
+    counted = pc.value_counts(pc.drop_null(emails))
+    shared = pc.is_in(emails, value_set=pc.filter(counted.field("values"),
+                                                  pc.greater(counted.field("counts"), 1)))
+    shared = pc.fill_null(shared, False).to_numpy(zero_copy_only=False)
+    g_new = g_account[~shared[g_account - 1]]
+    take = pa.array(g_new - 1)
+    new_children, new_denied = children.take(take), denied.take(take)
+    pools["guardian_unregistered"] = pa.table({
+        **_logins(district, "guardian", g_new),  # password: the one to register with
+        "guardian_id": pa.array(g_new.astype(np.int32)),
+        "email": emails.take(take),
+        "children": new_children,
+        "children_codes": _codes_of(new_children, codes),
+        "no_access_children": new_denied,
+        "no_access_codes": _codes_of(new_denied, codes),
     })
 
     # Clerks: their school; forbidden = students of other schools.
