@@ -1,5 +1,6 @@
 """portal: what guardians and students see: home with alerts, schedule, grades, assignments,
-attendance, contact update, absence notices and the report-card document.
+attendance, contact update, absence notices and the report-card document (a signed link here;
+the PDF itself is served by the reports module's download route).
 
 Only the guardian and student roles use this family (others: 403). A student sees only
 themselves; a guardian only the children linked to them with portal access (a no-access
@@ -18,9 +19,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from staging import signing
 from staging.attendance import Clock, clock
 from staging.authz import Principal, current_principal, ensure_student_visible, require_role
 from staging.db import Database
@@ -33,6 +35,7 @@ PORTAL_ROLES = ("guardian", "student")
 ABSENCE_SCHOOL_DAYS, MISSING_WORK_SCHOOL_DAYS = 14, 7
 DEFAULT_ATTENDANCE_DAYS, MAX_ATTENDANCE_DAYS = 30, 366
 NOTICE_WINDOW_DAYS = 30
+REPORT_CARD = "report-card"  # the signed resource kind; served by the reports download route
 
 
 def _db(request: Request) -> Database:
@@ -367,15 +370,9 @@ def one_page_pdf(title: str, lines: list[str]) -> bytes:
     return bytes(out)
 
 
-class PdfResponse(Response):
-    media_type = "application/pdf"
-
-
-@router.get("/students/{student_id}/report-card", response_class=PdfResponse,
-            responses={200: {"description": "The report card as a one-page PDF"}})
-async def report_card(student_id: Id, request: Request, p: Caller) -> PdfResponse:
-    """The report card document. Served only on an authorized session for a student the
-    caller may see: a document URL is no capability (the CPS 2018 exposure)."""
+async def report_card_document(request: Request, p: Principal, student_id: int) -> bytes:
+    """The report card as a one-page PDF, for a student the caller may see (checked again here:
+    the download comes later than the request for its link, and links can change)."""
     await _portal_student(request, p, student_id)
     me, classes = await _grades(request, student_id)
     grade = GRADE_LABELS.get(me["grade"], str(me["grade"]))
@@ -388,7 +385,14 @@ async def report_card(student_id: Id, request: Request, p: Caller) -> PdfRespons
         term = c["term_grade"]["grade"] if c["term_grade"] else "-"
         when = "Homeroom" if c["period"] == 0 else f"Period {c['period']}"
         lines.append(f"{when}: {c['course_title']}: {mark}; term grade {term}")
-    return PdfResponse(one_page_pdf("Report card", lines), headers={
-        "Content-Disposition": f'attachment; filename="report-card-{student_id}.pdf"',
-        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+    return one_page_pdf("Report card", lines)
 
+
+@router.get("/students/{student_id}/report-card")
+async def report_card(student_id: Id, request: Request,
+                      p: Caller) -> signing.DownloadLink:
+    """A short-lived signed link to the report card (a one-page PDF), for a student the caller
+    may see. The link works only on a session of the same user and only until `expires_at`: a
+    document URL is no capability (the CPS 2018 exposure)."""
+    await _portal_student(request, p, student_id)
+    return signing.issue(request, p.user_id, signing.resource(REPORT_CARD, student=student_id))

@@ -7,6 +7,7 @@ mode (a fresh ``PROMETHEUS_MULTIPROC_DIR``) merges their metrics at scrape time.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 
@@ -30,6 +31,10 @@ def main() -> None:
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         folder = tempfile.mkdtemp(prefix="firstbell-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    if settings.workers > 1 and not settings.signing_key:
+        # Every worker must sign download links with the same key, or a link made by one
+        # worker fails on another.
+        os.environ["FIRSTBELL_SIGNING_KEY"] = secrets.token_urlsafe(32)
     try:
         uvicorn.run("staging.server:app_factory", factory=True, host=settings.host,
                     port=settings.port, workers=settings.workers, log_level="warning",

@@ -403,30 +403,37 @@ def test_report_card_is_a_pdf_for_an_authorized_session_only(
         login: Login, client: httpx.Client, identities: Identities, seeded_url: str) -> None:
     me, kid, _ = mixed_family(identities, seeded_url)
     url = f"/api/portal/students/{kid}/report-card"
-    r = login(me).get(url)
+    family = login(me)
+    r = family.get(url)  # a short-lived link signed for this user, not the document
+    assert r.status_code == 200
+    link = r.json()
+    assert set(link) == {"url", "expires_at"} and link["url"].startswith("/api/reports/downloads/")
+    r = family.get(link["url"])
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/pdf"
     assert r.headers["content-disposition"] == f'attachment; filename="report-card-{kid}.pdf"'
-    assert "no-store" in r.headers["cache-control"]
+    assert r.headers["cache-control"] == "private, no-store"
     text = check_pdf(r.content)
     first, last, grade, school = query(
         seeded_url, "SELECT st.first_name, st.last_name, st.grade, sc.name FROM sis.students st"
         " JOIN sis.schools sc USING (school_id) WHERE st.student_id = %s", [kid])[0]
     assert "SYNTHETIC DATA" in text and school in text and f"{first} {last}" in text
     assert f"Grade: {grade}" in text
-    grades = login(me).get(f"/api/portal/students/{kid}/grades").json()["classes"]
+    grades = family.get(f"/api/portal/students/{kid}/grades").json()["classes"]
     for c in grades:
         assert c["course_title"] in text
         if c["percent"] is not None:
             assert f"{c['percent']:.1f}% {c['letter']}" in text
-    # The CPS 2018 class: the document URL alone gives nothing.
-    anonymous = client.get(url)
-    assert anonymous.status_code == 401 and anonymous.headers["content-type"].startswith(
-        "application/json")
-    other_family = next(g for g in (guardian(identities, i) for i in range(20))
-                        if kid not in g["children"])
-    assert_not_found(login(other_family).get(url))
+    # The CPS 2018 class: neither the document URL nor the link alone gives anything.
+    for anonymous in (client.get(url), client.get(link["url"])):
+        assert anonymous.status_code == 401 and anonymous.headers["content-type"].startswith(
+            "application/json")
+    other_family = login(next(g for g in (guardian(identities, i) for i in range(20))
+                              if kid not in g["children"]))
+    assert_not_found(other_family.get(url))
     assert_not_found(login(student(identities, 3)).get(url))
+    stolen = other_family.get(link["url"])  # someone else's link, even on a valid session
+    assert stolen.status_code == 403 and set(stolen.json()) == {"error"}
 
 
 def test_someone_elses_child_is_not_found(login: Login, identities: Identities,
