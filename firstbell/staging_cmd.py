@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -152,3 +153,59 @@ def fault_show() -> None:
     Example: firstbell staging fault show
     """
     _show(_admin("GET"))
+
+
+@staging_app.command("import")
+def import_cmd(
+    zip_path: Path = typer.Argument(..., metavar="ONEROSTER.zip", show_default=False,
+                                    help="The district's OneRoster 1.1 or 1.2 bulk export."),
+    database_url: str = typer.Option("", envvar="FIRSTBELL_DATABASE_URL",
+                                     help="Seed this PostgreSQL (default: the running "
+                                          "staging SIS's database)."),
+    seed: int = typer.Option(42, envvar="FIRSTBELL_SEED",
+                             help="Seed of the accounts' generated passwords."),
+    reset: bool = typer.Option(False, envvar="FIRSTBELL_RESET",
+                               help="Drop firstbell's schema (the district there) first."),
+    userpool_out: Path | None = typer.Option(None, envvar="FIRSTBELL_USERPOOL_OUT",
+                                             help="Write the user pool for load tests here."),
+) -> None:
+    """Seed staging from a district's own OneRoster bulk export: all of it valid, or nothing.
+
+    Example: firstbell staging import district-oneroster.zip --reset --userpool-out pool
+    """
+    # Imported here: the other staging commands need none of the import machinery.
+    import psycopg
+    from rich.markup import escape
+
+    from staging.oneroster_import import read_oneroster, seed_import, write_import_userpool
+
+    url = database_url
+    if not url:
+        state = control.load_state()
+        if state is None:
+            raise UserError("no staging SIS is running here (no .firstbell/staging.json) and no "
+                            "--database-url was given; start it with 'firstbell staging up' or "
+                            "pass --database-url.")
+        url = state.database_url
+    console = Console(stderr=True)
+    with console.status(f"checking {zip_path.name}"):
+        imported = read_oneroster(zip_path, seed)
+    for note in imported.notes:
+        console.print(f"note: {escape(note)}", highlight=False)
+    try:
+        with console.status("seeding"):
+            result = seed_import(url, imported, reset=reset)
+    except psycopg.OperationalError as exc:
+        raise UserError(f"option --database-url = '{url}': cannot seed it ({exc}). Check the "
+                        "host, port, user and database name.") from exc
+    out = Console()
+    if not result.seeded:
+        out.print(f"The database already holds {zip_path.name} (same file, same seed); reused.")
+    else:
+        out.print(f"Imported {zip_path.name} (OneRoster {imported.version}):", highlight=False)
+        for table, rows in result.rows.items():
+            out.print(f"  {table:<20} {rows:>10,}", highlight=False)
+    if userpool_out is not None:
+        counts = write_import_userpool(imported, userpool_out)
+        out.print(f"User pool in {userpool_out}: " + ", ".join(
+            f"{persona} {n:,}" for persona, n in counts.items()), highlight=False)

@@ -1,9 +1,9 @@
-"""Seeding the staging database from a generated district, safely.
+"""Seeding the staging database from a district (generated, or imported from OneRoster), safely.
 
 Never touches data that is not ours: a database with tables but no firstbell marker is refused,
 and ``reset`` drops only schema ``sis``, which firstbell created. A database already seeded with
-the same profile, scale, seed and history is reused as it is. Everything happens in one
-transaction, so a failed seed leaves nothing behind.
+the same district (profile, scale, seed and history; for an import, the file's digest) is reused
+as it is. Everything happens in one transaction, so a failed seed leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from staging.passwords import seed_hashes
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 Progress = Callable[[str, int], None]
+Finish = Callable[[psycopg.Connection], dict[str, int]]
 
 
 @dataclass(frozen=True)
@@ -88,36 +89,74 @@ def check_ours(conn: psycopg.Connection) -> dict[str, str] | None:
     return meta
 
 
+def _reusable(conn: psycopg.Connection, wanted: dict[str, str],
+              reset: bool) -> SeedResult | None:
+    """The database's seed when it already holds `wanted` (and no reset); refuses a database
+    that is not ours, or holds another district and `reset` was not asked for."""
+    meta = check_ours(conn)
+    if meta is None or reset:
+        return None
+    if all(meta.get(k) == v for k, v in wanted.items()):
+        return SeedResult(False, meta, {})
+    if meta.get("profile", "").startswith("import:"):
+        raise UserError(
+            f"{_describe_target(conn)} is already seeded with the district imported from "
+            f"{meta['profile'].removeprefix('import:')} (sha256 {meta.get('sha256', '?')[:12]}…, "
+            f"seed {meta.get('seed')}); pass --reset to drop it and seed again."
+        )
+    raise UserError(
+        f"{_describe_target(conn)} is already seeded with profile "
+        f"{meta.get('profile')}, scale {meta.get('scale')}, seed {meta.get('seed')}, "
+        f"history {meta.get('history_days')} days, schema {meta.get('schema_version')}"
+        "; pass --reset to drop firstbell's schema and seed again."
+    )
+
+
 def seed_database(conninfo: str, request: SeedRequest, *, reset: bool = False,
                   progress: Progress | None = None) -> SeedResult:
+    """Seed a generated district (reusing the database when it already holds that one)."""
+    meta = {**request.meta(), "synthetic": "true"}
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        meta = check_ours(conn)
-        wanted = {**request.meta(), "schema_version": migrate.latest_version()}
-        if meta is not None:
-            if all(meta.get(k) == v for k, v in wanted.items()) and not reset:
-                return SeedResult(False, meta, {})
-            if not reset:
-                raise UserError(
-                    f"{_describe_target(conn)} is already seeded with profile "
-                    f"{meta.get('profile')}, scale {meta.get('scale')}, seed {meta.get('seed')}, "
-                    f"history {meta.get('history_days')} days, schema {meta.get('schema_version')}"
-                    "; pass --reset to drop firstbell's schema and seed again."
-                )
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(SCHEMA)))
-        district = generate(load_profile(request.profile), request.scale, request.seed)
+        found = _reusable(conn, {**meta, "schema_version": migrate.latest_version()}, reset)
+    if found is not None:  # generating is the slow part: not for a district already there
+        return found
+    district = generate(load_profile(request.profile), request.scale, request.seed)
+    return seed_district(conninfo, district, meta, reset=reset, progress=progress,
+                         history_days=request.history_days)
+
+
+def seed_district(conninfo: str, district: District, meta: dict[str, str], *,
+                  reset: bool = False, progress: Progress | None = None, history_days: int = 0,
+                  finish: Finish | None = None) -> SeedResult:
+    """Load `district` into schema sis: tables, keys, migrations and the marker, in one
+    transaction (a reset's DROP included, so a failed seed leaves the previous one in place).
+
+    `meta` identifies the district (a database already holding it is reused unless `reset`);
+    `finish(conn)` adds tables of the caller's in the same transaction and returns their rows.
+    """
+    wanted = {**meta, "schema_version": migrate.latest_version()}
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        found = _reusable(conn, wanted, reset)
+        if found is not None:
+            return found
         with conn.transaction():
+            if reset:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(SCHEMA)))
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(SCHEMA)))
             migrate.apply(conn, upto="0001")
             rows = load_district(conn, with_password_hashes(district), SCHEMA, progress)
             migrate.apply(conn)
-            if request.history_days:
-                rows.update(_load_history(conn, district, request.history_days, progress))
-            meta = {**wanted, "generator": f"firstbell {__version__}", "synthetic": "true",
-                    "seeded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+            if history_days:
+                rows.update(_load_history(conn, district, history_days, progress))
+            if finish is not None:
+                rows.update(finish(conn))
+            stored = {**wanted, "generator": f"firstbell {__version__}",
+                      "seeded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
             with conn.cursor() as cur:
                 cur.executemany("INSERT INTO sis.firstbell_meta (key, value) VALUES (%s, %s)",
-                                list(meta.items()))
-        return SeedResult(True, meta, rows)
+                                list(stored.items()))
+        return SeedResult(True, stored, rows)
 
 
 def with_password_hashes(district: District) -> District:
