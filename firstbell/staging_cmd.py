@@ -58,7 +58,8 @@ def up_cmd(
         console.print(f"Seeded district {profile} (scale {scale:g}, seed {seed}): "
                       f"{sum(result.rows.values()):,} rows.")
     else:
-        console.print(f"Database already seeded with district {profile}; reused.")
+        console.print(f"Database already seeded with district "
+                      f"{result.meta.get('profile', profile)}; reused.")
     Console().print(state.base_url, highlight=False)
 
 

@@ -27,7 +27,7 @@ from psycopg.conninfo import make_conninfo
 
 from firstbell.errors import UserError
 from staging.embedded import EmbeddedPostgres
-from staging.seed import Progress, SeedRequest, SeedResult, seed_database
+from staging.seed import Progress, SeedRequest, SeedResult, read_meta, seed_database
 
 STATE_DIR = Path(".firstbell")
 STATE_FILE = STATE_DIR / "staging.json"
@@ -118,8 +118,10 @@ def up(options: UpOptions, step: Callable[[str], None] = lambda _: None,
         database_url = _ensure_database(embedded.start())
     try:
         step("seeding")
-        result = seed_database(database_url, options.seed, reset=options.reset,
-                               progress=progress)
+        result = _imported(database_url) if not options.reset else None
+        if result is None:
+            result = seed_database(database_url, options.seed, reset=options.reset,
+                                   progress=progress)
         step("starting the SIS")
         state = _start_server(options, database_url, embedded)
     except BaseException:
@@ -128,6 +130,15 @@ def up(options: UpOptions, step: Callable[[str], None] = lambda _: None,
         raise
     STATE_FILE.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
     return state, result
+
+
+def _imported(database_url: str) -> SeedResult | None:
+    """A district imported from OneRoster CSV is kept as it is (only --reset replaces it)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        meta = read_meta(conn)
+    if meta and meta.get("profile", "").startswith("import:"):
+        return SeedResult(False, meta, {})
+    return None
 
 
 def _start_server(options: UpOptions, database_url: str,

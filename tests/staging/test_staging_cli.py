@@ -15,6 +15,9 @@ import httpx
 import psycopg
 import pytest
 
+from fake_data.district import generate
+from fake_data.export_oneroster import write_oneroster
+from fake_data.profile import load_profile
 from staging.embedded import EmbeddedPostgres
 
 
@@ -102,3 +105,21 @@ def test_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
         private = _cli(tmp_path, "staging", "up", "--profile", "small", "--port", "0")
         assert private.returncode == 2 and "cannot enter" in private.stderr
         assert "chmod o+x" in private.stderr
+
+
+def test_an_imported_district_is_kept_by_up(workdir: Path) -> None:
+    zip_path = write_oneroster(generate(load_profile("small"), 0.1, 5), workdir / "d.zip", "1.2")
+    up = _cli(workdir, "staging", "up", "--profile", "small", "--scale", "0.1", "--port", "0",
+              "--kdf-iterations", "1000")
+    assert up.returncode == 0, up.stderr
+    try:
+        imported = _cli(workdir, "staging", "import", str(zip_path), "--reset")
+        assert imported.returncode == 0, imported.stderr
+        assert _cli(workdir, "staging", "down").returncode == 0
+        again = _cli(workdir, "staging", "up", "--port", "0", "--kdf-iterations", "1000")
+        assert again.returncode == 0, again.stderr
+        assert "import:d.zip" in again.stderr and "reused" in again.stderr
+        ready = httpx.get(f"{again.stdout.strip()}/readyz").json()
+        assert ready["district"]["profile"] == "import:d.zip"
+    finally:
+        _cli(workdir, "staging", "down")
