@@ -180,14 +180,7 @@ def import_cmd(
 
     from staging.oneroster_import import read_oneroster, seed_import, write_import_userpool
 
-    url = database_url
-    if not url:
-        state = control.load_state()
-        if state is None:
-            raise UserError("no staging SIS is running here (no .firstbell/staging.json) and no "
-                            "--database-url was given; start it with 'firstbell staging up' or "
-                            "pass --database-url.")
-        url = state.database_url
+    url = _database_url(database_url)
     console = Console(stderr=True)
     with console.status(f"checking {zip_path.name}"):
         imported = read_oneroster(zip_path, seed)
@@ -210,3 +203,46 @@ def import_cmd(
         counts = write_import_userpool(imported, userpool_out)
         out.print(f"User pool in {userpool_out}: " + ", ".join(
             f"{persona} {n:,}" for persona, n in counts.items()), highlight=False)
+
+
+def _database_url(given: str) -> str:
+    """The database to act on: --database-url, else the one the running staging SIS uses."""
+    if given:
+        return given
+    state = control.load_state()
+    if state is None:
+        raise UserError("no staging SIS is running here (no .firstbell/staging.json) and no "
+                        "--database-url was given; start it with 'firstbell staging up' or "
+                        "pass --database-url.")
+    return state.database_url
+
+
+oauth_app = typer.Typer(help="OneRoster OAuth 2 clients of the staging SIS.",
+                        no_args_is_help=True)
+staging_app.add_typer(oauth_app, name="oauth-client")
+
+
+@oauth_app.command("create")
+def oauth_client_create(
+    name: str = typer.Option(..., help="Who the client is for, e.g. 'LMS nightly sync'."),
+    scopes: str = typer.Option(
+        "roster.readonly,gradebook.readonly,gradebook.createput,gradebook.delete",
+        help="Comma-separated OneRoster 1.2 scopes (short names or full URIs)."),
+    database_url: str = typer.Option("", envvar="FIRSTBELL_DATABASE_URL",
+                                     help="Default: the running staging SIS's database."),
+) -> None:
+    """Create a OneRoster OAuth 2 client (client credentials); the secret is shown once.
+
+    Example: firstbell staging oauth-client create --name "LMS sync" --scopes roster.readonly
+    """
+    from staging.oauth import SCOPE_BASE, create_client
+
+    wanted = [s if s.startswith("https://") else SCOPE_BASE + s
+              for s in (p.strip() for p in scopes.split(",")) if s]
+    try:
+        client_id, secret = create_client(_database_url(database_url), name, wanted)
+    except ValueError as exc:
+        raise UserError(f"option --scopes = '{scopes}': {exc}.") from exc
+    Console().print(f"client_id: {client_id}\nclient_secret: {secret}", highlight=False)
+    Console(stderr=True).print("Keep the secret now: only its hash is stored. Token endpoint: "
+                               "POST /oauth/token (HTTP Basic, grant_type=client_credentials).")

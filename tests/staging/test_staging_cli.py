@@ -123,3 +123,18 @@ def test_an_imported_district_is_kept_by_up(workdir: Path) -> None:
         assert ready["district"]["profile"] == "import:d.zip"
     finally:
         _cli(workdir, "staging", "down")
+
+
+def test_oauth_client_create_prints_credentials_that_work(tmp_path: Path, seeded_url: str,
+                                                          base_url: str) -> None:
+    made = _cli(tmp_path, "staging", "oauth-client", "create", "--name", "LMS nightly sync",
+                "--scopes", "roster-core.readonly", "--database-url", seeded_url)
+    assert made.returncode == 0, made.stderr
+    lines = dict(line.split(": ", 1) for line in made.stdout.strip().splitlines())
+    token = httpx.post(f"{base_url}/oauth/token", data={"grant_type": "client_credentials"},
+                       auth=(lines["client_id"], lines["client_secret"]))
+    assert token.status_code == 200 and "roster-core.readonly" in token.json()["scope"]
+    bad = _cli(tmp_path, "staging", "oauth-client", "create", "--name", "x", "--scopes",
+               "gradebook.everything", "--database-url", seeded_url)
+    assert bad.returncode == 2 and "unknown OneRoster scopes" in bad.stderr
+    assert "Traceback" not in bad.stderr
