@@ -1,0 +1,642 @@
+"""OneRoster CSV reading: a district's OneRoster 1.1 or 1.2 bulk zip, checked row by row.
+
+This module owns reading the zip (manifest first, then each file's header against the sheet of
+its version, ``shared/domain/oneroster.md``), validating every row (required fields,
+enumerations, dates, references, unique sourcedIds, and what the SIS's keys need, such as unique
+usernames), and collecting every problem with its file, row and column into one `UserError`
+(`Problems`). What it hands on is a `Reader` holding the validated rows as compact columns;
+turning them into firstbell's canonical tables is `staging.oneroster_import`'s.
+
+Files are read in dependency order, so every reference to another file resolves to a row index
+as its row is read and only compact columns are kept. Rows are numbered as a spreadsheet shows
+them: the header is row 1. Passwords in the export are never read.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fake_data.export_oneroster import HEADERS, MANIFEST_FILES, RACE_COLUMNS, SEXES, USER_ROLES
+from firstbell.errors import UserError
+
+MAX_ERRORS = 50
+MAX_USERNAME = 320  # the longest username the login endpoint accepts
+READ_ORDER = ("orgs", "academicSessions", "courses", "users", "roles", "demographics", "classes",
+              "enrollments")
+NEEDED = {"1.1": {"orgs", "academicSessions", "courses", "users", "classes", "enrollments"}}
+NEEDED["1.2"] = NEEDED["1.1"] | {"roles"}
+_REQUIRED = {  # the sheet's required columns (*)
+    "orgs": ("sourcedId", "name", "type"),
+    "users": ("sourcedId", "enabledUser", "username", "givenName", "familyName"),
+    "courses": ("sourcedId", "title", "orgSourcedId"),
+    "classes": ("sourcedId", "title", "courseSourcedId", "classType", "schoolSourcedId",
+                "termSourcedIds"),
+    "enrollments": ("sourcedId", "classSourcedId", "schoolSourcedId", "userSourcedId", "role"),
+    "academicSessions": ("sourcedId", "title", "type", "startDate", "endDate", "schoolYear"),
+    "demographics": ("sourcedId",),
+    "roles": ("sourcedId", "userSourcedId", "roleType", "role", "orgSourcedId"),
+}
+ORG_TYPES = frozenset({"department", "school", "district", "local", "state", "national"})
+SESSION_TYPES = frozenset({"gradingPeriod", "semester", "schoolYear", "term"})
+CLASS_TYPES = frozenset({"homeroom", "scheduled"})
+ENROLLMENT_ROLES = frozenset({"administrator", "proctor", "student", "teacher"})
+ROLE_TYPES = frozenset({"primary", "secondary"})
+GUARDIAN_ROLES = frozenset({"parent", "guardian", "relative"})
+# CEDS grade levels to our codes (PK -1, K 0, 1..12); beyond 12 or ungraded: no grade.
+GRADES: dict[str, int | None] = {
+    "IT": -1, "PR": -1, "PK": -1, "TK": 0, "KG": 0, **{f"{g:02d}": g for g in range(1, 13)},
+    "13": None, "PS": None, "UG": None, "Other": None,
+}
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
+
+
+class Problems:
+    """Every problem found, the first `MAX_ERRORS` in full, then how many more."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.shown: list[str] = []
+        self.more = 0
+
+    def add(self, where: str, why: str) -> None:
+        if len(self.shown) < MAX_ERRORS:
+            self.shown.append(f"{where}: {why}")
+        else:
+            self.more += 1
+
+    def cell(self, file: str, row: int, column: str, value: str, why: str) -> None:
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        self.add(f"{file}.csv row {row} column {column}", f"value '{shown}' — {why}")
+
+    def raise_any(self) -> None:
+        if not self.shown:
+            return
+        total = len(self.shown) + self.more
+        more = f"\n  … and {self.more} more" if self.more else ""
+        raise UserError(
+            f"{self.source}: {total} problem{'s' if total > 1 else ''}, nothing was loaded:\n"
+            + "\n".join(f"  {s}" for s in self.shown) + more
+            + "\nFix them in the district's export (or in the CSV files of the zip) and import "
+            "again.")
+
+
+def read_zip(path: Path) -> tuple[Reader, str]:
+    """Read and check a OneRoster bulk zip: its validated rows, and the zip's sha256.
+
+    Raises `UserError` listing every problem: rows are only handed on when all are valid."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        zf = zipfile.ZipFile(path)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror or exc}). Pass the path of the "
+                        "district's OneRoster bulk export (.zip).") from exc
+    except zipfile.BadZipFile as exc:
+        raise UserError(f"{path}: not a zip file ({exc}). A OneRoster bulk export is a .zip "
+                        "holding manifest.csv and the CSV files.") from exc
+    with zf:
+        reader = Reader(path.name, zf)
+        reader.read_all()
+        reader.problems.raise_any()
+    return reader, digest.hexdigest()
+
+
+class Reader:
+    """The zip's files, checked row by row, kept as compact columns (`cols[file][column]`)."""
+
+    def __init__(self, source: str, zf: zipfile.ZipFile) -> None:
+        self.zf = zf
+        self.problems = Problems(source)
+        self.version = ""
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        self.notes: list[str] = []
+        self.cols: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        self.ids: dict[str, dict[str, int]] = defaultdict(dict)  # file: sourcedId -> index
+        self.rows: dict[str, list[int]] = defaultdict(list)  # file: row number per index
+        self.deleted: dict[str, set[str]] = defaultdict(set)
+        self.usernames: dict[str, int] = {}
+        self.kind: list[str] = []  # per user: student, staff, guardian ("" when unknown)
+
+    # --- files ---------------------------------------------------------------------------------
+
+    def read_all(self) -> None:
+        if not self._manifest():
+            return
+        # Headers first: rows under a wrong header cannot be read, and every reference to them
+        # would be reported too.
+        for file in READ_ORDER:
+            if file in self.members:
+                next(self._records(file, *self._sheet(file)), None)
+        if self.problems.shown:
+            return
+        for file in READ_ORDER:
+            if file in self.members:
+                getattr(self, f"_{file}")()
+            if file == ("users" if self.version == "1.1" else "roles"):
+                self._people()
+
+    def _manifest(self) -> bool:
+        files = [i for i in self.zf.infolist() if not i.is_dir()]
+        manifests = [i for i in files if i.filename.rsplit("/", 1)[-1] == "manifest.csv"]
+        if not manifests:
+            self.problems.add("manifest.csv", "not in the zip; a OneRoster bulk export has "
+                              "manifest.csv (propertyName,value) beside its CSV files. Export "
+                              "the district again as OneRoster 1.1 or 1.2 CSV")
+            return False
+        top = min(manifests, key=lambda i: i.filename.count("/"))  # a zip of a folder is fine
+        prefix = top.filename[: -len("manifest.csv")]
+        for info in files:
+            rest = info.filename[len(prefix):]
+            if info.filename.startswith(prefix) and rest.endswith(".csv") and "/" not in rest:
+                self.members[rest[:-4]] = info
+        props: dict[str, tuple[int, str]] = {}
+        for n, values in self._records("manifest", ("propertyName", "value")):
+            props[values[0]] = (n, values[1])
+        n, version = props.get("oneroster.version", (0, ""))
+        if not n:
+            self.problems.add("manifest.csv", "no oneroster.version row; add one (value 1.1 or "
+                              "1.2, the version the files follow)")
+            return False
+        if version not in ("1.1", "1.2"):
+            self.problems.cell("manifest", n, "value", version, "not a oneroster.version "
+                               "firstbell imports; export the district as OneRoster 1.1 or 1.2")
+            return False
+        self.version = version
+        listed = set(MANIFEST_FILES[version])  # type: ignore[index]
+        for prop, (n, value) in props.items():
+            file = prop.removeprefix("file.")
+            if not prop.startswith("file.") or file not in listed:
+                continue
+            if value not in ("bulk", "delta", "absent"):
+                self.problems.cell("manifest", n, "value", value,
+                                   f"not a file mode for {prop}; use bulk, delta or absent")
+            elif value == "delta":
+                self.problems.cell("manifest", n, "value", value, f"{file}.csv is a delta; "
+                                   "seeding needs the whole district: export in bulk mode")
+            elif value == "bulk" and file not in self.members:
+                self.problems.cell("manifest", n, "value", value, f"{prop} is bulk but the zip "
+                                   f"has no {file}.csv; add the file or mark it absent")
+                listed.discard(file)  # reported once
+            elif value == "absent":
+                self.members.pop(file, None)
+        for file in sorted(NEEDED[version] - set(self.members)):
+            if file in listed:
+                self.problems.add(f"{file}.csv", f"not in the zip (or marked absent); firstbell "
+                                  f"needs {file}.csv to build the district: export it in bulk "
+                                  "mode")
+        skipped = sorted(set(self.members) - set(READ_ORDER) - {"manifest"})
+        if skipped:
+            self.notes.append(f"not imported (firstbell seeds rosters, not gradebooks or "
+                              f"resources): {', '.join(f + '.csv' for f in skipped)}.")
+        return True
+
+    def _records(self, file: str, required: tuple[str, ...],
+                 sheet: tuple[str, ...] | None = None) -> Iterator[tuple[int, list[str]]]:
+        """Rows of `file` as value lists in `sheet`'s column order ("" for a column the file
+        leaves out), after checking its header; `required` columns must be in the header."""
+        info = self.members.get(file)
+        if info is None:
+            self.problems.add(f"{file}.csv", "not in the zip")
+            return
+        order = list(sheet or required)
+        n = 1
+        try:
+            with self.zf.open(info) as raw:
+                rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""),
+                                  strict=True)
+                header = next(rows, None)
+                header = header and [h.strip() for h in header]  # "role " is still role
+                if header is None:
+                    self.problems.add(f"{file}.csv", "empty; a CSV file starts with its header")
+                if header is None or not self._header_ok(file, header, required, order):
+                    return
+                at = [header.index(c) if c in header else -1 for c in order]
+                for n, values in enumerate(rows, start=2):
+                    if not values:
+                        continue  # a blank line
+                    if len(values) != len(header):
+                        self.problems.add(f"{file}.csv row {n}", f"{len(values)} fields but the "
+                                          f"header has {len(header)}; quote values that hold a "
+                                          "comma")
+                        continue
+                    yield n, [values[i] if i >= 0 else "" for i in at]
+        except UnicodeDecodeError:
+            self.problems.add(f"{file}.csv row {n + 1}", "not UTF-8 text; save it as UTF-8")
+        except (csv.Error, zipfile.BadZipFile, OSError) as exc:
+            self.problems.add(f"{file}.csv row {n + 1}", f"not readable CSV ({exc})")
+
+    def _header_ok(self, file: str, header: list[str], required: tuple[str, ...],
+                   sheet: list[str]) -> bool:
+        ok = True
+        other = HEADERS["1.2" if self.version == "1.1" else "1.1"].get(file, ())
+        for i, column in enumerate(header):
+            if column in header[:i]:
+                self.problems.add(f"{file}.csv row 1 column {column}", "appears twice in the "
+                                  "header; keep one")
+                ok = False
+            elif column not in sheet:
+                hint = (f" (it is a OneRoster {'1.2' if self.version == '1.1' else '1.1'} "
+                        "column: check oneroster.version in manifest.csv)"
+                        if column in other else "")
+                self.problems.add(f"{file}.csv row 1 column {column}", f"not a column of "
+                                  f"{file}.csv in OneRoster {self.version or '1.x'}{hint}; "
+                                  f"remove it or fix its spelling ({', '.join(sheet)})")
+                ok = False
+        for column in required:
+            if column not in header:
+                self.problems.add(f"{file}.csv row 1 column {column}", "required column "
+                                  "missing from the header; add it")
+                ok = False
+        return ok
+
+    def _sheet(self, file: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The required columns and the whole header of a data file in this version."""
+        required = _REQUIRED[file] + (("orgSourcedIds", "role") if file == "users"
+                                      and self.version == "1.1" else ())
+        return required, HEADERS[self.version][file]  # type: ignore[index]
+
+    def _rows(self, file: str) -> Iterator[tuple[int, dict[str, str]]]:
+        """Kept rows of a data file as dicts; each row's sourcedId is registered first."""
+        required, sheet = self._sheet(file)
+        for n, values in self._records(file, required, sheet):
+            row = dict(zip(sheet, values, strict=True))
+            if self._register(file, n, row):
+                yield n, row
+
+    def _register(self, file: str, n: int, row: dict[str, str]) -> bool:
+        sid, status = row["sourcedId"], row["status"]
+        if status not in ("", "active", "tobedeleted"):
+            self.problems.cell(file, n, "status", status, "use active, tobedeleted or leave it "
+                               "empty (bulk files)")
+        if row["dateLastModified"] and not ISO_DATETIME.fullmatch(row["dateLastModified"]):
+            self.problems.cell(file, n, "dateLastModified", row["dateLastModified"],
+                               "not an ISO 8601 date-time (2019-04-22T08:00:00Z); or leave it "
+                               "empty")
+        if not sid:
+            self.problems.cell(file, n, "sourcedId", sid, "required; every row needs one")
+            return False
+        first = self.ids[file].get(sid)
+        if first is not None or sid in self.deleted[file]:
+            where = f"row {self.rows[file][first]}" if first is not None else "another row"
+            self.problems.cell(file, n, "sourcedId", sid, f"already used by {where}; "
+                               f"sourcedIds must be unique within {file}.csv")
+            return False
+        if status == "tobedeleted":
+            self.deleted[file].add(sid)
+            return False
+        self.ids[file][sid] = len(self.rows[file])
+        self.rows[file].append(n)
+        self.cols[file]["sid"].append(sid)
+        return True
+
+    # --- cells ---------------------------------------------------------------------------------
+
+    def _need(self, file: str, n: int, row: dict[str, str], column: str) -> str:
+        value = row[column]
+        if not value:
+            self.problems.cell(file, n, column, value, f"required; every {file}.csv row needs "
+                               f"a {column}")
+        return value
+
+    def _enum(self, file: str, n: int, row: dict[str, str], column: str,
+              allowed: frozenset[str], required: bool = True) -> str:
+        value = row[column]
+        if not value:
+            return self._need(file, n, row, column) if required else ""
+        if value not in allowed:
+            self.problems.cell(file, n, column, value, f"not a OneRoster {self.version} "
+                               f"{file}.{column} value; use one of {', '.join(sorted(allowed))}")
+            return ""
+        return value
+
+    def _date(self, file: str, n: int, row: dict[str, str], column: str,
+              required: bool = False) -> dt.date | None:
+        value = row[column]
+        if not value:
+            if required:
+                self._need(file, n, row, column)
+            return None
+        if ISO_DATE.fullmatch(value):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.problems.cell(file, n, column, value, "not a date; write dates as YYYY-MM-DD "
+                           "(ISO 8601), e.g. 2019-04-22")
+        return None
+
+    def _bool(self, file: str, n: int, row: dict[str, str], column: str,
+              required: bool = False) -> bool | None:
+        value = row[column]
+        if not value and not required:
+            return None
+        if value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        self.problems.cell(file, n, column, value, "use true or false")
+        return None
+
+    def _ref(self, file: str, n: int, row: dict[str, str], column: str, target: str,
+             required: bool = True) -> int:
+        """Row index of the referenced record; -1 when absent or unknown (reported)."""
+        value = row[column]
+        if not value:
+            if required:
+                self._need(file, n, row, column)
+            return -1
+        return self._resolve(file, n, column, value, target)
+
+    def _refs(self, file: str, n: int, row: dict[str, str], column: str, target: str,
+              required: bool = True) -> list[int]:
+        items = split(row[column])
+        if not items and required:
+            self._need(file, n, row, column)
+        return [i for i in (self._resolve(file, n, column, v, target) for v in items) if i >= 0]
+
+    def _resolve(self, file: str, n: int, column: str, value: str, target: str) -> int:
+        i = self.ids[target].get(value)
+        if i is not None:
+            return i
+        why = (f"refers to a {target}.csv record marked tobedeleted; remove the reference"
+               if value in self.deleted[target] else
+               f"no {target}.csv record has this sourcedId; add it there or fix the reference")
+        self.problems.cell(file, n, column, value, why)
+        return -1
+
+    def _grade(self, file: str, n: int, row: dict[str, str], column: str) -> int | None:
+        """The first grade of the list (our code), None when there is none."""
+        items = split(row[column])
+        for item in items:
+            if item not in GRADES:
+                self.problems.cell(file, n, column, item, "not a CEDS grade level; use PK, KG, "
+                                   "01..12 (or IT, PR, TK, 13, PS, UG, Other)")
+        return GRADES.get(items[0]) if items else None
+
+    def _school(self, file: str, n: int, row: dict[str, str], column: str) -> int:
+        """The school (0-based school number) of a referenced org, -1 if it is not one."""
+        org = self._ref(file, n, row, column, "orgs")
+        if org >= 0 and self.org_school[org] < 0:
+            kind = self.cols["orgs"]["type"][org] or "org of unknown type"
+            self.problems.cell(file, n, column, row[column], f"org is a {kind}, not a school "
+                               "(or a department of one); refer to the school")
+        return self.org_school[org] if org >= 0 else -1
+
+    def _put(self, file: str, **values: Any) -> None:
+        cols = self.cols[file]
+        for key, value in values.items():
+            cols[key].append(value)
+
+    # --- one method per file, in READ_ORDER ----------------------------------------------------
+
+    def _orgs(self) -> None:
+        parents: list[tuple[int, str]] = []
+        for n, row in self._rows("orgs"):
+            self._put("orgs", name=self._need("orgs", n, row, "name"),
+                      type=self._enum("orgs", n, row, "type", ORG_TYPES),
+                      identifier=row["identifier"])
+            parents.append((n, row["parentSourcedId"]))
+        parent = [self._resolve("orgs", n, "parentSourcedId", p, "orgs") if p else -1
+                  for n, p in parents]
+        kinds = self.cols["orgs"]["type"]
+        self.schools = [i for i, t in enumerate(kinds) if t == "school"]
+        number = {org: k for k, org in enumerate(self.schools)}
+        self.org_school: list[int] = []
+        for org in range(len(kinds)):
+            hops = 0  # a department belongs to the school above it
+            while org >= 0 and kinds[org] == "department" and hops < 10:
+                org, hops = parent[org], hops + 1
+            self.org_school.append(number.get(org, -1))
+
+    def _academicSessions(self) -> None:
+        f = "academicSessions"
+        parents: list[tuple[int, str]] = []
+        for n, row in self._rows(f):
+            start = self._date(f, n, row, "startDate", required=True)
+            end = self._date(f, n, row, "endDate", required=True)
+            if start and end and end < start:
+                self.problems.cell(f, n, "endDate", row["endDate"], f"before the startDate "
+                                   f"{start}; swap them or fix the date")
+            year = self._need(f, n, row, "schoolYear")
+            if year and not (year.isdigit() and len(year) == 4):
+                self.problems.cell(f, n, "schoolYear", year, "not a year; use four digits, "
+                                   "e.g. 2019 for 2018-19")
+            self._put(f, title=self._need(f, n, row, "title"),
+                      type=self._enum(f, n, row, "type", SESSION_TYPES), start=start, end=end,
+                      year=int(year) if year.isdigit() and len(year) == 4 else None)
+            parents.append((n, row["parentSourcedId"]))
+        self.cols[f]["parent"] = [self._resolve(f, n, "parentSourcedId", p, f) if p else -1
+                                  for n, p in parents]
+
+    def _courses(self) -> None:
+        f = "courses"
+        for n, row in self._rows(f):
+            self._ref(f, n, row, "schoolYearSourcedId", "academicSessions", required=False)
+            self._ref(f, n, row, "orgSourcedId", "orgs")
+            self._put(f, title=self._need(f, n, row, "title"), code=row["courseCode"] or None,
+                      grade=self._grade(f, n, row, "grades"),
+                      subject=first(row["subjects"]))
+
+    def _users(self) -> None:
+        f = "users"
+        self.agents: list[tuple[int, str]] = []
+        for n, row in self._rows(f):
+            enabled = self._bool(f, n, row, "enabledUser", required=True)
+            username = self._need(f, n, row, "username")
+            if len(username) > MAX_USERNAME:
+                self.problems.cell(f, n, "username", username, f"longer than {MAX_USERNAME} "
+                                   "characters, too long to log in with; shorten it")
+            elif username in self.usernames:
+                self.problems.cell(f, n, "username", username, f"already the username of row "
+                                   f"{self.usernames[username]}; usernames must be unique (each "
+                                   "one is a login)")
+            elif username:
+                self.usernames[username] = n
+            if self.version == "1.1":
+                role = self._enum(f, n, row, "role", USER_ROLES["1.1"])
+                orgs = self._refs(f, n, row, "orgSourcedIds", "orgs")
+            else:
+                role = ""  # from roles.csv
+                primary = self._ref(f, n, row, "primaryOrgSourcedId", "orgs", required=False)
+                orgs = [primary] if primary >= 0 else []
+            self._put(f, enabled=enabled is not False, username=username, role=role, orgs=orgs,
+                      given=self._need(f, n, row, "givenName"),
+                      family=self._need(f, n, row, "familyName"),
+                      identifier=row["identifier"] or None, email=row["email"] or None,
+                      phone=row["phone"] or row["sms"] or None,
+                      grade=self._grade(f, n, row, "grades"), demographics=None)
+            self.agents.append((n, row["agentSourcedIds"]))
+
+    def _roles(self) -> None:
+        f, users = "roles", self.cols["users"]
+        primary_at: dict[int, int] = {}
+        for n, row in self._rows(f):
+            user = self._ref(f, n, row, "userSourcedId", "users")
+            kind = self._enum(f, n, row, "roleType", ROLE_TYPES)
+            role = self._enum(f, n, row, "role", USER_ROLES["1.2"])
+            org = self._ref(f, n, row, "orgSourcedId", "orgs")
+            self._date(f, n, row, "beginDate")
+            self._date(f, n, row, "endDate")
+            if user < 0 or not kind or not role:
+                continue
+            if kind == "secondary":
+                users["orgs"][user].append(org)
+            elif user in primary_at:
+                self.problems.cell(f, n, "roleType", kind, f"the user already has a primary "
+                                   f"role at row {primary_at[user]}; make one of them secondary")
+            else:
+                primary_at[user] = n
+                users["role"][user] = role
+                users["orgs"][user].insert(0, org)  # the primary role's org comes first
+
+    def _people(self) -> None:
+        """Each user's kind, school and our staff role; then the agents (guardian links)."""
+        users, f = self.cols["users"], "users"
+        self.user_school: list[int] = []
+        numbers: dict[str, int] = {}  # student number -> row: a unique key in the SIS
+        for u, role in enumerate(users["role"]):
+            kind = ("" if not role else "student" if role == "student" else
+                    "guardian" if role in GUARDIAN_ROLES else "staff")
+            if not role and self.version == "1.2":
+                self.problems.cell(f, self.rows[f][u], "sourcedId", users["sid"][u], "no "
+                                   "primary role in roles.csv; add a roles.csv row with "
+                                   "roleType primary for this user")
+            school = next((self.org_school[o] for o in users["orgs"][u]
+                           if o >= 0 and self.org_school[o] >= 0), -1)
+            if kind == "student" and school < 0:
+                column = "orgSourcedIds" if self.version == "1.1" else "sourcedId"
+                self.problems.cell(f, self.rows[f][u], column, users["sid"][u], "a student "
+                                   "must belong to a school, and none of this student's orgs "
+                                   "is a school (or a department of one); add the school")
+            if kind == "student":
+                number = users["identifier"][u] or users["sid"][u]
+                if number in numbers:
+                    self.problems.cell(f, self.rows[f][u], "identifier", number, f"the "
+                                       f"student number of row {numbers[number]} too; a "
+                                       "student's identifier must be unique")
+                numbers.setdefault(number, self.rows[f][u])
+            self.kind.append(kind)
+            self.user_school.append(school)
+        self.links: dict[tuple[int, int], int] = {}  # (student, guardian): order of listing
+        for u, (n, text) in enumerate(self.agents):
+            for value in split(text):
+                agent = self._resolve(f, n, "agentSourcedIds", value, "users")
+                if agent < 0 or self.kind[u] in ("", "staff") or not self.kind[agent]:
+                    continue  # staff's agents are not modelled; a missing role is reported
+                want = "guardian" if self.kind[u] == "student" else "student"
+                if self.kind[agent] != want:
+                    self.problems.cell(f, n, "agentSourcedIds", value, f"the agents of a "
+                                       f"{self.kind[u]} must be {want}s; this one is a "
+                                       f"{self.kind[agent]} (row "
+                                       f"{self.rows[f][agent]})")
+                    continue
+                pair = (u, agent) if want == "guardian" else (agent, u)
+                self.links.setdefault(pair, len(self.links))
+
+    def _demographics(self) -> None:
+        f, users = "demographics", self.cols["users"]
+        for n, row in self._rows(f):
+            user = self._resolve(f, n, "sourcedId", row["sourcedId"], "users")
+            birth = self._date(f, n, row, "birthDate")
+            sex = self._enum(f, n, row, "sex", SEXES[self.version], required=False)  # type: ignore[index]
+            flags = {code: self._bool(f, n, row, column) for code, column in RACE_COLUMNS.items()}
+            races = [code for code, on in flags.items() if on and code != "hispanic"]
+            race = ("hispanic" if flags["hispanic"] else races[0] if len(races) == 1 else
+                    "multiracial" if races else None)
+            if user >= 0:
+                users["demographics"][user] = (birth, sex or None, race)
+
+    def _classes(self) -> None:
+        f = "classes"
+        self.unnumbered: list[int] = []
+        for n, row in self._rows(f):
+            self._refs(f, n, row, "termSourcedIds", "academicSessions")
+            self._put(f, title=self._need(f, n, row, "title"),
+                      grade=self._grade(f, n, row, "grades"),
+                      course=self._ref(f, n, row, "courseSourcedId", "courses"),
+                      type=self._enum(f, n, row, "classType", CLASS_TYPES),
+                      room=row["location"] or None, school=self._school(f, n, row,
+                                                                        "schoolSourcedId"),
+                      subject=first(row["subjects"]), period=self._period(n, row),
+                      teacher=-1, primary=False)
+        if self.unnumbered:
+            self.notes.append(f"{len(self.unnumbered)} classes have periods without a number "
+                              f"(classes.csv rows {', '.join(map(str, self.unnumbered[:5]))}"
+                              f"{', …' if len(self.unnumbered) > 5 else ''}): they are given "
+                              "period 0 (all day).")
+
+    def _period(self, n: int, row: dict[str, str]) -> int:
+        """The class's first period as a number; 0 (all day) when it has none."""
+        value = first(row["periods"]) or ""
+        digits = re.search(r"\d+", value)
+        if value and not digits:
+            self.unnumbered.append(n)
+        if digits and int(digits.group()) > 127:
+            self.problems.cell("classes", n, "periods", value, "period numbers go up to 127")
+            return 0
+        return int(digits.group()) if digits else 0
+
+    def _enrollments(self) -> None:
+        f, classes = "enrollments", self.cols["classes"]
+        seen: dict[tuple[int, int], int] = {}
+        ignored = co_teachers = 0
+        for n, row in self._rows(f):
+            section = self._ref(f, n, row, "classSourcedId", "classes")
+            school = self._school(f, n, row, "schoolSourcedId")
+            user = self._ref(f, n, row, "userSourcedId", "users")
+            role = self._enum(f, n, row, "role", ENROLLMENT_ROLES)
+            primary = self._bool(f, n, row, "primary")
+            self._date(f, n, row, "beginDate")
+            self._date(f, n, row, "endDate")
+            if section < 0 or user < 0 or not self.kind[user] or role not in ("student",
+                                                                              "teacher"):
+                ignored += role in ("administrator", "proctor")
+                continue
+            want = "student" if role == "student" else "staff"
+            if self.kind[user] != want:
+                self.problems.cell(f, n, "userSourcedId", row["userSourcedId"], f"enrolled as "
+                                   f"{role} but the user is a {self.kind[user]} (users.csv row "
+                                   f"{self.rows['users'][user]}); fix the role")
+            elif role == "student":
+                if (section, user) in seen:
+                    self.problems.cell(f, n, "userSourcedId", row["userSourcedId"], f"already "
+                                       f"enrolled in this class at row {seen[section, user]}; "
+                                       "keep one enrollment per student and class")
+                else:
+                    seen[section, user] = n
+                    self._put(f, section=section, student=user, school=school)
+            elif classes["teacher"][section] < 0 or (primary and not classes["primary"][section]):
+                co_teachers += classes["teacher"][section] >= 0
+                classes["teacher"][section], classes["primary"][section] = user, bool(primary)
+            else:
+                co_teachers += 1
+        if co_teachers:
+            self.notes.append(f"{co_teachers} co-teacher enrollments not imported: a section "
+                              "has one teacher in firstbell (the primary one).")
+        if ignored:
+            self.notes.append(f"{ignored} administrator/proctor enrollments not imported.")
+
+    def district_name(self, fallback: str) -> str:
+        orgs = self.cols["orgs"]
+        return next((name for name, t in zip(orgs["name"], orgs["type"], strict=True)
+                     if t == "district"), fallback)
+
+
+def split(value: str) -> list[str]:
+    """A OneRoster list cell: comma-separated values in one field."""
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def first(value: str) -> str | None:
+    items = split(value)
+    return items[0] if items else None
