@@ -19,6 +19,7 @@ from fake_data.catalog import GRADE_LABELS
 from fake_data.export_parquet import read_table
 from fake_data.profile import GRADE_CODES, LevelSpec, Profile, load_profile
 from fake_data.schools import scaled
+from fake_data.sessions import SCHOOL_YEAR_ID
 from firstbell.errors import UserError
 
 MANIFEST = "district.json"
@@ -160,8 +161,11 @@ def describe(folder: Path) -> Description:
     ctype = sections["class_type"].cast(pa.string()).to_numpy(zero_copy_only=False)
     enrolled = sections["enrolled"].to_numpy()
     s_grade = sections["grade"].to_numpy()
+    session = (sections["session_id"].to_numpy() if "session_id" in sections.column_names
+               else np.full(sections.num_rows, SCHOOL_YEAR_ID))
+    day = session == SCHOOL_YEAR_ID
     for lv, spec in profile.levels.items():
-        in_level = np.isin(s_grade, [GRADE_CODES[g] for g in spec.students_by_grade])
+        in_level = day & np.isin(s_grade, [GRADE_CODES[g] for g in spec.students_by_grade])
         for kind in ("homeroom", "scheduled"):
             m = in_level & (ctype == kind)
             if m.any():
@@ -169,8 +173,14 @@ def describe(folder: Path) -> Description:
                            float(spec.class_size.target)))
                 add(Figure("class size", f"{lv} {kind} max", float(enrolled[m].max()),
                            float(spec.class_size.max)))
-    add(Figure("class size", "sections", float(sections.num_rows)))
+    add(Figure("class size", "sections (regular day)", float(day.sum())))
     add(Figure("class size", "student enrollments", float(t["enrollments"].num_rows)))
+    terms = {r["session_id"]: r["title"] for r in read_table(pq_dir, "academic_sessions")
+             .to_pylist() if r["type"] == "term"}
+    for session_id, title in terms.items():
+        mine = session == session_id
+        add(Figure("programs", f"{title}: sections", float(mine.sum())))
+        add(Figure("programs", f"{title}: seats", float(enrolled[mine].sum())))
 
     staff = t["staff"]
     active = pc.equal(staff["status"].cast(pa.string()), "active").to_numpy(zero_copy_only=False)

@@ -16,6 +16,7 @@ import pyarrow as pa
 from fake_data.accounts import build_accounts
 from fake_data.families import build_families
 from fake_data.profile import Profile
+from fake_data.programs import build_programs
 from fake_data.schedule import build_schedule
 from fake_data.schools import build_schools
 from fake_data.sessions import build_sessions
@@ -47,6 +48,20 @@ class District:
 
     def __getitem__(self, name: str) -> pa.Table:
         return self.tables[name]
+
+
+def _concat(first: pa.Table, second: pa.Table) -> pa.Table:
+    """Rows of both tables, dictionary columns re-encoded over the union of their words."""
+    def plain(table: pa.Table) -> pa.Table:
+        return table.cast(pa.schema([
+            pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
+            for f in table.schema]))
+
+    both = pa.concat_tables([plain(first), plain(second)]).combine_chunks()
+    for i, field in enumerate(first.schema):
+        if pa.types.is_dictionary(field.type):
+            both = both.set_column(i, field.name, both[field.name].dictionary_encode())
+    return both
 
 
 def check_scale(scale: float) -> None:
@@ -100,7 +115,6 @@ def generate(profile: Profile, scale: float = 1.0, seed: int = 42,
         "household_id", pa.array(families.student_household)
     )
     schedule = build_schedule(profile, plan, students)
-    done("courses", schedule.courses)
     done("students", students)
     done("households", families.households)
     done("guardians", families.guardians)
@@ -113,8 +127,11 @@ def generate(profile: Profile, scale: float = 1.0, seed: int = 42,
     sections = sections.drop_columns(["teacher_slot"]).add_column(
         3, "teacher_id", pa.array(teacher_of_slot[slot])
     )
-    done("sections", sections)
-    done("enrollments", schedule.enrollments)
+    programs = build_programs(profile, students, plan.table, sections, tables["academic_sessions"],
+                              schedule.courses.num_rows + 1, seed)
+    done("courses", _concat(schedule.courses, programs.courses))
+    done("sections", _concat(sections, programs.sections))
+    done("enrollments", _concat(schedule.enrollments, programs.enrollments))
     done("accounts", build_accounts(profile, students, staff, families.guardians, seed))
     return District(profile, scale, seed, {name: tables[name] for name in TABLES},
                     tuple(warnings))

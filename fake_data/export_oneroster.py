@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from fake_data.district import District
+from fake_data.sessions import SCHOOL_YEAR_ID
 from fake_data.words import decode
 
 Version = Literal["1.1", "1.2"]
@@ -266,8 +267,12 @@ def _classes(src: _Source) -> pa.Table:
     s, c = district["sections"], district["courses"]
     course = _positions(_np(c["course_id"]), _np(s["course_id"]))
     team = pc.cast(s["team"], pa.string())
-    terms = ",".join(sourced_id("session", t["session_id"])
-                     for t in _sessions_of_type(district, "semester"))
+    # A class of the regular day runs both semesters; summer and evening school classes run in
+    # their own term.
+    semesters = ",".join(sourced_id("session", t["session_id"])
+                         for t in _sessions_of_type(district, "semester"))
+    own_term = sourced_ids("session", s["session_id"])
+    terms = pc.if_else(pc.equal(s["session_id"], SCHOOL_YEAR_ID), pa.scalar(semesters), own_term)
     return _table(version, "classes", s.num_rows, {
         "sourcedId": sourced_ids("class", s["section_id"]),
         "title": pc.binary_join_element_wise(_take(c["title"], course), team, " - Team "),

@@ -21,6 +21,7 @@ from fake_data.district import District
 from fake_data.export_parquet import COMPRESSION, stamp, synthetic_metadata
 from fake_data.profile import Profile
 from fake_data.rng import stream
+from fake_data.sessions import SCHOOL_YEAR_ID
 from fake_data.students import EPOCH
 from firstbell.errors import UserError
 
@@ -98,12 +99,14 @@ def history_batches(district: District, days: int) -> Iterator[tuple[str, pa.Rec
     roster = _Roster(np.cumsum(size) - size, size, enrollments["student_id"].to_numpy()[order])
     period = sections["period"].to_numpy()
     high = sections["grade"].to_numpy() >= 9
-    hs_rows, hs_sec = roster.rows(np.flatnonzero(high & (period > 0)))
+    # The regular school day only: summer and evening school sections meet in their own terms.
+    day_school = sections["session_id"].to_numpy() == SCHOOL_YEAR_ID
+    hs_rows, hs_sec = roster.rows(np.flatnonzero(high & (period > 0) & day_school))
     hs_student = roster.student[hs_rows]
     item_chance = np.where(
         sections["class_type"].cast(pa.string()).to_numpy(zero_copy_only=False) == "homeroom",
         ITEM_CHANCE["homeroom"], ITEM_CHANCE["scheduled"],
-    )
+    ) * day_school
     next_item = 1
     calendar = district.profile.calendar
     for date in calendar.school_days(before=calendar.cutover_date, count=days):

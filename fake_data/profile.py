@@ -229,6 +229,26 @@ class Portal(_Strict):
         return self
 
 
+class ProgramSpec(_Strict):
+    """Summer or evening school: who takes it and what, in a session of its own."""
+
+    grades: list[str] = Field(min_length=1)
+    share: Share
+    subjects: list[str] = Field(min_length=1)
+    periods: Annotated[int, Field(ge=1, le=10)]
+    class_size: ClassSize
+    schools_per_site: Annotated[int, Field(ge=1)] = 1
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProgramSpec:
+        unknown = [g for g in self.grades if g not in GRADE_CODES]
+        if unknown:
+            raise ValueError(f"unknown grade codes {unknown}; use PK, K, 1..12")
+        if len(self.subjects) > self.periods:
+            raise ValueError(f"{len(self.subjects)} subjects do not fit in {self.periods} periods")
+        return self
+
+
 class Span(_Strict):
     name: str
     start: dt.date
@@ -276,6 +296,7 @@ class Profile(_Strict):
     families: Families
     portal: Portal
     calendar: Calendar
+    programs: dict[Literal["summer_school", "evening_school"], ProgramSpec] = {}
     basis: dict[str, str] = {}
 
     @field_validator("levels")

@@ -20,6 +20,7 @@ import pyarrow as pa
 from fake_data.catalog import course_code, course_title
 from fake_data.profile import GRADE_CODES, Profile
 from fake_data.schools import SchoolPlan
+from fake_data.sessions import SCHOOL_YEAR_ID
 
 HOMEROOM = "Homeroom"
 
@@ -168,6 +169,7 @@ def build_schedule(profile: Profile, plan: SchoolPlan, students: pa.Table) -> Sc
             "room": pa.array(room),
             "capacity": pa.array(g_capacity[sec_group].astype(np.int16)),
             "enrolled": pa.array(team_size.astype(np.int16)),
+            "session_id": pa.array(np.full(n_sections, SCHOOL_YEAR_ID, dtype=np.int32)),
             "teacher_slot": pa.array(slot.astype(np.int32)),
         }
     )

@@ -560,8 +560,8 @@ class Reader:
         f = "classes"
         self.unnumbered: list[int] = []
         for n, row in self._rows(f):
-            self._refs(f, n, row, "termSourcedIds", "academicSessions")
-            self._put(f, title=self._need(f, n, row, "title"),
+            terms = self._refs(f, n, row, "termSourcedIds", "academicSessions")
+            self._put(f, title=self._need(f, n, row, "title"), term=terms[0] if terms else -1,
                       grade=self._grade(f, n, row, "grades"),
                       course=self._ref(f, n, row, "courseSourcedId", "courses"),
                       type=self._enum(f, n, row, "classType", CLASS_TYPES),

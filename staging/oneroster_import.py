@@ -173,7 +173,7 @@ SCHEMAS: dict[str, tuple[tuple[str, Any], ...]] = {
     "sections": (("section_id", _I32), ("school_id", _I32), ("course_id", _I32),
                  ("teacher_id", _I32), ("grade", _I8), ("subject", D), ("class_type", D),
                  ("period", _I8), ("team", _I16), ("room", _S), ("capacity", _I16),
-                 ("enrolled", _I16)),
+                 ("enrolled", _I16), ("session_id", _I32)),
     "enrollments": (("section_id", _I32), ("student_id", _I32), ("school_id", _I32)),
     "accounts": (("user_id", _I32), ("person_type", D), ("person_id", _I32), ("username", _S),
                  ("email", _S), ("role", D), ("status", D), ("password", _S)),
@@ -201,6 +201,19 @@ def _staff_role(role: str, school_id: int) -> str:
     if school_id == 0 and ours in SCHOOL_OFFICE:  # a school role without a school
         return "district_administrator" if role == "administrator" else "central_office"
     return ours
+
+
+def _class_session(sessions: dict[str, list[Any]], term: int) -> int:
+    """The session a class belongs to, as the generator numbers them: a class of a summer or
+    evening term belongs to that term; a class of semesters or grading periods to its school
+    year (the top of its term's parent chain)."""
+    if term < 0:
+        return 1
+    if sessions["type"][term] == "term":
+        return term + 1
+    while sessions["parent"][term] >= 0:
+        term = sessions["parent"][term]
+    return term + 1
 
 
 def _build(r: Reader, profile: Profile, seed: int,
@@ -362,6 +375,7 @@ def _build(r: Reader, profile: Profile, seed: int,
         sec["room"].append(classes["room"][c])
         sec["capacity"].append(max(enrolled[c], MIN_CAPACITY))
         sec["enrolled"].append(enrolled[c])
+        sec["session_id"].append(_class_session(sessions, classes["term"][c]))
 
     acc: dict[str, list[Any]] = defaultdict(list)
     for kind in ("student", "staff", "guardian"):

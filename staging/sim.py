@@ -20,6 +20,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from fake_data.sessions import SCHOOL_YEAR_ID
 from fake_data.students import FIRST_STUDENT_NUMBER
 from staging.authz import ADMIN, Principal, current_principal, require_role
 from staging.db import Database, Row
@@ -209,18 +210,20 @@ async def _lock_sections(db: Database, conn: AsyncConnection[Any], ids: list[int
     """Lock the given sections and those of (school, grade), in section-id order."""
     return await db.run(
         conn, "sim.lock_sections",
-        "SELECT section_id, school_id, grade, team, period, enrolled, capacity FROM sis.sections"
-        " WHERE section_id = ANY(%(ids)s) OR (school_id = %(school)s AND grade = %(grade)s)"
+        "SELECT section_id, school_id, grade, team, period, enrolled, capacity, session_id"
+        " FROM sis.sections"
+        " WHERE section_id = ANY(%(ids)s) OR (school_id = %(school)s AND grade = %(grade)s"
+        "   AND session_id = %(day)s)"
         " ORDER BY section_id FOR UPDATE",
-        {"ids": ids, "school": school, "grade": grade})
+        {"ids": ids, "school": school, "grade": grade, "day": SCHOOL_YEAR_ID})
 
 
 def _pick_team(sections: list[Row], school: int, grade: int) -> list[int]:
     """The sections of the team with the fewest students among those with room in every
     section. A team's sections meet in distinct periods, so the student has no conflict."""
     teams: dict[int, list[Row]] = defaultdict(list)
-    for s in sections:
-        if s["school_id"] == school and s["grade"] == grade:
+    for s in sections:  # the regular day's sections; summer and evening school are apart
+        if (s["school_id"], s["grade"], s["session_id"]) == (school, grade, SCHOOL_YEAR_ID):
             teams[s["team"]].append(s)
     if not teams:
         raise ApiError(409, "no_sections", f"school {school} has no sections for grade {grade}")
@@ -400,11 +403,13 @@ async def schedule_change(student_id: Id, body: ScheduleChange, request: Request
         rows = {r["section_id"]: r for r in
                 await _lock_sections(db, conn, st["sections"] + [add])}
         target = rows.get(add)
-        if target is None or (target["school_id"], target["grade"]) != (st["school_id"],
-                                                                        st["grade"]):
+        if target is None or (target["school_id"], target["grade"], target["session_id"]) != (
+                st["school_id"], st["grade"], rows[drop]["session_id"]):
             raise _invalid(f"section {add} is not a grade {st['grade']} section of the "
-                           "student's school")
-        busy = {rows[s]["period"] for s in st["sections"] if s != drop and s in rows}
+                           "student's school in the dropped section's session")
+        # Periods are time slots within a session: only that session's classes can clash.
+        busy = {rows[s]["period"] for s in st["sections"] if s != drop and s in rows
+                and rows[s]["session_id"] == target["session_id"]}
         if busy and (target["period"] in busy or target["period"] == 0 or 0 in busy):
             raise ApiError(409, "period_conflict",
                            f"period conflict: the student has a class in period {target['period']}")

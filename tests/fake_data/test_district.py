@@ -14,6 +14,7 @@ from support.profiles import profile_variant
 
 from fake_data.district import District, generate
 from fake_data.profile import load_profile
+from fake_data.sessions import SCHOOL_YEAR_ID
 from fake_data.students import age_on
 from firstbell.errors import UserError
 
@@ -80,26 +81,30 @@ def test_every_section_has_a_teacher_and_room_for_its_students(district: Distric
 
 def test_no_one_is_in_two_sections_in_the_same_period(district: District) -> None:
     sections, enrollments = district["sections"], district["enrollments"]
-    period = _col(sections, "period")
+    slot = _col(sections, "period").astype(np.int64) * 64 + _col(sections, "session_id")
     e_section = _col(enrollments, "section_id")
-    student_slot = _col(enrollments, "student_id").astype(np.int64) * 16 + period[e_section - 1]
+    student_slot = _col(enrollments, "student_id").astype(np.int64) * 4096 + slot[e_section - 1]
     assert len(np.unique(student_slot)) == len(student_slot)
-    teacher_slot = _col(sections, "teacher_id").astype(np.int64) * 16 + period
+    teacher_slot = _col(sections, "teacher_id").astype(np.int64) * 4096 + slot
     assert len(np.unique(teacher_slot)) == len(teacher_slot)
-    per_teacher = np.bincount(_col(sections, "teacher_id"))
+    day = _col(sections, "session_id") == SCHOOL_YEAR_ID
+    per_teacher = np.bincount(_col(sections, "teacher_id")[day])
     levels = district.profile.levels.values()
     assert per_teacher.max() <= max(s.sections_per_teacher for s in levels)
 
 
 def test_students_take_every_subject_of_their_grade(small: District) -> None:
-    per_student = np.bincount(_col(small["enrollments"], "student_id"))[1:]
+    day_sections = _col(small["sections"], "session_id") == SCHOOL_YEAR_ID
+    day = day_sections[_col(small["enrollments"], "section_id") - 1]
+    enrollments = small["enrollments"].filter(pa.array(day))
+    per_student = np.bincount(_col(enrollments, "student_id"))[1:]
     grade = _col(small["students"], "grade")
     assert np.all(per_student[grade <= 5] == 1)  # one homeroom
     assert np.all(per_student[(grade >= 6) & (grade <= 8)] == 6)
     assert np.all(per_student[grade >= 9] == 7)
     # A section's students are all in its school and its grade.
-    e_section = _col(small["enrollments"], "section_id")
-    e_student = _col(small["enrollments"], "student_id")
+    e_section = _col(enrollments, "section_id")
+    e_student = _col(enrollments, "student_id")
     assert np.array_equal(_col(small["sections"], "grade")[e_section - 1], grade[e_student - 1])
     assert np.array_equal(_col(small["sections"], "school_id")[e_section - 1],
                           _col(small["students"], "school_id")[e_student - 1])
@@ -266,16 +271,24 @@ def test_sample_enrollments_match_sections_and_capacity(sample: District) -> Non
     assert np.all(counts <= _col(sections, "capacity"))
     e_student = _col(enrollments, "student_id")
     assert np.array_equal(_col(sections, "school_id")[e_section - 1],
-                          _col(sample["students"], "school_id")[e_student - 1])
+                          _col(enrollments, "school_id"))
+    # The regular day is in the student's own school; summer and evening school at a site
+    # school of the same level.
+    day = _col(sections, "session_id")[e_section - 1] == SCHOOL_YEAR_ID
+    home = _col(sample["students"], "school_id")[e_student - 1]
+    assert np.array_equal(_col(sections, "school_id")[e_section - 1][day], home[day])
+    level = _col(sample["schools"], "level")
+    assert np.array_equal(level[_col(sections, "school_id")[e_section - 1] - 1], level[home - 1])
 
 
 def test_sample_no_period_conflicts(sample: District) -> None:
     sections, enrollments = sample["sections"], sample["enrollments"]
-    period = _col(sections, "period").astype(np.int64)
-    student_slot = (_col(enrollments, "student_id").astype(np.int64) * 16
-                    + period[_col(enrollments, "section_id") - 1])
+    # A period is a time slot within its session (summer and evening school are other terms).
+    slot = _col(sections, "period").astype(np.int64) * 64 + _col(sections, "session_id")
+    student_slot = (_col(enrollments, "student_id").astype(np.int64) * 4096
+                    + slot[_col(enrollments, "section_id") - 1])
     assert len(np.unique(student_slot)) == len(student_slot)
-    teacher_slot = _col(sections, "teacher_id").astype(np.int64) * 16 + period
+    teacher_slot = _col(sections, "teacher_id").astype(np.int64) * 4096 + slot
     assert len(np.unique(teacher_slot)) == len(teacher_slot)
 
 
@@ -302,3 +315,26 @@ def test_sample_usernames_are_unique(sample: District) -> None:
     usernames = _col(accounts, "username")
     assert len(np.unique(usernames)) == len(usernames) == accounts.num_rows
     assert len(np.unique(_col(accounts, "user_id"))) == accounts.num_rows
+
+
+def test_summer_and_evening_school_have_sections_of_their_own(cps: District) -> None:
+    sessions = {r["title"]: r["session_id"] for r in cps["academic_sessions"].to_pylist()}
+    cal = cps.profile.calendar
+    sections = cps["sections"]
+    session = _col(sections, "session_id")
+    grade = _col(sections, "grade")
+    for program, title in (("summer_school", cal.summer_session.name),
+                           ("evening_school", cal.evening_school.name)):
+        spec = cps.profile.programs[program]
+        mine = session == sessions[title]
+        assert mine.sum() > 100
+        assert set(grade[mine].tolist()) <= {int(g) for g in spec.grades}
+        enrolled = _col(sections, "enrolled")[mine]
+        assert enrolled.max() <= spec.class_size.max
+        # About the profile's share of the program's grades takes it (each student once per
+        # subject).
+        takers = enrolled.sum() / len(spec.subjects)
+        in_grades = np.isin(_col(cps["students"], "grade"), [int(g) for g in spec.grades]).sum()
+        assert abs(takers / in_grades - spec.share) < 0.01
+    titles = set(_col(cps["courses"], "title"))
+    assert "Summer School Reading (Grade 3)" in titles
