@@ -33,6 +33,7 @@ bench: $(STAMP) ## Run the benchmarks and print side-by-side ratios
 	$(BIN)/python benchmarks/bench_pgload.py --runs 3
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python benchmarks/bench_staging.py
+	$(BIN)/python benchmarks/bench_oneroster.py
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .
