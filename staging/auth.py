@@ -61,43 +61,58 @@ async def login(body: LoginRequest, request: Request, response: Response) -> dic
     account = await db.fetchrow(
         "auth.login.account",
         "SELECT user_id, password_hash, status::text AS status, role::text AS role,"
-        " person_type::text AS person_type, person_id, coalesce(locked_until > now(), false)"
-        " AS locked FROM sis.accounts WHERE username = %s", [body.username])
+        " person_type::text AS person_type, person_id"
+        " FROM sis.accounts WHERE username = %s", [body.username])
+    wrong = ApiError(401, "invalid_credentials", "wrong username or password")
+    locked = ApiError(423, "account_locked", "too many failed logins; try again in "
+                      f"{settings.lockout_minutes:g} minutes")
     if account is None:
         await _verify(body.password, _DUMMY_HASH, settings.kdf_iterations)
         metrics.logins.labels("unknown_user").inc()
-        raise ApiError(401, "invalid_credentials", "wrong username or password")
-    if account["locked"]:
+        raise wrong
+    limits = {"user": account["user_id"], "limit": settings.lockout_threshold,
+              "lock": settings.lockout_minutes * 60}
+    # Count the attempt before the slow verification, so concurrent guesses cannot overrun the
+    # threshold: once `limit` attempts are counted, further ones are refused unverified.
+    reserved = await db.fetchrow(
+        "auth.login.reserve",
+        "UPDATE sis.accounts SET"
+        " failed_logins = CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END,"
+        " locked_until = CASE WHEN locked_until <= now() THEN NULL ELSE locked_until END"
+        " WHERE user_id = %(user)s AND ((locked_until IS NULL AND failed_logins < %(limit)s)"
+        "   OR locked_until <= now()) RETURNING failed_logins", limits)
+    if reserved is None:
         metrics.logins.labels("locked").inc()
-        raise ApiError(423, "account_locked",
-                       f"too many failed logins; try again in {settings.lockout_minutes:g} minutes")
-    if account["status"] != "active":
-        metrics.logins.labels(account["status"]).inc()
-        raise ApiError(403, f"account_{account['status']}", f"the account is {account['status']}")
+        raise locked
     ok, rounds = await _verify(body.password, account["password_hash"], settings.kdf_iterations)
     if not ok:
-        row = await db.fetchrow(
-            "auth.login.failed",
-            "UPDATE sis.accounts SET failed_logins = failed_logins + 1,"
-            " locked_until = CASE WHEN failed_logins + 1 >= %(limit)s"
-            "   THEN now() + make_interval(secs => %(lock)s) END"
-            " WHERE user_id = %(user)s RETURNING locked_until IS NOT NULL AS locked",
-            {"limit": settings.lockout_threshold, "lock": settings.lockout_minutes * 60,
-             "user": account["user_id"]})
         metrics.logins.labels("bad_password").inc()
-        if row and row["locked"]:
-            raise ApiError(423, "account_locked", "too many failed logins; the account is locked")
-        raise ApiError(401, "invalid_credentials", "wrong username or password")
+        if reserved["failed_logins"] >= settings.lockout_threshold:
+            await db.fetch("auth.login.lock",
+                           "UPDATE sis.accounts SET locked_until = now()"
+                           " + make_interval(secs => %(lock)s) WHERE user_id = %(user)s", limits)
+            raise locked
+        raise wrong
+    if account["status"] != "active":
+        # Only a correct password learns the account's state: a wrong one is answered as for
+        # an unknown user, so logins cannot tell which emails are on file.
+        await db.fetch("auth.login.reset", "UPDATE sis.accounts SET failed_logins = 0"
+                       " WHERE user_id = %(user)s", limits)
+        metrics.logins.labels(account["status"]).inc()
+        raise ApiError(403, f"account_{account['status']}", f"the account is {account['status']}")
     new_hash = None
     if rounds < settings.kdf_iterations:  # upgrade a seed-cost hash on first login
         new_hash = await anyio.to_thread.run_sync(
             passwords.hash_password, body.password, settings.kdf_iterations)
     token = secrets.token_urlsafe(32)
     async with db.connection() as conn, conn.transaction():
-        await db.run(conn, "auth.login.success",
-                     "UPDATE sis.accounts SET failed_logins = 0, locked_until = NULL,"
-                     " last_login_at = now(), password_hash = coalesce(%s, password_hash)"
-                     " WHERE user_id = %s", [new_hash, account["user_id"]])
+        done = await db.run(conn, "auth.login.success",
+                            "UPDATE sis.accounts SET failed_logins = 0, last_login_at = now(),"
+                            " password_hash = coalesce(%s, password_hash)"
+                            " WHERE user_id = %s AND locked_until IS NULL RETURNING 1",
+                            [new_hash, account["user_id"]])
+        if not done:  # another attempt locked the account while this one was verifying
+            raise locked
         await db.run(conn, "auth.login.session",
                      "INSERT INTO sis.sessions (token_hash, user_id) VALUES (%s, %s)",
                      [token_hash(token), account["user_id"]])

@@ -6,6 +6,7 @@ enumerations, dates, references, unique sourcedIds, and what the SIS's keys need
 usernames), and collecting every problem with its file, row and column into one `UserError`
 (`Problems`). What it hands on is a `Reader` holding the validated rows as compact columns;
 turning them into firstbell's canonical tables is `staging.oneroster_import`'s.
+The sheet's value sets and the parsing of one cell are `staging.oneroster_cells`'.
 
 Files are read in dependency order, so every reference to another file resolves to a row index
 as its row is read and only compact columns are kept. Rows are numbered as a spreadsheet shows
@@ -18,7 +19,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -27,9 +27,9 @@ from typing import Any
 
 from fake_data.export_oneroster import HEADERS, MANIFEST_FILES, RACE_COLUMNS, SEXES, USER_ROLES
 from firstbell.errors import UserError
+from staging import oneroster_cells as cells
 
 MAX_ERRORS = 50
-MAX_USERNAME = 320  # the longest username the login endpoint accepts
 READ_ORDER = ("orgs", "academicSessions", "courses", "users", "roles", "demographics", "classes",
               "enrollments")
 NEEDED = {"1.1": {"orgs", "academicSessions", "courses", "users", "classes", "enrollments"}}
@@ -45,19 +45,6 @@ _REQUIRED = {  # the sheet's required columns (*)
     "demographics": ("sourcedId",),
     "roles": ("sourcedId", "userSourcedId", "roleType", "role", "orgSourcedId"),
 }
-ORG_TYPES = frozenset({"department", "school", "district", "local", "state", "national"})
-SESSION_TYPES = frozenset({"gradingPeriod", "semester", "schoolYear", "term"})
-CLASS_TYPES = frozenset({"homeroom", "scheduled"})
-ENROLLMENT_ROLES = frozenset({"administrator", "proctor", "student", "teacher"})
-ROLE_TYPES = frozenset({"primary", "secondary"})
-GUARDIAN_ROLES = frozenset({"parent", "guardian", "relative"})
-# CEDS grade levels to our codes (PK -1, K 0, 1..12); beyond 12 or ungraded: no grade.
-GRADES: dict[str, int | None] = {
-    "IT": -1, "PR": -1, "PK": -1, "TK": 0, "KG": 0, **{f"{g:02d}": g for g in range(1, 13)},
-    "13": None, "PS": None, "UG": None, "Other": None,
-}
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 
 
 class Problems:
@@ -277,13 +264,11 @@ class Reader:
 
     def _register(self, file: str, n: int, row: dict[str, str]) -> bool:
         sid, status = row["sourcedId"], row["status"]
-        if status not in ("", "active", "tobedeleted"):
-            self.problems.cell(file, n, "status", status, "use active, tobedeleted or leave it "
-                               "empty (bulk files)")
-        if row["dateLastModified"] and not ISO_DATETIME.fullmatch(row["dateLastModified"]):
-            self.problems.cell(file, n, "dateLastModified", row["dateLastModified"],
-                               "not an ISO 8601 date-time (2019-04-22T08:00:00Z); or leave it "
-                               "empty")
+        if status not in cells.STATUSES:
+            self.problems.cell(file, n, "status", status, cells.STATUS_WHY)
+        modified = row["dateLastModified"]
+        if modified and not cells.ISO_DATETIME.fullmatch(modified):
+            self.problems.cell(file, n, "dateLastModified", modified, cells.DATETIME_WHY)
         if not sid:
             self.problems.cell(file, n, "sourcedId", sid, "required; every row needs one")
             return False
@@ -316,50 +301,40 @@ class Reader:
         if not value:
             return self._need(file, n, row, column) if required else ""
         if value not in allowed:
-            self.problems.cell(file, n, column, value, f"not a OneRoster {self.version} "
-                               f"{file}.{column} value; use one of {', '.join(sorted(allowed))}")
+            self.problems.cell(file, n, column, value,
+                               cells.enum_why(self.version, file, column, allowed))
             return ""
         return value
 
     def _date(self, file: str, n: int, row: dict[str, str], column: str,
               required: bool = False) -> dt.date | None:
         value = row[column]
-        if not value:
-            if required:
-                self._need(file, n, row, column)
-            return None
-        if ISO_DATE.fullmatch(value):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-        self.problems.cell(file, n, column, value, "not a date; write dates as YYYY-MM-DD "
-                           "(ISO 8601), e.g. 2019-04-22")
-        return None
+        date = cells.parse_date(value)  # None when empty
+        if not value and required:
+            self._need(file, n, row, column)
+        elif value and date is None:
+            self.problems.cell(file, n, column, value, cells.DATE_WHY)
+        return date
 
     def _bool(self, file: str, n: int, row: dict[str, str], column: str,
               required: bool = False) -> bool | None:
         value = row[column]
-        if not value and not required:
-            return None
-        if value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        self.problems.cell(file, n, column, value, "use true or false")
-        return None
+        flag = cells.parse_bool(value)  # None when empty
+        if flag is None and (value or required):  # an empty required cell is not a boolean
+            self.problems.cell(file, n, column, value, cells.BOOL_WHY)
+        return flag
 
     def _ref(self, file: str, n: int, row: dict[str, str], column: str, target: str,
              required: bool = True) -> int:
         """Row index of the referenced record; -1 when absent or unknown (reported)."""
         value = row[column]
-        if not value:
-            if required:
-                self._need(file, n, row, column)
-            return -1
-        return self._resolve(file, n, column, value, target)
+        if not value and required:
+            self._need(file, n, row, column)
+        return self._resolve(file, n, column, value, target) if value else -1
 
     def _refs(self, file: str, n: int, row: dict[str, str], column: str, target: str,
               required: bool = True) -> list[int]:
-        items = split(row[column])
+        items = cells.split(row[column])
         if not items and required:
             self._need(file, n, row, column)
         return [i for i in (self._resolve(file, n, column, v, target) for v in items) if i >= 0]
@@ -376,12 +351,10 @@ class Reader:
 
     def _grade(self, file: str, n: int, row: dict[str, str], column: str) -> int | None:
         """The first grade of the list (our code), None when there is none."""
-        items = split(row[column])
-        for item in items:
-            if item not in GRADES:
-                self.problems.cell(file, n, column, item, "not a CEDS grade level; use PK, KG, "
-                                   "01..12 (or IT, PR, TK, 13, PS, UG, Other)")
-        return GRADES.get(items[0]) if items else None
+        items = cells.split(row[column])
+        for item in cells.bad_grades(items):
+            self.problems.cell(file, n, column, item, cells.GRADE_WHY)
+        return cells.GRADES.get(items[0]) if items else None
 
     def _school(self, file: str, n: int, row: dict[str, str], column: str) -> int:
         """The school (0-based school number) of a referenced org, -1 if it is not one."""
@@ -403,7 +376,7 @@ class Reader:
         parents: list[tuple[int, str]] = []
         for n, row in self._rows("orgs"):
             self._put("orgs", name=self._need("orgs", n, row, "name"),
-                      type=self._enum("orgs", n, row, "type", ORG_TYPES),
+                      type=self._enum("orgs", n, row, "type", cells.ORG_TYPES),
                       identifier=row["identifier"])
             parents.append((n, row["parentSourcedId"]))
         parent = [self._resolve("orgs", n, "parentSourcedId", p, "orgs") if p else -1
@@ -428,12 +401,11 @@ class Reader:
                 self.problems.cell(f, n, "endDate", row["endDate"], f"before the startDate "
                                    f"{start}; swap them or fix the date")
             year = self._need(f, n, row, "schoolYear")
-            if year and not (year.isdigit() and len(year) == 4):
-                self.problems.cell(f, n, "schoolYear", year, "not a year; use four digits, "
-                                   "e.g. 2019 for 2018-19")
+            if year and cells.parse_year(year) is None:
+                self.problems.cell(f, n, "schoolYear", year, cells.YEAR_WHY)
             self._put(f, title=self._need(f, n, row, "title"),
-                      type=self._enum(f, n, row, "type", SESSION_TYPES), start=start, end=end,
-                      year=int(year) if year.isdigit() and len(year) == 4 else None)
+                      type=self._enum(f, n, row, "type", cells.SESSION_TYPES), start=start, end=end,
+                      year=cells.parse_year(year))
             parents.append((n, row["parentSourcedId"]))
         self.cols[f]["parent"] = [self._resolve(f, n, "parentSourcedId", p, f) if p else -1
                                   for n, p in parents]
@@ -445,7 +417,7 @@ class Reader:
             self._ref(f, n, row, "orgSourcedId", "orgs")
             self._put(f, title=self._need(f, n, row, "title"), code=row["courseCode"] or None,
                       grade=self._grade(f, n, row, "grades"),
-                      subject=first(row["subjects"]))
+                      subject=cells.first(row["subjects"]))
 
     def _users(self) -> None:
         f = "users"
@@ -453,9 +425,8 @@ class Reader:
         for n, row in self._rows(f):
             enabled = self._bool(f, n, row, "enabledUser", required=True)
             username = self._need(f, n, row, "username")
-            if len(username) > MAX_USERNAME:
-                self.problems.cell(f, n, "username", username, f"longer than {MAX_USERNAME} "
-                                   "characters, too long to log in with; shorten it")
+            if len(username) > cells.MAX_USERNAME:
+                self.problems.cell(f, n, "username", username, cells.USERNAME_WHY)
             elif username in self.usernames:
                 self.problems.cell(f, n, "username", username, f"already the username of row "
                                    f"{self.usernames[username]}; usernames must be unique (each "
@@ -482,7 +453,7 @@ class Reader:
         primary_at: dict[int, int] = {}
         for n, row in self._rows(f):
             user = self._ref(f, n, row, "userSourcedId", "users")
-            kind = self._enum(f, n, row, "roleType", ROLE_TYPES)
+            kind = self._enum(f, n, row, "roleType", cells.ROLE_TYPES)
             role = self._enum(f, n, row, "role", USER_ROLES["1.2"])
             org = self._ref(f, n, row, "orgSourcedId", "orgs")
             self._date(f, n, row, "beginDate")
@@ -505,8 +476,7 @@ class Reader:
         self.user_school: list[int] = []
         numbers: dict[str, int] = {}  # student number -> row: a unique key in the SIS
         for u, role in enumerate(users["role"]):
-            kind = ("" if not role else "student" if role == "student" else
-                    "guardian" if role in GUARDIAN_ROLES else "staff")
+            kind = cells.user_kind(role)
             if not role and self.version == "1.2":
                 self.problems.cell(f, self.rows[f][u], "sourcedId", users["sid"][u], "no "
                                    "primary role in roles.csv; add a roles.csv row with "
@@ -529,7 +499,7 @@ class Reader:
             self.user_school.append(school)
         self.links: dict[tuple[int, int], int] = {}  # (student, guardian): order of listing
         for u, (n, text) in enumerate(self.agents):
-            for value in split(text):
+            for value in cells.split(text):
                 agent = self._resolve(f, n, "agentSourcedIds", value, "users")
                 if agent < 0 or self.kind[u] in ("", "staff") or not self.kind[agent]:
                     continue  # staff's agents are not modelled; a missing role is reported
@@ -550,11 +520,8 @@ class Reader:
             birth = self._date(f, n, row, "birthDate")
             sex = self._enum(f, n, row, "sex", SEXES[self.version], required=False)  # type: ignore[index]
             flags = {code: self._bool(f, n, row, column) for code, column in RACE_COLUMNS.items()}
-            races = [code for code, on in flags.items() if on and code != "hispanic"]
-            race = ("hispanic" if flags["hispanic"] else races[0] if len(races) == 1 else
-                    "multiracial" if races else None)
             if user >= 0:
-                users["demographics"][user] = (birth, sex or None, race)
+                users["demographics"][user] = (birth, sex or None, cells.race(flags))
 
     def _classes(self) -> None:
         f = "classes"
@@ -564,10 +531,10 @@ class Reader:
             self._put(f, title=self._need(f, n, row, "title"), term=terms[0] if terms else -1,
                       grade=self._grade(f, n, row, "grades"),
                       course=self._ref(f, n, row, "courseSourcedId", "courses"),
-                      type=self._enum(f, n, row, "classType", CLASS_TYPES),
+                      type=self._enum(f, n, row, "classType", cells.CLASS_TYPES),
                       room=row["location"] or None, school=self._school(f, n, row,
                                                                         "schoolSourcedId"),
-                      subject=first(row["subjects"]), period=self._period(n, row),
+                      subject=cells.first(row["subjects"]), period=self._period(n, row),
                       teacher=-1, primary=False)
         if self.unnumbered:
             self.notes.append(f"{len(self.unnumbered)} classes have periods without a number "
@@ -577,14 +544,14 @@ class Reader:
 
     def _period(self, n: int, row: dict[str, str]) -> int:
         """The class's first period as a number; 0 (all day) when it has none."""
-        value = first(row["periods"]) or ""
-        digits = re.search(r"\d+", value)
-        if value and not digits:
+        value = cells.first(row["periods"]) or ""
+        number = cells.period_number(value)
+        if value and number is None:
             self.unnumbered.append(n)
-        if digits and int(digits.group()) > 127:
-            self.problems.cell("classes", n, "periods", value, "period numbers go up to 127")
+        if number is not None and number > cells.MAX_PERIOD:
+            self.problems.cell("classes", n, "periods", value, cells.PERIOD_WHY)
             return 0
-        return int(digits.group()) if digits else 0
+        return number or 0
 
     def _enrollments(self) -> None:
         f, classes = "enrollments", self.cols["classes"]
@@ -594,7 +561,7 @@ class Reader:
             section = self._ref(f, n, row, "classSourcedId", "classes")
             school = self._school(f, n, row, "schoolSourcedId")
             user = self._ref(f, n, row, "userSourcedId", "users")
-            role = self._enum(f, n, row, "role", ENROLLMENT_ROLES)
+            role = self._enum(f, n, row, "role", cells.ENROLLMENT_ROLES)
             primary = self._bool(f, n, row, "primary")
             self._date(f, n, row, "beginDate")
             self._date(f, n, row, "endDate")
@@ -630,13 +597,3 @@ class Reader:
         orgs = self.cols["orgs"]
         return next((name for name, t in zip(orgs["name"], orgs["type"], strict=True)
                      if t == "district"), fallback)
-
-
-def split(value: str) -> list[str]:
-    """A OneRoster list cell: comma-separated values in one field."""
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
-
-
-def first(value: str) -> str | None:
-    items = split(value)
-    return items[0] if items else None

@@ -302,11 +302,16 @@ async def enroll(body: EnrollRequest, request: Request, p: Caller) -> Row:
             "SELECT pg_advisory_xact_lock(%(lock)s),"
             " (SELECT coalesce(max(student_id), 0) + 1 FROM sis.students) AS student_id,"
             " (SELECT coalesce(max(household_id), 0) + 1 FROM sis.households) AS new_household,"
-            " EXISTS (SELECT 1 FROM sis.households WHERE household_id = %(hh)s) AS household_ok",
-            {"lock": ENROLL_LOCK, "hh": body.household_id})
+            # A registrar may only join a family already known to their school (a sibling
+            # there); anything else would hand out another family's contact data.
+            " EXISTS (SELECT 1 FROM sis.households h WHERE h.household_id = %(hh)s AND"
+            "   (%(admin)s OR EXISTS (SELECT 1 FROM sis.students s WHERE s.household_id ="
+            "    h.household_id AND s.school_id = %(school)s))) AS household_ok",
+            {"lock": ENROLL_LOCK, "hh": body.household_id, "admin": p.is_admin,
+             "school": p.school_id})
         student_id, household = ids[0]["student_id"], body.household_id
         if household is not None and not ids[0]["household_ok"]:
-            raise _invalid(f"unknown household {household}")
+            raise not_found("household")
         if household is None:
             household = ids[0]["new_household"]
             a = body.address or Address()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import time
 from typing import Any
 
@@ -113,3 +114,32 @@ def test_idle_sessions_expire(seeded_url: str, identities: dict[str, list[Any]])
         assert c.get("/api/auth/session", headers=headers).status_code == 200
         time.sleep(1.3)
         assert c.get("/api/auth/session", headers=headers).status_code == 401
+
+
+def test_concurrent_guesses_cannot_overrun_the_lockout(base_url: str, seeded_url: str,
+                                                       identities: dict[str, list[Any]]) -> None:
+    victim = identities["student"][5]
+    wrong = {"username": victim["username"], "password": "guess"}
+    with httpx.Client(base_url=base_url, timeout=30) as c, cf.ThreadPoolExecutor(20) as pool:
+        codes = sorted(pool.map(lambda _: c.post("/api/auth/login", json=wrong).status_code,
+                                range(20)))
+        right = c.post("/api/auth/login", json={"username": victim["username"],
+                                                "password": victim["password"]})
+    assert codes == [401] * 4 + [423] * 16  # exactly five guesses were ever checked
+    assert right.status_code == 423
+    with psycopg.connect(seeded_url) as conn:
+        failed, locked = conn.execute(
+            "SELECT failed_logins, locked_until IS NOT NULL FROM sis.accounts"
+            " WHERE user_id = %s", [victim["user_id"]]).fetchone()  # type: ignore[misc]
+    assert failed == 5 and locked
+
+
+def test_a_wrong_password_never_tells_whether_or_how_an_account_exists(
+        client: httpx.Client, identities: dict[str, list[Any]]) -> None:
+    unknown = client.post("/api/auth/login", json={"username": "ghost@example.net",
+                                                   "password": "x"})
+    for who in (identities["guardian_unregistered"][0], identities["terminated_staff"][0]):
+        r = client.post("/api/auth/login", json={"username": who["username"], "password": "x"})
+        assert (r.status_code, r.json()) == (unknown.status_code, unknown.json()) == (
+            401, {"error": {"code": "invalid_credentials",
+                            "message": "wrong username or password"}})

@@ -403,7 +403,6 @@ def test_clerk_enrolls_only_into_their_school(clerk: httpx.Client,
     {"grade": 13}, {"grade": -2}, {"sex": "x"}, {"birth_date": "2010-02-30"},
     {"school_id": 9999},  # no such school
     {"grade": 10, "birth_date": "2003-02-14"},  # elementary schools stop at grade 8
-    {"household_id": 2_000_000_000},  # no such household
     {"household_id": 1, "address": {"street": "x"}},
     {"first_name": ""}, {"nickname": "Zeb"}, {"school_id": None},
 ])
@@ -416,6 +415,24 @@ def test_enroll_rejects_bad_bodies(login: Login, admin: dict[str, Any],
     assert error_code(r) == "invalid_request"
     assert not query(seeded_url, "SELECT 1 FROM sis.students WHERE last_name = %s",
                      ["Rejected-Applicant"])
+
+
+def test_enroll_never_reveals_another_schools_family(login: Login, admin: dict[str, Any],
+                                                     clerks: list[dict[str, Any]],
+                                                     seeded_url: str) -> None:
+    clerk = clerks[0]
+    foreign = query(seeded_url, "SELECT household_id FROM sis.households h WHERE NOT EXISTS"
+                    " (SELECT 1 FROM sis.students s WHERE s.household_id = h.household_id"
+                    "  AND s.school_id = %s) ORDER BY household_id LIMIT 1",
+                    [clerk["school_id"]])[0]["household_id"]
+    body = {**new_student(clerk["school_id"], 3, household_id=foreign),
+            "last_name": "Household-Probe"}
+    r = login(clerk).post("/api/sim/students", json=body)
+    assert r.status_code == 404 and set(r.json()) == {"error"}
+    missing = login(admin).post("/api/sim/students", json={**body, "household_id": 2_000_000_000})
+    assert missing.status_code == 404
+    assert not query(seeded_url, "SELECT 1 FROM sis.students WHERE last_name = %s",
+                     ["Household-Probe"])
 
 
 # ---------------------------------------------------------------------------------- transfer
