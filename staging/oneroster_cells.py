@@ -24,8 +24,9 @@ GRADES: dict[str, int | None] = {
     "IT": -1, "PR": -1, "PK": -1, "TK": 0, "KG": 0, **{f"{g:02d}": g for g in range(1, 13)},
     "13": None, "PS": None, "UG": None, "Other": None,
 }
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?",
+                          re.ASCII)
 
 STATUS_WHY = "use active, tobedeleted or leave it empty (bulk files)"
 DATETIME_WHY = "not an ISO 8601 date-time (2019-04-22T08:00:00Z); or leave it empty"
