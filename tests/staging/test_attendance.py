@@ -18,7 +18,7 @@ import httpx
 import pyarrow as pa
 import pytest
 from conftest import Login
-from support.sisdb import enrolled, outsider, query
+from support.sisdb import assert_error, enrolled, outsider, query
 
 from fake_data.district import District
 
@@ -70,15 +70,6 @@ def period_rows(url: str, section_id: int, date: str) -> dict[int, tuple[Any, ..
                       " FROM sis.attendance_period WHERE section_id = %s AND date = %s",
                  [section_id, date])
     return {r[0]: r[1:] for r in rows}
-
-
-def assert_error(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    error: dict[str, Any] = r.json()["error"]
-    assert error["message"]
-    if code:
-        assert error["code"] == code
-    return error
 
 
 def records(students: list[int], status: str | None = None) -> list[dict[str, Any]]:

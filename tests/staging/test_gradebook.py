@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Login
-from support.sisdb import enrolled, outsider, query
+from support.sisdb import assert_error, enrolled, outsider, query
 
 Identities = dict[str, list[dict[str, Any]]]
 ITEM = {"title": "Chapter 7 quiz", "category": "quiz", "assigned_date": "2019-04-22",
@@ -35,15 +35,6 @@ def scores_of(url: str, line_item_id: int) -> dict[int, tuple[Any, str]]:
     rows = query(url, "SELECT student_id, score, score_status FROM sis.scores"
                       " WHERE line_item_id = %s", [line_item_id])
     return {r[0]: (r[1], r[2]) for r in rows}
-
-
-def assert_error(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    error: dict[str, Any] = r.json()["error"]
-    assert error["message"]
-    if code:
-        assert error["code"] == code
-    return error
 
 
 def test_my_sections_match_the_schedule(login: Login, identities: Identities,

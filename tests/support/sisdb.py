@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import psycopg
 
 
@@ -28,3 +29,13 @@ def outsider(url: str, section_id: int, school_id: int, *, last: bool = False) -
                      f"  AND e.student_id = s.student_id) ORDER BY student_id {order} LIMIT 1",
                 [school_id, section_id])
     return int(row[0][0])
+
+
+def assert_error(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """The response is a JSON error with this status (and code); returns the error object."""
+    assert r.status_code == status, r.text
+    error: dict[str, Any] = r.json()["error"]
+    assert error["message"]
+    if code:
+        assert error["code"] == code
+    return error
