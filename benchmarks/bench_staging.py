@@ -20,44 +20,23 @@ import argparse
 import json
 import os
 import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
+from sis_harness import add_common_args, lua_list, print_table, run_wrk, running_sis
 
 from fake_data.district import generate
 from fake_data.profile import load_profile
 from fake_data.userpool import build_userpool
 from staging.authz import token_hash
-from staging.embedded import EmbeddedPostgres, free_port
-from staging.seed import SeedRequest, seed_database
-
-DONE_LUA = """
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %d %d %.0f %.0f %.0f\\n", summary.requests,
-    summary.duration, summary.errors.status + summary.errors.connect + summary.errors.read
-    + summary.errors.write + summary.errors.timeout, summary.errors.status,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
-end
-"""
-
-
-def lua_list(values: list[str]) -> str:
-    return "{" + ",".join(json.dumps(v) for v in values) + "}"
 
 
 def script(kind: str, rows: list[dict[str, Any]]) -> str:
-    """A wrk Lua script that rotates through per-identity requests."""
+    """The request part of a wrk Lua script that rotates through per-identity requests."""
     if kind == "login":
         bodies = [json.dumps({"username": r["username"], "password": r["password"]})
                   for r in rows]
-        body = f"""
+        return f"""
 local bodies = {lua_list(bodies)}
 local i = 0
 request = function()
@@ -65,12 +44,11 @@ request = function()
   return wrk.format("POST", "/api/auth/login", {{["Content-Type"]="application/json"}}, bodies[i])
 end
 """
-    else:
-        paths = [r["path"] for r in rows]
-        tokens = [r["token"] for r in rows]
-        bodies = [r.get("body", "") for r in rows]
-        method = "POST" if kind == "attendance" else "GET"
-        body = f"""
+    paths = [r["path"] for r in rows]
+    tokens = [r["token"] for r in rows]
+    bodies = [r.get("body", "") for r in rows]
+    method = "POST" if kind == "attendance" else "GET"
+    return f"""
 local paths = {lua_list(paths)}
 local tokens = {lua_list(tokens)}
 local bodies = {lua_list(bodies)}
@@ -82,7 +60,6 @@ request = function()
   return wrk.format("{method}", paths[i], headers, bodies[i])
 end
 """
-    return body + DONE_LUA
 
 
 def sessions(conninfo: str, user_ids: list[int]) -> list[str]:
@@ -93,56 +70,15 @@ def sessions(conninfo: str, user_ids: list[int]) -> list[str]:
     return tokens
 
 
-def run_wrk(base: str, kind: str, rows: list[dict[str, Any]], seconds: int,
-            connections: int, folder: Path) -> dict[str, float]:
-    path = folder / f"{kind}.lua"
-    path.write_text(script(kind, rows))
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s",
-                          "--timeout", "30s", "-s", str(path), base],
-                         capture_output=True, text=True, check=True).stdout
-    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
-    n, duration_us, errors, non2xx, p50, p95, p99 = (float(x) for x in line.split()[1:])
-    return {"rps": n / (duration_us / 1e6), "p50": p50 / 1000, "p95": p95 / 1000,
-            "p99": p99 / 1000, "errors": errors, "non2xx": non2xx, "requests": n}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--pool-max", type=int, default=10)
+    add_common_args(parser, seconds=15)
     parser.add_argument("--kdf-iterations", type=int, default=100_000)
-    parser.add_argument("--scale", type=float, default=1.0)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk")
 
-    root = Path(tempfile.mkdtemp(prefix="firstbell-bench-"))
-    root.chmod(0o755)
-    cluster = EmbeddedPostgres(root / "pg", socket_dir=root / "pg")
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        conninfo = cluster.start({"max_connections": "200", "shared_buffers": "1GB"})
-        start = time.perf_counter()
-        seed_database(conninfo, SeedRequest("cps", args.scale, 42))
-        seed_seconds = time.perf_counter() - start
-
+    with running_sis(args.scale, args.workers, args.pool_max,
+                     args.kdf_iterations) as (base, conninfo, seed_seconds, folder):
         pool = build_userpool(generate(load_profile("cps"), args.scale, 42))
-        port = free_port()
-        env = {**os.environ, "FIRSTBELL_DATABASE_URL": conninfo, "FIRSTBELL_PORT": str(port),
-               "FIRSTBELL_WORKERS": str(args.workers), "FIRSTBELL_POOL_MAX": str(args.pool_max),
-               "FIRSTBELL_KDF_ITERATIONS": str(args.kdf_iterations)}
-        server = subprocess.Popen([sys.executable, "-m", "staging.server"], env=env,
-                                  start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-
         students = pool["student"].slice(0, 20_000).to_pylist()
         guardians = pool["guardian"].slice(0, 2_000).to_pylist()
         teachers = [t for t in pool["teacher"].to_pylist()
@@ -162,15 +98,11 @@ def main() -> None:
                                 {"student_id": s, "status": "present"} for s in t["students"]]})}
                            for t, tok in zip(homeroom, h_tokens, strict=True)],
         }
-        results = {name: run_wrk(base, name.split()[0] if name != "portal home" else "portal",
-                                 rows, args.seconds, args.connections, root)
-                   for name, rows in plans.items()}
-    finally:
-        if server is not None:
-            os.killpg(server.pid, 15)
-            server.wait(timeout=30)
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        results: dict[str, dict[str, float]] = {}
+        for name, rows in plans.items():
+            kind = name.split()[0]  # login, portal, roster, attendance
+            results[name] = run_wrk(base, script(kind, rows), args.seconds, args.connections,
+                                    folder, kind)
 
     print(f"staging SIS benchmarks ({os.cpu_count()} cores; server workers {args.workers}, "
           f"pool max {args.pool_max}/worker, PBKDF2 {args.kdf_iterations:,} iterations; "
@@ -178,13 +110,7 @@ def main() -> None:
     print(f"seed cps scale {args.scale:g} (no history, indexes + ANALYZE): {seed_seconds:.1f} s "
           f"vs 45 s target: {45 / seed_seconds:.1f}x under "
           f"({'PASS' if seed_seconds <= 45 else 'FAIL'})")
-    header = f"{'endpoint':<14}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>9}"
-    print(header)
-    print("-" * len(header))
-    for name, r in results.items():
-        print(f"{name:<14}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}"
-              f"{r['errors']:>9.0f}")
-
+    print_table("endpoint", 14, results)
 
 if __name__ == "__main__":
     main()
