@@ -78,14 +78,22 @@ def main() -> None:
 
     with running_sis(args.scale, args.workers, args.pool_max,
                      args.kdf_iterations) as (base, conninfo, seed_seconds, folder):
-        pool = build_userpool(generate(load_profile("cps"), args.scale, 42))
+        district = generate(load_profile("cps"), args.scale, 42)
+        pool = build_userpool(district)
+        homerooms = {s["section_id"] for s in district["sections"].select(
+            ["section_id", "class_type"]).to_pylist() if s["class_type"] == "homeroom"}
+        roster: dict[int, list[int]] = {}
+        for e in district["enrollments"].select(["section_id", "student_id"]).to_pylist():
+            if e["section_id"] in homerooms:
+                roster.setdefault(e["section_id"], []).append(e["student_id"])
         students = pool["student"].slice(0, 20_000).to_pylist()
         guardians = pool["guardian"].slice(0, 2_000).to_pylist()
         teachers = [t for t in pool["teacher"].to_pylist()
                     if t["level"] == "elementary"][:2_000]
         g_tokens = sessions(conninfo, [g["user_id"] for g in guardians])
         t_tokens = sessions(conninfo, [t["user_id"] for t in teachers])
-        homeroom = [t for t in teachers if len(t["sections"]) == 1]
+        # Teachers whose first section is a homeroom: daily attendance is taken there.
+        homeroom = [t for t in teachers if t["sections"][0] in homerooms]
         h_tokens = sessions(conninfo, [t["user_id"] for t in homeroom])
         today = "2019-04-22"
         plans: dict[str, list[dict[str, Any]]] = {
@@ -95,7 +103,8 @@ def main() -> None:
                         "token": tok} for t, tok in zip(teachers, t_tokens, strict=True)],
             "attendance": [{"path": f"/api/attendance/sections/{t['sections'][0]}/daily",
                             "token": tok, "body": json.dumps({"date": today, "records": [
-                                {"student_id": s, "status": "present"} for s in t["students"]]})}
+                                {"student_id": s, "status": "present"}
+                                for s in roster[t["sections"][0]]]})}
                            for t, tok in zip(homeroom, h_tokens, strict=True)],
         }
         results: dict[str, dict[str, float]] = {}
