@@ -60,9 +60,12 @@ async def login(body: LoginRequest, request: Request, response: Response) -> dic
     db, settings, metrics = _db(request), request.app.state.settings, request.app.state.metrics
     account = await db.fetchrow(
         "auth.login.account",
-        "SELECT user_id, password_hash, status::text AS status, role::text AS role,"
-        " person_type::text AS person_type, person_id"
-        " FROM sis.accounts WHERE username = %s", [body.username])
+        # A staff member terminated in HR is refused even if the account was left active.
+        "SELECT a.user_id, a.password_hash, CASE WHEN sf.status = 'terminated' THEN 'disabled'"
+        " ELSE a.status::text END AS status, a.role::text AS role,"
+        " a.person_type::text AS person_type, a.person_id FROM sis.accounts a"
+        " LEFT JOIN sis.staff sf ON a.person_type = 'staff' AND sf.staff_id = a.person_id"
+        " WHERE a.username = %s", [body.username])
     wrong = ApiError(401, "invalid_credentials", "wrong username or password")
     locked = ApiError(423, "account_locked", "too many failed logins; try again in "
                       f"{settings.lockout_minutes:g} minutes")

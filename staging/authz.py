@@ -54,6 +54,8 @@ LEFT JOIN sis.students st ON a.person_type = 'student' AND st.student_id = a.per
 WHERE s.token_hash = %(token)s AND s.ended_at IS NULL
   AND s.last_seen_at > now() - make_interval(secs => %(idle)s)
   AND a.user_id = s.user_id AND a.status = 'active'
+  -- Terminated in HR but the account left on: still refused (the CPS 2018 fired-employee case).
+  AND (a.person_type <> 'staff' OR sf.status = 'active')
 RETURNING a.user_id, a.role::text AS role, a.person_type::text AS person_type, a.person_id,
           coalesce(sf.school_id, st.school_id) AS school_id
 """

@@ -143,3 +143,22 @@ def test_a_wrong_password_never_tells_whether_or_how_an_account_exists(
         assert (r.status_code, r.json()) == (unknown.status_code, unknown.json()) == (
             401, {"error": {"code": "invalid_credentials",
                             "message": "wrong username or password"}})
+
+
+def test_staff_terminated_in_hr_lose_access_even_with_the_account_left_on(
+        login: Login, identities: dict[str, list[Any]], seeded_url: str) -> None:
+    who = identities["teacher"][2]
+    teacher = login(who)
+    assert teacher.get("/api/auth/session").status_code == 200
+    with psycopg.connect(seeded_url, autocommit=True) as conn:
+        conn.execute("UPDATE sis.staff SET status = 'terminated' WHERE staff_id = %s",
+                     [who["staff_id"]])
+    try:
+        assert teacher.get("/api/auth/session").status_code == 401
+        again = teacher.post("/api/auth/login", json={"username": who["username"],
+                                                      "password": who["password"]})
+        assert again.status_code == 403 and again.json()["error"]["code"] == "account_disabled"
+    finally:
+        with psycopg.connect(seeded_url, autocommit=True) as conn:
+            conn.execute("UPDATE sis.staff SET status = 'active' WHERE staff_id = %s",
+                         [who["staff_id"]])
