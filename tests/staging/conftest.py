@@ -3,16 +3,13 @@ in a real PostgreSQL, served on 127.0.0.1 with a cheap KDF so the tests stay fas
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from support.sis_server import serve
+from support.sisdb import TEST_SETTINGS, new_database
 
 from fake_data.district import District, generate
 from fake_data.profile import load_profile
@@ -20,17 +17,6 @@ from fake_data.userpool import build_userpool
 from staging.app import create_app
 from staging.config import Settings
 from staging.seed import SeedRequest, seed_database
-
-ADMIN_TOKEN = "test-admin-token"
-TEST_SETTINGS = dict(kdf_iterations=1_000, admin_token=ADMIN_TOKEN, fault_refresh_seconds=0.1,
-                     pool_min=1, pool_max=8)
-
-
-def new_database(postgres_url: str) -> str:
-    name = f"sis_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return make_conninfo(postgres_url, dbname=name)
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 import psycopg
-from conftest import TEST_SETTINGS, Login
+from conftest import Login
 from support.sis_server import serve
+from support.sisdb import TEST_SETTINGS
 
 from staging.app import create_app
 from staging.config import Settings

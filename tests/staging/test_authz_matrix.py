@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import TEST_SETTINGS, new_database
 from support.sis_server import serve
+from support.sisdb import TEST_SETTINGS, new_database
 
 from fake_data.district import District
 from staging.app import create_app

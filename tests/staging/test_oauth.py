@@ -11,9 +11,8 @@ from collections.abc import Iterator
 import httpx
 import psycopg
 import pytest
-from conftest import TEST_SETTINGS, new_database
 from support.sis_server import serve
-from support.sisdb import query
+from support.sisdb import TEST_SETTINGS, new_database, query
 
 from staging import passwords
 from staging.app import create_app

@@ -19,9 +19,8 @@ import httpx
 import psycopg
 import pyarrow.compute as pc
 import pytest
-from conftest import TEST_SETTINGS, new_database
 from support.sis_server import serve
-from support.sisdb import query
+from support.sisdb import TEST_SETTINGS, new_database, query
 
 from fake_data.district import District, generate
 from fake_data.export_oneroster import write_oneroster

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import ADMIN_TOKEN, TEST_SETTINGS, new_database
 from support.sis_server import serve
+from support.sisdb import ADMIN_TOKEN, TEST_SETTINGS, new_database
 
 from staging.app import create_app
 from staging.config import Settings

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import new_database
+from support.sisdb import new_database
 
 from firstbell.errors import UserError
 from staging import migrate

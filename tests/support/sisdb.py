@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+ADMIN_TOKEN = "test-admin-token"
+# A cheap KDF and a quick fault refresh keep the tests fast; everything else is the default.
+TEST_SETTINGS: dict[str, Any] = dict(kdf_iterations=1_000, admin_token=ADMIN_TOKEN,
+                                     fault_refresh_seconds=0.1, pool_min=1, pool_max=8)
+
+
+def new_database(postgres_url: str) -> str:
+    """A new empty database on the test cluster; returns its conninfo."""
+    name = f"sis_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return make_conninfo(postgres_url, dbname=name)
 
 
 def query(url: str, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:

@@ -1,0 +1,103 @@
+"""What a click path may do: the `Browser` protocol between target-specific click paths and the
+engine.
+
+A click path is a plain function ``path(browser) -> None`` that walks one persona's session
+through a target (log in, look, think, write, log out). It never imports Locust or gevent: the
+engine hands it a Browser that times every request twice (service time and latency from the
+moment the request was meant to start), counts status classes, runs content checks and probes,
+and sleeps the think times on the engine's clock. Tests drive the same paths with a plain
+synchronous browser, so a path is checked against a real SIS without a load generator.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+# Statuses that mean "refused", the only acceptable answers to a security probe. A 404 counts:
+# the SIS answers someone else's record as if it did not exist.
+DENIED = frozenset({401, 403, 404})
+
+
+class Response(Protocol):
+    """The part of an HTTP response a click path may read."""
+
+    status_code: int
+    headers: Mapping[str, str]
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    def json(self) -> Any: ...
+
+
+# A content check returns None when the page is right, or what is wrong (never the payload).
+Check = Callable[[Response], "str | None"]
+
+
+class Browser(Protocol):
+    """One person's session on a target, as the engine (or a test) provides it."""
+
+    persona: str
+    identity: Mapping[str, Any]   # the user pool row this session logged in as
+    rng: random.Random            # per-session randomness (click choices), seeded by the engine
+
+    def request(self, method: str, endpoint: str, path: str, *,
+                json: Any = None, data: Mapping[str, str] | None = None,
+                params: Mapping[str, Any] | None = None,
+                headers: Mapping[str, str] | None = None,
+                token: str | None | bool = True, check: Check | None = None) -> Response:
+        """Send one request. `endpoint` is the bounded label (``portal.grades``): its group is
+        the part before the dot. `token=True` sends this session's token, None sends none, a
+        string sends that token (another session's). A failed check marks the request failed."""
+        ...
+
+    def get(self, endpoint: str, path: str, **kw: Any) -> Response: ...
+
+    def post(self, endpoint: str, path: str, **kw: Any) -> Response: ...
+
+    def put(self, endpoint: str, path: str, **kw: Any) -> Response: ...
+
+    def delete(self, endpoint: str, path: str, **kw: Any) -> Response: ...
+
+    def think(self, seconds: float) -> None:
+        """Pause like a person reading the page; `seconds` is the mean (the engine randomizes
+        and scales it). The next request is meant to start when the pause ends."""
+        ...
+
+    def login(self, username: str, password: str, *, endpoint: str = "auth.login") -> str | None:
+        """Log in with retries and backoff as people do (slow or failed answers are retried;
+        a lockout ends the attempts). Returns the session token, or None. Keeps the token as
+        this session's unless the login is for another identity (see `borrow`)."""
+        ...
+
+    def logout(self) -> None: ...
+
+    def borrow(self, persona: str) -> Mapping[str, Any] | None:
+        """Check out one more identity of `persona` for this session (given back when the
+        session ends), or None when none is free. No other session can hold it meanwhile."""
+        ...
+
+    def should_probe(self, probe: str) -> bool:
+        """Whether to mix this security probe into the session now (the engine's probe rate)."""
+        ...
+
+    def probe(self, probe: str, method: str, endpoint: str, path: str, *, asked: str,
+              token: str | None | bool = True, json: Any = None,
+              params: Mapping[str, Any] | None = None) -> Response:
+        """Ask for something this session must NOT get. A refusal (401, 403, 404) is the
+        expected answer; any 2xx is a data exposure, recorded with what was asked (`asked`,
+        e.g. ``student 123``) and by whom, never with the payload."""
+        ...
+
+    def exposed(self, probe: str, endpoint: str, asked: str, status: int) -> None:
+        """Record a data exposure found by a multi-step probe (e.g. a login that should have
+        been refused), the same way `probe` does."""
+        ...
+
+
+ClickPath = Callable[[Browser], None]
