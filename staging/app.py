@@ -4,12 +4,17 @@
 server workers never share globals. Modules: auth, portal (guardians and students), gradebook
 and attendance (teachers), sim (registrars), plus operations: /metrics, /healthz, /readyz and
 the fault switches.
+
+``FIRSTBELL_INSECURE_PROBE_TARGETS`` (test only) mounts ``staging.vulnerable`` ahead of the real
+routers, so its deliberately flawed routes shadow the real ones; a warning is logged at start
+and ``sis_insecure_probe_targets`` reads 1.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +40,7 @@ from staging import (
     registration,
     reports,
     sim,
+    vulnerable,
 )
 from staging.config import Settings
 from staging.db import Database
@@ -43,6 +49,11 @@ from staging.metrics import Metrics
 from staging.middleware import ObserveAndInject
 
 ACTIVE_SESSIONS_EVERY = 5.0
+log = logging.getLogger(__name__)
+INSECURE_WARNING = (
+    "!!! FIRSTBELL_INSECURE_PROBE_TARGETS is on: deliberately VULNERABLE routes shadow the real "
+    "ones (portal grades, sim record, gradebook roster, login, session, signed downloads). "
+    "For testing security probes only; never use this server for a real rehearsal. !!!")
 
 
 def initial_faults(settings: Settings) -> FaultSpec | None:
@@ -62,6 +73,8 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.insecure_probe_targets:
+            log.warning(INSECURE_WARNING)
         pool = AsyncConnectionPool(
             conninfo, min_size=min(settings.pool_min, settings.pool_max),
             max_size=settings.pool_max, timeout=settings.pool_timeout_seconds,
@@ -122,7 +135,9 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
         title="firstbell staging SIS",
         version=__version__,
         description="A reference student information system to rehearse a go-live against. "
-                    "All data is synthetic.",
+                    "All data is synthetic."
+                    + (" INSECURE PROBE TARGETS ARE ON: deliberately vulnerable routes shadow"
+                       " the real ones (test only)." if settings.insecure_probe_targets else ""),
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -130,6 +145,11 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
     app.state.faults = state
     app.state.apply_faults = apply_faults
     errors.install(app)
+    # Test only: the flawed routes go first, so they answer instead of the real ones (the first
+    # registered route matching the path and method wins).
+    metrics.insecure_probe_targets.set(1 if settings.insecure_probe_targets else 0)
+    if settings.insecure_probe_targets:
+        app.include_router(vulnerable.router)
     for module in (auth, portal, gradebook, attendance, sim, registration, incidents, reports,
                    oauth, oneroster_rostering, oneroster_gradebook):
         app.include_router(module.router)

@@ -1,8 +1,11 @@
-"""auth: login with a real KDF, logout, session info, password-reset requests, deactivation.
+"""auth: login with a real KDF, logout, session info, password-reset requests, deactivation
+and reactivation.
 
 Sessions live in PostgreSQL and expire after the idle timeout; five failed logins lock an
 account for the lockout period; a deactivated account is refused and every request on its open
 sessions fails at once (the session check joins the account's status on every request).
+Reactivation turns the account back on but never revives the sessions deactivation ended, and
+never re-enables a staff member terminated in HR.
 """
 
 from __future__ import annotations
@@ -182,3 +185,42 @@ async def deactivate(user_id: UserId, request: Request,
                              "UPDATE sis.sessions SET ended_at = now()"
                              " WHERE user_id = %s AND ended_at IS NULL RETURNING 1", [user_id])
     return {"user_id": user_id, "status": "disabled", "sessions_ended": len(ended)}
+
+
+ACTIVATE_CHECK = """
+SELECT a.status::text AS status, a.person_type::text AS person_type, a.person_id,
+       sf.status::text AS hr_status
+FROM sis.accounts a
+LEFT JOIN sis.staff sf ON a.person_type = 'staff' AND sf.staff_id = a.person_id
+WHERE a.user_id = %s
+FOR UPDATE OF a
+"""
+
+
+@admin_router.post("/users/{user_id}/activate")
+async def activate(user_id: UserId, request: Request,
+                   p: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
+    """Turn a deactivated account back on and clear any lockout. Sessions ended by the
+    deactivation stay ended (the user logs in again). 409 `staff_terminated` for a staff member
+    who is not active in HR (reinstate them there first: login would refuse them anyway), and
+    409 `account_unactivated` for an account that was never activated (the family registers)."""
+    require_role(p, ADMIN)
+    db = _db(request)
+    async with db.connection() as conn, conn.transaction():
+        rows = await db.run(conn, "admin.activate.check", ACTIVATE_CHECK, [user_id])
+        if not rows:
+            raise not_found("user")
+        account = rows[0]
+        if account["person_type"] == "staff" and account["hr_status"] != "active":
+            hr = account["hr_status"] or "not on file"
+            raise ApiError(409, "staff_terminated",
+                           f"staff member {account['person_id']} is {hr} in HR; reinstate them"
+                           " there before reactivating the account")
+        if account["status"] not in ("active", "disabled"):
+            raise ApiError(409, "account_unactivated",
+                           f"the account is {account['status']}, never activated: its owner"
+                           " activates it by registering")
+        await db.run(conn, "admin.activate",
+                     "UPDATE sis.accounts SET status = 'active', failed_logins = 0,"
+                     " locked_until = NULL WHERE user_id = %s", [user_id])
+    return {"user_id": user_id, "status": "active"}

@@ -59,6 +59,10 @@ class Metrics:
                                      ["step", "result"], registry=r)
         self.faults_active = Gauge("sis_faults_active", "Fault switches in effect, by kind.",
                                    ["kind"], registry=r, multiprocess_mode="max")
+        self.insecure_probe_targets = Gauge(
+            "sis_insecure_probe_targets",
+            "1 when deliberately vulnerable test routes shadow the real ones (never a real SIS).",
+            registry=r, multiprocess_mode="max")
 
     def exposition(self) -> bytes:
         if multiprocess_dir():

@@ -163,3 +163,83 @@ def test_staff_terminated_in_hr_lose_access_even_with_the_account_left_on(
         with psycopg.connect(seeded_url, autocommit=True) as conn:
             conn.execute("UPDATE sis.staff SET status = 'active' WHERE staff_id = %s",
                          [who["staff_id"]])
+
+
+# Reactivation. The account deactivated and reactivated here is a student from the middle of the
+# pool, which no other test logs in as (and outside the OneRoster tests' sample of low ids).
+REACTIVATED = 2500
+
+
+def _account(url: str, user_id: int) -> tuple[Any, ...]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT status, failed_logins, locked_until FROM sis.accounts"
+                           " WHERE user_id = %s", [user_id]).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_reactivation_lets_the_user_log_in_again_but_old_sessions_stay_dead(
+        login: Login, client: httpx.Client, identities: dict[str, list[Any]],
+        seeded_url: str) -> None:
+    who = identities["student"][REACTIVATED]
+    admin = login(identities["district_admin"][0])
+    before = login(who)
+    assert before.get("/api/auth/session").status_code == 200
+    r = admin.post(f"/api/admin/users/{who['user_id']}/deactivate")
+    assert r.status_code == 200 and r.json()["sessions_ended"] >= 1
+    # Still trying while deactivated: wrong passwords lock the account too.
+    codes = [client.post("/api/auth/login", json={"username": who["username"],
+                                                  "password": f"wrong{i}"}).status_code
+             for i in range(5)]
+    assert codes == [401, 401, 401, 401, 423]
+    assert _account(seeded_url, who["user_id"])[:2] == ("disabled", 5)
+    r = admin.post(f"/api/admin/users/{who['user_id']}/activate")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"user_id": who["user_id"], "status": "active"}
+    assert _account(seeded_url, who["user_id"]) == ("active", 0, None)  # lockout cleared
+    # The session from before the deactivation stays ended; a new login works.
+    assert before.get("/api/auth/session").status_code == 401
+    after = login(who)
+    me = after.get("/api/auth/session")
+    assert me.status_code == 200 and me.json()["person_id"] == who["student_id"]
+    assert before.get("/api/auth/session").status_code == 401
+    # Activating an active account is harmless, and leaves its sessions alone.
+    assert admin.post(f"/api/admin/users/{who['user_id']}/activate").status_code == 200
+    assert after.get("/api/auth/session").status_code == 200
+
+
+def test_only_district_administrators_activate_known_accounts(
+        login: Login, identities: dict[str, list[Any]]) -> None:
+    target = identities["student"][REACTIVATED]["user_id"]
+    for persona, i in (("teacher", 1), ("clerk", 1), ("student", 1)):
+        r = login(identities[persona][i]).post(f"/api/admin/users/{target}/activate")
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", persona
+    admin = login(identities["district_admin"][0])
+    unknown = admin.post("/api/admin/users/2000000000/activate")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    assert admin.post("/api/admin/users/0/activate").status_code == 422
+    assert admin.post(f"/api/admin/users/{target}/activate",
+                      headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_activation_never_re_enables_staff_terminated_in_hr(
+        login: Login, client: httpx.Client, identities: dict[str, list[Any]],
+        seeded_url: str) -> None:
+    admin = login(identities["district_admin"][0])
+    gone = identities["terminated_staff"][0]
+    r = admin.post(f"/api/admin/users/{gone['user_id']}/activate")
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "staff_terminated"
+    assert "HR" in r.json()["error"]["message"]
+    assert _account(seeded_url, gone["user_id"])[0] == "disabled"
+    relogin = client.post("/api/auth/login", json={"username": gone["username"],
+                                                   "password": gone["password"]})
+    assert relogin.status_code == 403 and relogin.json()["error"]["code"] == "account_disabled"
+    # An account never activated (a guardian who has not registered) is not switched on either.
+    with psycopg.connect(seeded_url) as conn:
+        row = conn.execute("SELECT user_id FROM sis.accounts WHERE status = 'unactivated'"
+                           " ORDER BY user_id DESC LIMIT 1").fetchone()
+    assert row is not None
+    r = admin.post(f"/api/admin/users/{row[0]}/activate")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "account_unactivated"
+    assert _account(seeded_url, row[0])[0] == "unactivated"
