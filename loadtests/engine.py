@@ -1,0 +1,372 @@
+"""The open-model engine on Locust's runners (local, ``--processes``, master + workers).
+
+Roles. Every load process (the local runner, or each worker) draws its share of the Poisson
+arrivals, queues them as tickets and lets its Locust users take them: a user is an execution
+slot, the persona comes with the ticket. The master (or the local runner) holds the `Hub`, runs
+the load shape that provisions enough users for the arrival rate (Little's law on measured
+session lengths, never removing users mid-session), serves the exporter and writes the run
+directory.
+
+Messages. The master sends each worker ``firstbell:assign`` (index, count, plan, start time)
+before the first spawn message; workers ship deltas with Locust's own stats reports
+(``report_to_master``) and a last one as ``firstbell:final`` once their sessions have drained
+after the plan's end. The shape stops the run only when every worker's final is in, so the
+merged totals are exactly the sum of the workers'.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import sys
+import time
+import weakref
+from argparse import Namespace
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gevent
+from gevent.queue import Empty, Queue
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from firstbell import __version__
+from loadtests.arrivals import merged_arrivals
+from loadtests.exporter import Live
+from loadtests.hub_loop import HubLoop
+from loadtests.identities import IdentityPool
+from loadtests.options import plan_from
+from loadtests.plan import LoadPlan, PlanError, build_plan
+from loadtests.session import EngineBrowser
+from loadtests.stats import Delta, Recorder, key
+from loadtests.targets import Target, load_target
+
+log = logging.getLogger("firstbell")
+ASSIGN, FINAL = "firstbell:assign", "firstbell:final"
+START_DELAY = 1.0     # seconds between the start and the first arrival: users spawn meanwhile
+LOOKAHEAD = 10.0      # provision for the highest rate this far ahead
+HEADROOM = 1.25       # users above Little's law, for the variance of a Poisson process
+MIN_SPAWN_RATE = 100.0  # users per second per worker
+SPAWN_SECONDS = 0.5   # a ramp-up finishes this fast: Locust's shape waits for it, arrivals don't
+GROW_STEP = 1.1
+LAG_PROBE = 0.1       # seconds between event-loop lag samples
+LAG_WARNING = 0.5
+
+_ENGINES: weakref.WeakKeyDictionary[Environment, Engine] = weakref.WeakKeyDictionary()
+
+
+def engine_of(environment: Environment) -> Engine:
+    return _ENGINES[environment]
+
+
+@dataclass(frozen=True)
+class Ticket:
+    persona: str
+    intended: float   # perf_counter time the session was meant to start
+
+
+class Engine:
+    """One per Locust environment; created by `attach` on Locust's init event."""
+
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
+        runner = environment.runner
+        self.role = ("master" if isinstance(runner, MasterRunner)
+                     else "worker" if isinstance(runner, WorkerRunner) else "local")
+        self.options: Any = environment.parsed_options or Namespace()
+        self.plan: LoadPlan = plan_from(self.options)
+        self.target: Target = load_target(self.plan.target)
+        self.queue: Queue[Ticket] = Queue()
+        self.recorder = Recorder()
+        self.pool: IdentityPool | None = None
+        self.index, self.count = 0, 1
+        self.t0_perf = 0.0
+        self.started = False
+        self.schedule_done = False
+        self.final_sent = False
+        self.busy: dict[str, int] = {}
+        self.sessions = 0
+        self.users_target = 0
+        self.max_lag = 0.0
+        self.spawn_rate = MIN_SPAWN_RATE
+        self.hub_loop: HubLoop | None = None
+        if self.role != "worker":
+            self.hub_loop = HubLoop(self)
+
+    # -- start ------------------------------------------------------------------------------
+    def on_test_start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        t0_wall = time.time() + START_DELAY
+        self.t0_perf = time.perf_counter() + START_DELAY
+        if self.role == "master":
+            assert isinstance(self.environment.runner, MasterRunner)
+            clients = sorted(c.id for c in self.environment.runner.clients.all)
+            for i, client in enumerate(clients):
+                self.environment.runner.send_message(ASSIGN, {
+                    "index": i, "count": len(clients), "t0": t0_wall,
+                    "plan": self.plan.model_dump(mode="json")}, client_id=client)
+            self.count = len(clients)
+        elif self.role == "local":
+            self.assign(0, 1, t0_wall, None)
+        if self.hub_loop is not None:
+            self.hub_loop.start(t0_wall)
+
+    def on_assign(self, message: Any) -> None:
+        data = message.data
+        self.assign(int(data["index"]), int(data["count"]), float(data["t0"]), data["plan"])
+
+    def assign(self, index: int, count: int, t0_wall: float, plan: dict[str, Any] | None) -> None:
+        if plan is not None:  # the master's plan wins: a remote worker may not have the file
+            self.plan = build_plan(plan, source="the master's plan")
+            self.target = load_target(self.plan.target)
+        self.index, self.count = index, count
+        self.recorder = Recorder(index)
+        self.t0_perf = time.perf_counter() + (t0_wall - time.time())
+        self.pool = self._pool()
+        self.started = True
+        gevent.spawn(self._schedule)
+        gevent.spawn(self._watch_loop)
+
+    def _watch_loop(self) -> None:
+        """How late the event loop wakes a sleeper: any blocking call in the generator shows
+        up here (and in every corrected latency), never in the target's numbers."""
+        while not self.final_sent:
+            before = time.perf_counter()
+            gevent.sleep(LAG_PROBE)
+            lag = time.perf_counter() - before - LAG_PROBE
+            if lag > LAG_WARNING:
+                log.warning("the load generator's event loop was blocked %.2f s (at %.0f s):"
+                            " requests in that time start late (corrected latency shows it)",
+                            lag, self.elapsed())
+            self.max_lag = max(self.max_lag, lag)
+
+    def _pool(self) -> IdentityPool:
+        folder = getattr(self.options, "firstbell_userpool", None)
+        personas = [p for p in self.target.pool_personas if p != "integration"]
+        clients = [dict(zip(("client_id", "client_secret"), c.split(":", 1), strict=True))
+                   for c in self.plan.oneroster_clients if ":" in c]
+        if not folder and personas:
+            sys.stderr.write("firstbell: --userpool is required (the userpool/ folder written by"
+                             " `firstbell district generate`); FIRSTBELL_USERPOOL works too\n")
+            raise SystemExit(2)
+        return IdentityPool.from_folder(Path(folder or "."), personas, index=self.index,
+                                        count=self.count, seed=self.plan.seed,
+                                        extra={"integration": clients})
+
+    # -- arrivals ---------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        curve = self.plan.curve
+        streams = {p: _stream(self.plan.seed, self.index, p) for p in curve.personas
+                   if p in self.target.click_paths}
+        for persona in curve.personas:
+            if persona not in self.target.click_paths:
+                log.warning("persona %r has no click path on target %r; its arrivals are"
+                            " ignored", persona, self.target.name)
+        for t, persona in merged_arrivals(curve, streams, share=1.0 / self.count):
+            due = self.t0_perf + t
+            delay = due - time.perf_counter()
+            if delay > 0:
+                gevent.sleep(delay)
+            self.recorder.count(key("scheduled", persona))
+            self.queue.put(Ticket(persona, due))
+        self.schedule_done = True
+        gevent.spawn(self._drain)
+
+    def _drain(self) -> None:
+        deadline = time.perf_counter() + self.plan.drain_seconds
+        while time.perf_counter() < deadline and (self.queue.qsize() or sum(self.busy.values())):
+            gevent.sleep(0.2)
+        while not self.queue.empty():  # arrivals nobody could take before the end
+            ticket = self.queue.get_nowait()
+            self.recorder.count(key("sessions", ticket.persona, "dropped"))
+        self.send_final()
+
+    def send_final(self) -> None:
+        if self.final_sent:
+            return
+        self.final_sent = True
+        delta = self.take(final=True)
+        if self.role == "worker":
+            self.environment.runner.send_message(FINAL, delta.to_json())  # type: ignore[union-attr]
+        elif self.hub_loop is not None:
+            self.hub_loop.absorb(delta)
+        if self.hub_loop is not None or self.role == "worker":
+            self._write_own_totals()
+
+    def _write_own_totals(self) -> None:
+        run_dir = self.hub_loop.run_dir.path if self.hub_loop else _shared_run_dir(self.options)
+        if run_dir is None or not run_dir.is_dir():
+            return  # a remote worker: the master's run directory is on another machine
+        from loadtests.rundir import write_json
+        totals = self.recorder.totals
+        write_json(run_dir / f"worker-{self.index}.json", {
+            "worker": self.index, "counters": dict(totals.counters),
+            "requests": totals.timings.count(), "exposures": len(totals.exposures)})
+
+    def gauges(self) -> dict[str, float]:
+        runner = self.environment.runner
+        out = {f"busy|{p}": float(n) for p, n in self.busy.items()}
+        out.update(users=float(runner.user_count if runner else 0),
+                   queued=float(self.queue.qsize()),
+                   cpu=float(getattr(runner, "current_cpu_usage", 0.0)),
+                   loop_lag=self.max_lag)
+        self.max_lag = 0.0
+        return out
+
+    def take(self, *, final: bool = False) -> Delta:
+        return self.recorder.take(self.gauges(), final=final)
+
+    # -- sessions ---------------------------------------------------------------------------
+    def serve(self, user: Any) -> None:
+        """One Locust task: take the next arrival (waiting up to a second) and run it."""
+        try:
+            ticket = self.queue.get(timeout=1.0)
+        except Empty:
+            return
+        self.run_session(user, ticket)
+
+    def run_session(self, user: Any, ticket: Ticket) -> None:
+        persona, plan, rec = ticket.persona, self.plan, self.recorder
+        waited = time.perf_counter() - ticket.intended
+        if waited > plan.drop_after_seconds:
+            rec.count(key("sessions", persona, "dropped"))
+            return
+        assert self.pool is not None
+        # a persona without a pool (an anonymous visitor) needs no identity
+        taken = self.pool.checkout(persona) if persona in self.pool.free else (-1, {})
+        if taken is None:  # every identity of this persona is in a session already
+            rec.count(key("sessions", persona, "dropped"))
+            rec.count(key("dropped_no_identity", persona))
+            return
+        rec.count(key("sessions", persona, "started"))
+        if waited > plan.late_after_seconds:
+            rec.count(key("sessions", persona, "late"))
+        self.sessions += 1
+        browser = EngineBrowser(
+            user.client, rec, self.pool, plan, self.target.login, persona, taken[1],
+            ticket.intended, random.Random(hash((plan.seed, self.index, self.sessions))),
+            self.target.enabled_probes(plan.probes))
+        self.busy[persona] = self.busy.get(persona, 0) + 1
+        begun = time.perf_counter()
+        try:
+            self.target.click_paths[persona](browser)
+            rec.count(key("sessions", persona, "completed"))
+            rec.count(key("session_seconds", persona), time.perf_counter() - begun)
+        except gevent.GreenletExit:
+            raise
+        except Exception as exc:  # a click path bug must not kill the user; count and go on
+            rec.count(key("sessions", persona, "aborted"))
+            log.warning("%s session aborted: %s: %s", persona, type(exc).__name__, exc)
+        finally:
+            self.busy[persona] -= 1
+            browser.give_back()
+            if taken[0] >= 0:
+                self.pool.checkin(persona, taken[0])
+
+    # -- load shape (master or local) -------------------------------------------------------
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0_perf if self.t0_perf else 0.0
+
+    def tick(self) -> tuple[int, float] | None:
+        if self.hub_loop is None:
+            return None
+        if not self.started:
+            self.on_test_start()
+        if self.hub_loop.finished():
+            return None
+        wanted = self.users_needed()
+        # Grow at once, in steps of at least 10% so the dispatch is not redone every second;
+        # never shrink: idle users cost a parked greenlet, while stopping users stalls Locust's
+        # shape loop until they finish their sessions.
+        if wanted > self.users_target:
+            grow = max(wanted, math.ceil(self.users_target * GROW_STEP)) - self.users_target
+            self.spawn_rate = max(MIN_SPAWN_RATE * max(self.count, 1), grow / SPAWN_SECONDS)
+            self.users_target += grow
+        return self.users_target, self.spawn_rate
+
+    def users_needed(self) -> int:
+        """Little's law (users = arrival rate x session length) with headroom, plus the
+        arrivals already waiting: provisioned ahead of the rate rising."""
+        assert self.hub_loop is not None
+        hub, curve, t = self.hub_loop.hub, self.plan.curve, max(self.elapsed(), 0.0)
+        measured = self.hub_loop.mean_session_seconds()
+        need = sum(curve.peak(p, t, t + LOOKAHEAD) * (measured.get(p)
+                                                      or self.plan.session_seconds_estimate)
+                   for p in curve.personas)
+        workers = max(self.count, 1)
+        wanted = math.ceil(need * HEADROOM) + int(hub.gauge("queued")) + 2 * workers
+        return min(self.plan.max_users, max(wanted, workers))
+
+    def live(self) -> Live:
+        t = max(self.elapsed(), 0.0)
+        curve = self.plan.curve
+        loop = self.hub_loop
+        return Live(
+            run_id=loop.run_id if loop else "", scenario=self.plan.scenario,
+            target=str(self.environment.host or ""), personas=curve.personas,
+            probes=tuple(sorted(self.target.enabled_probes(self.plan.probes))), elapsed=t,
+            clock_seconds=self.plan.clock_seconds(t),
+            target_rate={p: curve.rate(p, t) for p in curve.personas},
+            achieved_rate=loop.achieved if loop else {},
+            workers=len(loop.hub.gauges) if loop else 0, stage=self.plan.stage_label(t))
+
+
+def _stream(seed: int, index: int, persona: str) -> Any:
+    import numpy as np
+    return np.random.default_rng([seed, index, *persona.encode()])
+
+
+def _shared_run_dir(options: Any) -> Path | None:
+    value = getattr(options, "firstbell_run_dir", None)
+    return Path(value) if value else None
+
+
+def _final_if_started(engine: Engine) -> None:
+    if engine.started:
+        engine.send_final()
+
+
+def _absorb_report(loop: HubLoop, data: dict[str, Any]) -> None:
+    if "firstbell" in data:
+        loop.absorb(Delta.from_json(data["firstbell"]))
+
+
+def attach(environment: Environment) -> Engine:
+    """Create the engine for this Locust environment and wire it to Locust's events."""
+    try:
+        engine = Engine(environment)
+    except (PlanError, ValueError) as exc:  # a usage error: the message, exit 2, no traceback
+        sys.stderr.write(f"firstbell: {exc}\n")
+        raise SystemExit(2) from None
+    _ENGINES[environment] = engine
+    # At the end, users finish the session they are in (up to the drain time) instead of being
+    # killed mid-request.
+    environment.stop_timeout = max(environment.stop_timeout or 0.0, engine.plan.drain_seconds)
+    events, runner = environment.events, environment.runner
+    if engine.role == "worker":
+        assert runner is not None
+        runner.register_message(ASSIGN, lambda msg, **_: engine.on_assign(msg))
+        events.report_to_master.add_listener(
+            lambda client_id, data, **_: data.__setitem__("firstbell", engine.take().to_json())
+            if engine.started and not engine.final_sent else None)
+        events.test_stop.add_listener(lambda **_: _final_if_started(engine))
+    else:
+        assert engine.hub_loop is not None
+        loop = engine.hub_loop
+        events.test_start.add_listener(lambda **_: engine.on_test_start())
+        events.quitting.add_listener(lambda **_: loop.close())
+        if engine.role == "master":
+            assert runner is not None
+            runner.register_message(FINAL, lambda msg, **_: loop.absorb(Delta.from_json(msg.data)))
+            events.worker_report.add_listener(
+                lambda client_id, data, **_: _absorb_report(loop, data))
+        else:
+            events.test_stop.add_listener(lambda **_: engine.send_final())
+        loop.serve_exporter()
+    log.info("firstbell %s engine: %s, target paths %s, plan %s (%.0f s)", __version__,
+             engine.role, engine.target.name, engine.plan.scenario, engine.plan.duration)
+    return engine

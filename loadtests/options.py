@@ -1,0 +1,96 @@
+"""The engine's options, added to Locust's own parser: each has a command-line flag, a
+``FIRSTBELL_*`` environment variable and a key in Locust's config file (``locust.conf``,
+``--config``), as Locust's own options do. Defaults live here and in `loadtests.plan`.
+"""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+from loadtests.plan import LoadPlan, PlanError, constant_plan, load_plan, parse_rates
+
+DEFAULT_EXPORTER_PORT = 9646
+DEFAULT_RATES = "teacher=1,student=1,guardian=1,clerk=0.2,district_admin=0.05"
+
+# option name -> (plan field it overrides, type); None values are left to the plan.
+PLAN_OVERRIDES = {
+    "firstbell_think_scale": ("think_scale", float),
+    "firstbell_probe_rate": ("probe_rate", float),
+    "firstbell_seed": ("seed", int),
+    "firstbell_max_users": ("max_users", int),
+    "firstbell_late_after": ("late_after_seconds", float),
+    "firstbell_drop_after": ("drop_after_seconds", float),
+    "firstbell_login_attempts": ("login_attempts", int),
+    "firstbell_login_backoff": ("login_backoff_seconds", float),
+    "firstbell_drain": ("drain_seconds", float),
+    "firstbell_target_paths": ("target", str),
+}
+
+
+def add_arguments(parser: Any) -> None:
+    """Register the options on Locust's configargparse parser."""
+    group = parser.add_argument_group("firstbell", "open-model arrivals, corrected latency,"
+                                      " probes, exporter (firstbell)")
+
+    def add(flag: str, env: str, help_: str, **kw: Any) -> None:
+        group.add_argument(flag, env_var=env, help=help_, **kw)
+
+    add("--plan", "FIRSTBELL_PLAN", "Load plan file (YAML/JSON: stages of arrival rates per"
+        " persona); without it --rate and --duration make a constant plan", dest="firstbell_plan")
+    add("--rate", "FIRSTBELL_RATE", f"Sessions per second per persona (default {DEFAULT_RATES})",
+        dest="firstbell_rate", default=DEFAULT_RATES)
+    add("--duration", "FIRSTBELL_DURATION", "Seconds of a constant plan (default 60)",
+        dest="firstbell_duration", type=float, default=60.0)
+    add("--userpool", "FIRSTBELL_USERPOOL", "User pool folder written by"
+        " `firstbell district generate` (userpool/)", dest="firstbell_userpool")
+    add("--target-paths", "FIRSTBELL_TARGET_PATHS", "Click paths of which target (staging)",
+        dest="firstbell_target_paths")
+    add("--run-dir", "FIRSTBELL_RUN_DIR", "Run directory (default runs/<UTC time>-<scenario>)",
+        dest="firstbell_run_dir")
+    add("--run-id", "FIRSTBELL_RUN_ID", "Run id (default: the run directory's name)",
+        dest="firstbell_run_id")
+    add("--exporter-port", "FIRSTBELL_EXPORTER_PORT", "Prometheus exporter port on the master"
+        f" ({DEFAULT_EXPORTER_PORT}; 0 any free port; -1 off)", dest="firstbell_exporter_port",
+        type=int, default=DEFAULT_EXPORTER_PORT)
+    add("--exporter-host", "FIRSTBELL_EXPORTER_HOST", "Exporter bind address (127.0.0.1)",
+        dest="firstbell_exporter_host", default="127.0.0.1")
+    add("--probe-rate", "FIRSTBELL_PROBE_RATE", "Chance a session runs each probe it can"
+        " (0.05)", dest="firstbell_probe_rate", type=float)
+    add("--think-scale", "FIRSTBELL_THINK_SCALE", "Multiplier of think times (1.0)",
+        dest="firstbell_think_scale", type=float)
+    add("--seed", "FIRSTBELL_SEED", "Seed of the arrival streams (42)", dest="firstbell_seed",
+        type=int)
+    add("--max-users", "FIRSTBELL_MAX_USERS", "Most Locust users the engine provisions (5000)",
+        dest="firstbell_max_users", type=int)
+    add("--late-after", "FIRSTBELL_LATE_AFTER", "Seconds after its arrival a session counts as"
+        " late (0.25)", dest="firstbell_late_after", type=float)
+    add("--drop-after", "FIRSTBELL_DROP_AFTER", "Seconds after its arrival a session that could"
+        " not start is dropped (30)", dest="firstbell_drop_after", type=float)
+    add("--login-attempts", "FIRSTBELL_LOGIN_ATTEMPTS", "Login attempts per session (3)",
+        dest="firstbell_login_attempts", type=int)
+    add("--login-backoff", "FIRSTBELL_LOGIN_BACKOFF", "First login retry pause, doubling (1 s)",
+        dest="firstbell_login_backoff", type=float)
+    add("--drain", "FIRSTBELL_DRAIN", "Seconds sessions in flight may finish after the plan"
+        " ends (30)", dest="firstbell_drain", type=float)
+    add("--oneroster-client", "FIRSTBELL_ONEROSTER_CLIENT", "OAuth client(s) of the"
+        " integration persona, id:secret[,id:secret]", dest="firstbell_oneroster_client")
+
+
+def plan_from(options: Namespace) -> LoadPlan:
+    """The plan the options ask for (a plan file, or a constant plan), with overrides."""
+    overrides: dict[str, Any] = {}
+    for option, (field, cast) in PLAN_OVERRIDES.items():
+        value = getattr(options, option, None)
+        if value is not None:
+            overrides[field] = cast(value)
+    clients = getattr(options, "firstbell_oneroster_client", None)
+    if clients:
+        overrides["oneroster_clients"] = [c.strip() for c in clients.split(",") if c.strip()]
+    if getattr(options, "firstbell_plan", None):
+        return load_plan(Path(options.firstbell_plan), overrides)
+    rates = parse_rates(getattr(options, "firstbell_rate", None) or DEFAULT_RATES)
+    if not rates:
+        raise PlanError("--rate: no persona has a rate; write e.g. --rate teacher=2,guardian=1")
+    return constant_plan(rates, float(getattr(options, "firstbell_duration", 60.0)), overrides)

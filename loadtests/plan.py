@@ -1,0 +1,140 @@
+"""The load plan: what the engine is asked to do, as data.
+
+A plan is the arrival-rate stages per persona plus the knobs of the traffic (think-time scale,
+probe rate, login retries, lateness limits). The scenarios part computes plans from a district
+and a day; here a plan can also be read from a YAML/JSON file or built from ``--rate`` and
+``--duration`` for a constant-rate run. Rates are real sessions per second; the simulated
+school-day clock only labels the run (``clock_start`` + ``speed`` x elapsed).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from loadtests.arrivals import RateCurve, RateStage
+
+
+class PlanError(ValueError):
+    """A plan that cannot be used; the message names the file, field and value."""
+
+
+class Stage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: float = Field(gt=0)
+    rates: dict[str, float] = Field(default_factory=dict)
+    label: str = ""
+
+    @field_validator("rates")
+    @classmethod
+    def _non_negative(cls, rates: dict[str, float]) -> dict[str, float]:
+        for persona, rate in rates.items():
+            if rate < 0:
+                raise ValueError(f"rate of {persona!r} is {rate}; rates are sessions per second"
+                                 " and cannot be negative")
+        return rates
+
+
+class LoadPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scenario: str = "constant"
+    target: str = "staging"                 # which click paths (loadtests.targets)
+    stages: list[Stage] = Field(min_length=1)
+    clock_start: str = "07:00"              # simulated time of day at the start, HH:MM
+    speed: float = Field(1.0, gt=0)         # simulated seconds per real second
+    think_scale: float = Field(1.0, ge=0)   # multiplies every think time
+    probe_rate: float = Field(0.05, ge=0, le=1)  # chance a session runs each eligible probe
+    probes: list[str] | None = None         # None: every probe the target has
+    login_attempts: int = Field(3, ge=1)
+    login_backoff_seconds: float = Field(1.0, ge=0)
+    login_timeout_seconds: float = Field(10.0, gt=0)  # a person gives up waiting and retries
+    late_after_seconds: float = Field(0.25, ge=0)
+    drop_after_seconds: float = Field(30.0, gt=0)
+    max_users: int = Field(5000, ge=1)
+    session_seconds_estimate: float = Field(30.0, gt=0)  # until sessions have been measured
+    drain_seconds: float = Field(30.0, ge=0)
+    seed: int = 42
+    oneroster_clients: list[str] = Field(default_factory=list)  # "client_id:secret"
+
+    @field_validator("clock_start")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        hh, _, mm = value.partition(":")
+        if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+            raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. 07:30")
+        return value
+
+    @property
+    def curve(self) -> RateCurve:
+        return RateCurve([RateStage(s.seconds, s.rates) for s in self.stages])
+
+    @property
+    def duration(self) -> float:
+        return sum(s.seconds for s in self.stages)
+
+    def clock_seconds(self, elapsed: float) -> float:
+        """The simulated time of day (seconds after midnight) `elapsed` real seconds in."""
+        hh, mm = (int(x) for x in self.clock_start.split(":"))
+        return (hh * 3600 + mm * 60 + self.speed * elapsed) % 86400
+
+    def stage_label(self, elapsed: float) -> str:
+        index = self.curve.stage_at(elapsed)
+        return self.stages[index].label or f"stage {index + 1}"
+
+
+def parse_rates(text: str, source: str = "--rate") -> dict[str, float]:
+    """``teacher=2,guardian=0.5`` -> {"teacher": 2.0, "guardian": 0.5}."""
+    rates: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        persona, sep, value = part.partition("=")
+        try:
+            rates[persona.strip()] = float(value)
+        except ValueError:
+            raise PlanError(f"{source}: {part!r} is not persona=rate; write e.g."
+                            " teacher=2,guardian=0.5 (sessions per second)") from None
+        if not sep or not persona.strip():
+            raise PlanError(f"{source}: {part!r} is not persona=rate")
+    return rates
+
+
+def _message(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: the plan is not valid:"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        lines.append(f"  field {where}: {err['msg']} (value {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_plan(path: Path, overrides: dict[str, Any] | None = None) -> LoadPlan:
+    """Read a plan file (YAML or JSON), with option overrides on top."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read the plan ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise PlanError(f"{path}: not YAML or JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise PlanError(f"{path}: a plan is a mapping with at least 'stages'")
+    return build_plan(raw, overrides, source=str(path))
+
+
+def build_plan(raw: dict[str, Any], overrides: dict[str, Any] | None = None, *,
+               source: str = "plan") -> LoadPlan:
+    try:
+        return LoadPlan.model_validate({**raw, **(overrides or {})})
+    except ValidationError as exc:
+        raise PlanError(_message(source, exc)) from None
+
+
+def constant_plan(rates: dict[str, float], seconds: float,
+                  overrides: dict[str, Any] | None = None) -> LoadPlan:
+    return build_plan({"stages": [{"seconds": seconds, "rates": rates, "label": "constant"}]},
+                      overrides, source="--rate/--duration")
+
+
+def plan_json(plan: LoadPlan) -> str:
+    return json.dumps(plan.model_dump(mode="json"), sort_keys=True)

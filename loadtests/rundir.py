@@ -1,0 +1,48 @@
+"""The run directory, written as the run goes so a crash loses at most one interval:
+``run.json`` at the start, ``intervals.jsonl`` every interval (counters and encoded HDR
+histograms of that interval, so any window or the whole run is their sum), ``exposures.jsonl``
+as exposures arrive, ``summary.json`` at the end, and ``worker-N.json`` (each load process's
+own totals, to check the merge)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def default_run_dir(scenario: str, root: Path = Path("runs")) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return root / f"{stamp}-{scenario}"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Whole-file writes go through a temporary file and a rename: never half-written."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n",
+                   encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class RunDir:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+
+    def write(self, name: str, data: Any) -> None:
+        write_json(self.path / name, data)
+
+    def append(self, name: str, record: dict[str, Any]) -> None:
+        """One JSON line, flushed and synced: the line is on disk when this returns."""
+        with open(self.path / name, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

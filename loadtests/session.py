@@ -1,0 +1,200 @@
+"""The engine's `Browser`: one session of one persona on a Locust `FastHttpSession`.
+
+Each request is timed twice. Service time runs from sending to the last byte. Latency runs from
+the moment the request was *meant* to start: the session's arrival for its first request, then
+the end of the previous request plus the think time. So a request that could not start on time
+(no free user, a busy generator) carries its wait, and a stall of the target is seen by every
+request that should have been in flight — the coordinated-omission correction.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import gevent
+
+from loadtests.browser import DENIED, Check, LoginSpec, Response
+from loadtests.identities import IdentityPool
+from loadtests.plan import LoadPlan
+from loadtests.stats import Recorder, key
+
+
+class GaveUp(Exception):
+    """A person stopped waiting for an answer (the login timeout)."""
+
+
+class NoAnswer:
+    """Stands in for a response that never came (connection refused, reset, given up)."""
+
+    status_code = 0
+    headers: Mapping[str, str] = {}
+    text = ""
+    content = b""
+
+    def json(self) -> Any:
+        raise ValueError("no answer")
+
+
+class EngineBrowser:
+    def __init__(self, client: Any, recorder: Recorder, pool: IdentityPool, plan: LoadPlan,
+                 login_spec: LoginSpec, persona: str, identity: Mapping[str, Any],
+                 intended: float, rng: random.Random, probes: frozenset[str]) -> None:
+        self.client, self.recorder, self.pool, self.plan = client, recorder, pool, plan
+        self.spec, self.persona, self.identity, self.rng = login_spec, persona, identity, rng
+        self.next_intended = intended
+        self.enabled_probes = probes
+        self.token: str | None = None
+        self.borrowed: list[tuple[str, int]] = []
+
+    # -- requests ---------------------------------------------------------------------------
+    def request(self, method: str, endpoint: str, path: str, *, json: Any = None,
+                data: Mapping[str, str] | None = None, params: Mapping[str, Any] | None = None,
+                headers: Mapping[str, str] | None = None, token: str | bool | None = True,
+                check: Check | None = None, name: str | None = None,
+                timeout: float | None = None, expect_denied: bool = False) -> Response:
+        sent_headers = dict(headers or {})
+        bearer = self.token if token is True else (token or None)
+        if bearer:
+            sent_headers["Authorization"] = f"Bearer {bearer}"
+        kwargs: dict[str, Any] = {"headers": sent_headers}
+        if json is not None:
+            kwargs["json"] = json
+        if data is not None:
+            kwargs["data"] = data
+        if params:
+            kwargs["params"] = dict(params)
+        intended = self.next_intended
+        start = time.perf_counter()
+        response: Any = NoAnswer()
+        outcome = "ok"
+        try:
+            with gevent.Timeout(timeout, GaveUp), \
+                    self.client.request(method, path, name=name or endpoint,
+                                        catch_response=True, **kwargs) as response:
+                outcome = self._judge(response, check, expect_denied)
+        except GaveUp:
+            response, outcome = NoAnswer(), "gave_up"
+        end = time.perf_counter()
+        self.next_intended = end
+        self.recorder.time(self.persona, endpoint, method, response.status_code,
+                           end - start, end - min(intended, start))
+        if outcome == "check_failed":
+            self.recorder.count(key("checks_failed", self.persona, endpoint))
+        return response
+
+    def _judge(self, response: Any, check: Check | None, expect_denied: bool) -> str:
+        status = response.status_code
+        if expect_denied:
+            if status in DENIED:
+                response.success()  # a refusal is the right answer to a probe
+                return "ok"
+            if 200 <= status < 300:
+                response.failure("data exposure: a probe was answered")
+                return "exposed"
+            return "ok"  # any other answer (5xx) stays a failure by its status
+        if check is not None and 200 <= status < 300:
+            problem = check(response)
+            if problem:
+                response.failure(f"check failed: {problem}")
+                return "check_failed"
+        return "ok"
+
+    def get(self, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("GET", endpoint, path, **kw)
+
+    def post(self, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("POST", endpoint, path, **kw)
+
+    def put(self, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("PUT", endpoint, path, **kw)
+
+    def delete(self, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("DELETE", endpoint, path, **kw)
+
+    def think(self, seconds: float) -> None:
+        pause = seconds * self.plan.think_scale * self.rng.uniform(0.5, 1.5)
+        self.next_intended = max(self.next_intended, time.perf_counter()) + pause
+        gevent.sleep(max(0.0, self.next_intended - time.perf_counter()))
+
+    # -- logins -----------------------------------------------------------------------------
+    def login(self, username: str, password: str, *, keep: bool = True) -> str | None:
+        spec, plan = self.spec, self.plan
+        for attempt in range(plan.login_attempts):
+            response = self.request("POST", spec.endpoint, spec.path,
+                                    json=spec.body(username, password), token=None,
+                                    timeout=plan.login_timeout_seconds)
+            status = response.status_code
+            if 200 <= status < 300:
+                token = spec.token(response)
+                self.recorder.count(key("logins", self.persona, "ok" if token else "failed"))
+                if keep:
+                    self.token = token
+                return token
+            if status == spec.locked_status:
+                self.recorder.count(key("logins", self.persona, "locked"))
+                return None
+            if status and status not in spec.retry_statuses:
+                self.recorder.count(key("logins", self.persona, "refused"))
+                return None
+            if attempt + 1 < plan.login_attempts:
+                self.recorder.count(key("logins", self.persona, "retried"))
+                # exponential backoff with jitter, as a person (or a well-behaved app) retries
+                self.think_exact(plan.login_backoff_seconds * 2 ** attempt
+                                 * self.rng.uniform(0.5, 1.5))
+        self.recorder.count(key("logins", self.persona, "gave_up"))
+        return None
+
+    def think_exact(self, seconds: float) -> None:
+        self.next_intended = max(self.next_intended, time.perf_counter()) + seconds
+        gevent.sleep(max(0.0, self.next_intended - time.perf_counter()))
+
+    def logout(self) -> None:
+        if self.token and self.spec.logout_path:
+            self.request("POST", self.spec.logout_endpoint, self.spec.logout_path)
+        self.token = None
+
+    # -- identities -------------------------------------------------------------------------
+    def borrow(self, persona: str) -> Mapping[str, Any] | None:
+        taken = self.pool.checkout(persona)
+        if taken is None:
+            return None
+        self.borrowed.append((persona, taken[0]))
+        return taken[1]
+
+    def give_back(self) -> None:
+        for persona, row in self.borrowed:
+            self.pool.checkin(persona, row)
+        self.borrowed.clear()
+
+    def lookup(self, persona: str, key_: str, value: Any) -> Mapping[str, Any] | None:
+        return self.pool.lookup(persona, key_, value)
+
+    # -- probes -----------------------------------------------------------------------------
+    def should_probe(self, probe: str) -> bool:
+        return probe in self.enabled_probes and self.rng.random() < self.plan.probe_rate
+
+    def probe(self, probe: str, method: str, endpoint: str, path: str, *, asked: str,
+              token: str | bool | None = True, json: Any = None,
+              params: Mapping[str, Any] | None = None) -> Response:
+        response: Any = self.request(method, endpoint, path, json=json, params=params,
+                                     token=token, name=f"probe:{probe}", expect_denied=True)
+        status = response.status_code
+        if 200 <= status < 300:
+            self.exposed(probe, endpoint, asked, status)
+        elif status in DENIED:
+            self.recorder.count(key("probes", probe, "denied"))
+        else:
+            self.recorder.count(key("probes", probe, "inconclusive"))
+        return response
+
+    def exposed(self, probe: str, endpoint: str, asked: str, status: int) -> None:
+        self.recorder.count(key("probes", probe, "exposed"))
+        self.recorder.exposure({
+            "time": time.time(), "probe": probe, "persona": self.persona,
+            "by": self.identity.get("username") or self.identity.get("client_id"),
+            "user_id": self.identity.get("user_id"), "endpoint": endpoint, "asked": asked,
+            "status": status, "worker": self.recorder.worker,
+        })
