@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -56,7 +57,7 @@ def test_same_seed_same_schedule_and_merge_is_ordered() -> None:
     b = list(merged_arrivals(CURVE, {"teacher": np.random.default_rng(1),
                                      "guardian": np.random.default_rng(2)}))
     assert a == b
-    assert all(x[0] <= y[0] for x, y in zip(a, a[1:], strict=False))
+    assert all(x[0] <= y[0] for x, y in itertools.pairwise(a))
     assert {p for _, p in a} == {"teacher", "guardian"}
     guardians = [t for t, p in a if p == "guardian"]
     assert not [t for t in guardians if 100 <= t < 150]  # guardian rate is 0 in stage 2
