@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 # Statuses that mean "refused", the only acceptable answers to a security probe. A 404 counts:
@@ -35,6 +36,21 @@ class Response(Protocol):
     def json(self) -> Any: ...
 
 
+@dataclass(frozen=True)
+class LoginSpec:
+    """How a target logs people in and out, so the engine can retry logins the way people do
+    (and meet lockouts) without knowing the target. Tokens travel as ``Authorization: Bearer``."""
+
+    path: str
+    body: Callable[[str, str], Any]            # (username, password) -> JSON body
+    token: Callable[[Response], str | None]  # the session token of a successful answer
+    locked_status: int = 423                   # the answer to a locked account: stop retrying
+    retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+    logout_path: str | None = None             # POST here ends the session
+    endpoint: str = "auth.login"
+    logout_endpoint: str = "auth.logout"
+
+
 # A content check returns None when the page is right, or what is wrong (never the payload).
 Check = Callable[[Response], "str | None"]
 
@@ -50,7 +66,7 @@ class Browser(Protocol):
                 json: Any = None, data: Mapping[str, str] | None = None,
                 params: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None,
-                token: str | None | bool = True, check: Check | None = None) -> Response:
+                token: str | bool | None = True, check: Check | None = None) -> Response:
         """Send one request. `endpoint` is the bounded label (``portal.grades``): its group is
         the part before the dot. `token=True` sends this session's token, None sends none, a
         string sends that token (another session's). A failed check marks the request failed."""
@@ -69,10 +85,21 @@ class Browser(Protocol):
         and scales it). The next request is meant to start when the pause ends."""
         ...
 
-    def login(self, username: str, password: str, *, endpoint: str = "auth.login") -> str | None:
-        """Log in with retries and backoff as people do (slow or failed answers are retried;
-        a lockout ends the attempts). Returns the session token, or None. Keeps the token as
-        this session's unless the login is for another identity (see `borrow`)."""
+    def wait(self, seconds: float) -> None:
+        """Pause `seconds` of real time, never scaled: for clocks the target keeps (a link
+        that expires, a rate window), unlike `think`."""
+        ...
+
+    def sometimes(self, share: float) -> bool:
+        """True with probability `share`: the steps a session takes only now and then. Tests
+        can make every such step happen."""
+        ...
+
+    def login(self, username: str, password: str, *, keep: bool = True) -> str | None:
+        """Log in with the target's LoginSpec, with retries and backoff as people do (slow or
+        failed answers are retried; a lockout ends the attempts). Returns the session token,
+        or None. `keep=False` logs in another identity (see `borrow`) without replacing this
+        session's token."""
         ...
 
     def logout(self) -> None: ...
@@ -82,12 +109,17 @@ class Browser(Protocol):
         session ends), or None when none is free. No other session can hold it meanwhile."""
         ...
 
+    def lookup(self, persona: str, key: str, value: Any) -> Mapping[str, Any] | None:
+        """Read-only: the user pool row of `persona` whose `key` equals `value` (for content
+        checks, e.g. a guardian's child's sections from the student pool), or None."""
+        ...
+
     def should_probe(self, probe: str) -> bool:
         """Whether to mix this security probe into the session now (the engine's probe rate)."""
         ...
 
     def probe(self, probe: str, method: str, endpoint: str, path: str, *, asked: str,
-              token: str | None | bool = True, json: Any = None,
+              token: str | bool | None = True, json: Any = None,
               params: Mapping[str, Any] | None = None) -> Response:
         """Ask for something this session must NOT get. A refusal (401, 403, 404) is the
         expected answer; any 2xx is a data exposure, recorded with what was asked (`asked`,

@@ -45,6 +45,7 @@ from loadtests.targets import Target, load_target
 
 log = logging.getLogger("firstbell")
 ASSIGN, FINAL = "firstbell:assign", "firstbell:final"
+EXIT_EXPOSURE = 4     # as `firstbell run`: 0 GO, 3 NO-GO, 4 data exposure, 2 usage error
 START_DELAY = 1.0     # seconds between the start and the first arrival: users spawn meanwhile
 LOOKAHEAD = 10.0      # provision for the highest rate this far ahead
 HEADROOM = 1.25       # users above Little's law, for the variance of a Poisson process
@@ -325,6 +326,12 @@ def _shared_run_dir(options: Any) -> Path | None:
     return Path(value) if value else None
 
 
+def _close(environment: Environment, loop: HubLoop) -> None:
+    loop.close()
+    if loop.hub.exposures:  # a data exposure outranks every other outcome of the run
+        environment.process_exit_code = EXIT_EXPOSURE
+
+
 def _final_if_started(engine: Engine) -> None:
     if engine.started:
         engine.send_final()
@@ -358,7 +365,7 @@ def attach(environment: Environment) -> Engine:
         assert engine.hub_loop is not None
         loop = engine.hub_loop
         events.test_start.add_listener(lambda **_: engine.on_test_start())
-        events.quitting.add_listener(lambda **_: loop.close())
+        events.quitting.add_listener(lambda **_: _close(environment, loop))
         if engine.role == "master":
             assert runner is not None
             runner.register_message(FINAL, lambda msg, **_: loop.absorb(Delta.from_json(msg.data)))

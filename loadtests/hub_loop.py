@@ -15,7 +15,7 @@ import gevent
 from prometheus_client import CollectorRegistry, start_http_server
 
 from firstbell import __version__
-from loadtests.exporter import RunCollector, bucket_edges
+from loadtests.exporter import CPU_SATURATED, RunCollector, bucket_edges
 from loadtests.hdr import Timings, summary
 from loadtests.rundir import RunDir, default_run_dir
 from loadtests.stats import Delta, Hub
@@ -41,6 +41,7 @@ class HubLoop:
         self.closed = False
         self.t0_wall = 0.0
         self._last = 0.0
+        self.cpu_warned: set[int] = set()
 
     def serve_exporter(self) -> None:
         port = int(getattr(self.engine.options, "firstbell_exporter_port", -1))
@@ -85,6 +86,12 @@ class HubLoop:
 
     def absorb(self, delta: Delta) -> None:
         self.hub.absorb(delta)
+        cpu = delta.gauges.get("cpu", 0.0)
+        if cpu > CPU_SATURATED and delta.worker not in self.cpu_warned:
+            self.cpu_warned.add(delta.worker)
+            log.warning("load process %d is at %.0f%% CPU: above %.0f%% its own delays distort"
+                        " the latencies it measures; add workers (--processes or --workers)",
+                        delta.worker, cpu, CPU_SATURATED)
         for record in delta.exposures:
             log.error("DATA EXPOSURE: probe %s, %s %s asked for %s on %s (status %s)",
                       record["probe"], record["persona"], record["by"], record["asked"],

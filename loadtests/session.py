@@ -142,14 +142,17 @@ class EngineBrowser:
             if attempt + 1 < plan.login_attempts:
                 self.recorder.count(key("logins", self.persona, "retried"))
                 # exponential backoff with jitter, as a person (or a well-behaved app) retries
-                self.think_exact(plan.login_backoff_seconds * 2 ** attempt
+                self.wait(plan.login_backoff_seconds * 2 ** attempt
                                  * self.rng.uniform(0.5, 1.5))
         self.recorder.count(key("logins", self.persona, "gave_up"))
         return None
 
-    def think_exact(self, seconds: float) -> None:
+    def wait(self, seconds: float) -> None:
         self.next_intended = max(self.next_intended, time.perf_counter()) + seconds
         gevent.sleep(max(0.0, self.next_intended - time.perf_counter()))
+
+    def sometimes(self, share: float) -> bool:
+        return self.rng.random() < share
 
     def logout(self) -> None:
         if self.token and self.spec.logout_path:

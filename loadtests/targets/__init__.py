@@ -1,0 +1,51 @@
+"""The targets a load test can drive: each is a module of click paths, its login spec and the
+security probes its paths run. `load_target` imports one by name (the plan's ``target``)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from loadtests.browser import ClickPath, LoginSpec
+
+TARGETS: dict[str, str] = {
+    "staging": "loadtests.targets.staging",
+    "ping": "loadtests.targets.ping",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    login: LoginSpec
+    click_paths: dict[str, ClickPath]     # persona -> its session
+    probes: tuple[str, ...]               # every probe name the paths can run
+    # The user pools the engine must load: each persona's own (a persona's sessions log in as
+    # rows of the pool of the same name) and those the paths borrow from or look up in.
+    pool_personas: tuple[str, ...]
+
+    def enabled_probes(self, wanted: Iterable[str] | None) -> frozenset[str]:
+        """The probes a plan turns on: all of this target's when `wanted` is None. A name the
+        target does not know is an error, not a silently skipped check."""
+        if wanted is None:
+            return frozenset(self.probes)
+        chosen = frozenset(wanted)
+        unknown = sorted(chosen - set(self.probes))
+        if unknown:
+            raise ValueError(f"target {self.name!r} has no probe {', '.join(unknown)}; its"
+                             f" probes are {', '.join(self.probes) or 'none'}")
+        return chosen
+
+
+def load_target(name: str) -> Target:
+    if name not in TARGETS:
+        raise ValueError(f"unknown target {name!r}; known targets: {', '.join(sorted(TARGETS))}")
+    module = importlib.import_module(TARGETS[name])
+    return Target(
+        name=name,
+        login=module.LOGIN,
+        click_paths=dict(module.CLICK_PATHS),
+        probes=tuple(getattr(module, "PROBES", ())),
+        pool_personas=tuple(getattr(module, "POOL_PERSONAS", ())),
+    )

@@ -1,0 +1,54 @@
+"""Click paths for the reference staging SIS (`staging/`), over HTTP only: how its users log in,
+one session per persona, and the security probes those sessions run.
+
+Endpoint labels are ``<route group>.<action>`` (``portal.grades``, ``attendance.daily_post``);
+a persona's sessions log in as rows of the user pool of the same name, except the OneRoster
+`integration` client, whose identities are OAuth clients given to the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loadtests.browser import ClickPath, LoginSpec, Response
+from loadtests.targets.staging import (
+    clerk,
+    district_admin,
+    guardian,
+    integration,
+    probes,
+    student,
+    teacher,
+)
+
+
+def _token(r: Response) -> str | None:
+    try:
+        body: Any = r.json()
+    except ValueError:
+        return None
+    token = body.get("token") if isinstance(body, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
+LOGIN = LoginSpec(
+    path="/api/auth/login",
+    body=lambda username, password: {"username": username, "password": password},
+    token=_token,
+    logout_path="/api/auth/logout",
+)
+
+CLICK_PATHS: dict[str, ClickPath] = {
+    "teacher": teacher.session,
+    "student": student.session,
+    "guardian": guardian.session,
+    "clerk": clerk.session,
+    "district_admin": district_admin.session,
+    "integration": integration.session,
+}
+
+PROBES: tuple[str, ...] = probes.NAMES
+
+# The personas' own pools, then those the paths borrow from (`terminated_staff`, `clerk`) or
+# look up in (`student`, for a guardian's child's classes).
+POOL_PERSONAS: tuple[str, ...] = (*CLICK_PATHS, "terminated_staff")

@@ -1,0 +1,195 @@
+"""A synchronous `Browser` on httpx, to drive click paths against a real SIS in tests.
+
+It records instead of measuring: every request (with its probe name, if any, and what its
+content check said), every think time (not slept), every real-time wait (slept: a test lets a
+short-lived link expire that way), every login backoff (never slept) and every probe's outcome.
+With ``always=True`` every "sometimes" step happens, so a test sees every write and download.
+Cookies are dropped after each answer, so a request carries only the token it is told to.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import httpx
+
+from loadtests.browser import DENIED, Check, LoginSpec, Response
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    endpoint: str
+    path: str
+    status: int | None        # None: no answer (connection error, timeout)
+    failure: str | None       # what the content check found wrong
+    probe: str | None = None  # the probe this request was, if any
+
+
+@dataclass(frozen=True)
+class Outcome:
+    probe: str
+    endpoint: str
+    asked: str
+    status: int
+
+    @property
+    def refused(self) -> bool:
+        return self.status in DENIED
+
+    @property
+    def exposed(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class SyncBrowser:
+    def __init__(self, base_url: str, login: LoginSpec, persona: str,
+                 identity: Mapping[str, Any], *,
+                 pools: Mapping[str, list[dict[str, Any]]] | None = None,
+                 probes: Iterable[str] = (), seed: int = 0, attempts: int = 3,
+                 backoff: float = 0.5, always: bool = False,
+                 held: set[tuple[str, Any]] | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.persona, self.identity, self.rng = persona, identity, random.Random(seed)
+        self.spec, self.attempts, self.backoff = login, attempts, backoff
+        self.always = always
+        self.waits: list[float] = []
+        self.pools = dict(pools or {})
+        self.enabled = frozenset(probes)
+        self.held = held if held is not None else set()  # share it to share the pools
+        self.client = httpx.Client(base_url=base_url, timeout=30.0, transport=transport)
+        self.token: str | None = None
+        self.calls: list[Call] = []
+        self.thinks: list[float] = []
+        self.backoffs: list[float] = []
+        self.outcomes: list[Outcome] = []
+        self.exposures: list[Outcome] = []
+        self.borrowed: list[tuple[str, Any]] = []
+
+    def __enter__(self) -> SyncBrowser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the session: give back the borrowed identities, close the connection."""
+        for held in self.borrowed:
+            self.held.discard(held)
+        self.borrowed.clear()
+        self.client.close()
+
+    # -- requests ---------------------------------------------------------------------------
+    def request(self, method: str, endpoint: str, path: str, *, json: Any = None,
+                data: Mapping[str, str] | None = None, params: Mapping[str, Any] | None = None,
+                headers: Mapping[str, str] | None = None, token: str | bool | None = True,
+                check: Check | None = None, probe: str | None = None) -> Response:
+        sent = dict(headers or {})
+        bearer = self.token if token is True else (token or None)
+        if bearer:
+            sent["Authorization"] = f"Bearer {bearer}"
+        try:
+            r = self.client.request(method, path, json=json, data=data, params=params,
+                                    headers=sent)
+        except httpx.TransportError:
+            self.calls.append(Call(method, endpoint, path, None, None, probe))
+            raise
+        finally:
+            self.client.cookies.clear()
+        # httpx's Headers is a MutableMapping: the protocol's read-only Mapping, as far as a
+        # path can tell, but mypy holds protocol attributes invariant.
+        answer = cast(Response, r)
+        self.calls.append(Call(method, endpoint, path, r.status_code,
+                               check(answer) if check else None, probe))
+        return answer
+
+    def get(self, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("GET", endpoint, path, **kw)
+
+    def post(self, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("POST", endpoint, path, **kw)
+
+    def put(self, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("PUT", endpoint, path, **kw)
+
+    def delete(self, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("DELETE", endpoint, path, **kw)
+
+    def think(self, seconds: float) -> None:
+        self.thinks.append(seconds)
+
+    def wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        time.sleep(seconds)
+
+    def sometimes(self, share: float) -> bool:
+        return self.always or self.rng.random() < share
+
+    # -- logins -----------------------------------------------------------------------------
+    def login(self, username: str, password: str, *, keep: bool = True) -> str | None:
+        spec = self.spec
+        for attempt in range(self.attempts):
+            if attempt:
+                self.backoffs.append(self.backoff * 2 ** (attempt - 1))  # recorded, not slept
+            try:
+                r = self.request("POST", spec.endpoint, spec.path,
+                                 json=spec.body(username, password), token=None)
+            except httpx.TransportError:
+                continue
+            if 200 <= r.status_code < 300:
+                token = spec.token(r)
+                if keep:
+                    self.token = token
+                return token
+            if r.status_code == spec.locked_status or r.status_code not in spec.retry_statuses:
+                return None
+        return None
+
+    def logout(self) -> None:
+        if self.token and self.spec.logout_path:
+            self.request("POST", self.spec.logout_endpoint, self.spec.logout_path)
+        self.token = None
+
+    # -- identities -------------------------------------------------------------------------
+    def borrow(self, persona: str) -> Mapping[str, Any] | None:
+        for row in self.pools.get(persona, ()):
+            held = (persona, row.get("user_id", row.get("username")))
+            if held not in self.held:
+                self.held.add(held)
+                self.borrowed.append(held)
+                return row
+        return None
+
+    def lookup(self, persona: str, key: str, value: Any) -> Mapping[str, Any] | None:
+        return next((r for r in self.pools.get(persona, ()) if r.get(key) == value), None)
+
+    # -- probes -----------------------------------------------------------------------------
+    def should_probe(self, probe: str) -> bool:
+        return probe in self.enabled
+
+    def probe(self, probe: str, method: str, endpoint: str, path: str, *, asked: str,
+              token: str | bool | None = True, json: Any = None,
+              params: Mapping[str, Any] | None = None) -> Response:
+        r = self.request(method, endpoint, path, json=json, params=params, token=token,
+                         probe=probe)
+        self.outcomes.append(Outcome(probe, endpoint, asked, r.status_code))
+        if 200 <= r.status_code < 300:
+            self.exposed(probe, endpoint, asked, r.status_code)
+        return r
+
+    def exposed(self, probe: str, endpoint: str, asked: str, status: int) -> None:
+        self.exposures.append(Outcome(probe, endpoint, asked, status))
+
+    # -- what a test reads ------------------------------------------------------------------
+    def labels(self, *, probes: bool = False) -> list[str]:
+        """Endpoint labels in order (probe requests too when `probes`)."""
+        return [c.endpoint for c in self.calls if probes or c.probe is None]
+
+    def failures(self) -> list[Call]:
+        """Normal (non-probe) requests that failed: a non-2xx answer or a failed check."""
+        return [c for c in self.calls if c.probe is None
+                and (c.status is None or not 200 <= c.status < 300 or c.failure)]
