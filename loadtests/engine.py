@@ -278,6 +278,7 @@ class Engine:
         if not self.started:
             self.on_test_start()
         if self.hub_loop.finished():
+            self.hub_loop.close()  # now, not at exit: the web UI keeps the process running
             return None
         wanted = self.users_needed()
         # Grow at once, in steps of at least 10% so the dispatch is not redone every second;

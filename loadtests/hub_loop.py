@@ -141,7 +141,10 @@ class HubLoop:
             self.engine.send_final()
         self.closed = True
         self.write_interval()
-        self.run_dir.write("summary.json", self.summary())
+        summary = self.summary()
+        self.run_dir.write("summary.json", summary)
+        for line in report_lines(summary, self.run_dir.path):
+            log.info("%s", line)
 
     def summary(self) -> dict[str, Any]:
         engine, hub = self.engine, self.hub
@@ -184,3 +187,28 @@ def _histograms(timings: Timings) -> dict[str, Any]:
     return {k: {kind: {**summary(h), "hdr": encode(h)} for kind, h in pair.items()}
             for k, pair in sorted(timings.histograms.items())
             if pair["service"].get_total_count()}
+
+
+def report_lines(s: dict[str, Any], folder: Path) -> list[str]:
+    """The end of a run in a few lines, for the console."""
+    arrivals = s["arrivals"].values()
+    expected = sum(a["expected"] for a in arrivals)
+    started = sum(a["started"] for a in arrivals)
+    corrected, service = s["overall"]["corrected"], s["overall"]["service"]
+    lines = [
+        f"firstbell run {s['run_id']}{' (partial)' if s['partial'] else ''}: {s['duration']:.0f} s,"
+        f" {len(s['workers'])} load process(es)",
+        f"  sessions: {expected:,.0f} due, {started:,} started"
+        f" ({started / expected:.1%} of the target rate)" if expected else "  sessions: none due",
+        f"            {sum(a['late'] for a in arrivals):,} late,"
+        f" {sum(a['dropped'] for a in arrivals):,} dropped",
+        f"  requests: {s['requests']:,}",
+    ]
+    if corrected.get("count"):
+        lines.append("  latency (corrected) p50 {p50:.3f} s  p95 {p95:.3f} s  p99 {p99:.3f} s"
+                     "  max {max:.3f} s".format(**corrected))
+        lines.append("  service time        p50 {p50:.3f} s  p95 {p95:.3f} s  p99 {p99:.3f} s"
+                     "  max {max:.3f} s".format(**service))
+    lines.append(f"  data exposures: {s['exposures']}")
+    lines.append(f"  run directory: {folder}")
+    return lines

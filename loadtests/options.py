@@ -25,6 +25,7 @@ PLAN_OVERRIDES = {
     "firstbell_login_attempts": ("login_attempts", int),
     "firstbell_login_backoff": ("login_backoff_seconds", float),
     "firstbell_drain": ("drain_seconds", float),
+    "firstbell_login_timeout": ("login_timeout_seconds", float),
     "firstbell_target_paths": ("target", str),
 }
 
@@ -72,6 +73,8 @@ def add_arguments(parser: Any) -> None:
         dest="firstbell_login_attempts", type=int)
     add("--login-backoff", "FIRSTBELL_LOGIN_BACKOFF", "First login retry pause, doubling (1 s)",
         dest="firstbell_login_backoff", type=float)
+    add("--login-timeout", "FIRSTBELL_LOGIN_TIMEOUT", "Seconds a person waits for a login"
+        " before trying again (10)", dest="firstbell_login_timeout", type=float)
     add("--drain", "FIRSTBELL_DRAIN", "Seconds sessions in flight may finish after the plan"
         " ends (30)", dest="firstbell_drain", type=float)
     add("--oneroster-client", "FIRSTBELL_ONEROSTER_CLIENT", "OAuth client(s) of the"

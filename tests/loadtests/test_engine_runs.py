@@ -271,6 +271,35 @@ def test_every_probe_reports_an_exposure_on_vulnerable_routes(
                              " WHERE s.status = 'active' AND a.status <> 'active'")[0][0] == 0
 
 
+def test_locust_web_ui_runs_the_engine(staging_url: str, userpool_dir: Path) -> None:
+    """Locust's own web UI (`--autostart` instead of `--headless`) runs the plan; the summary
+    is written when the plan ends, while the UI stays up."""
+    out, web = run_dir(), free_port()
+    proc = start_locust(staging_url, out, "--userpool", str(userpool_dir), "--duration", "8",
+                        "--rate", "student=2", "--think-scale", "0.02", "--autostart",
+                        "--web-host", "127.0.0.1", "--web-port", str(web))
+    try:
+        seen: dict[str, Any] = {}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not (out / "summary.json").exists():
+            time.sleep(1)
+            try:
+                page = httpx.get(f"http://127.0.0.1:{web}/", timeout=5)
+                stats = httpx.get(f"http://127.0.0.1:{web}/stats/requests", timeout=5).json()
+            except httpx.HTTPError:
+                continue
+            seen["page"] = page.status_code
+            seen["requests"] = max(seen.get("requests", 0), sum(
+                e["num_requests"] for e in stats["stats"] if e["name"] != "Aggregated"))
+    finally:
+        proc.terminate()
+        result = finish(proc, out, timeout=60)
+    assert seen.get("page") == 200 and seen.get("requests", 0) > 0, seen
+    s = result.summary
+    assert not s["partial"] and s["arrivals"]["student"]["started"] > 5
+    assert s["requests"] >= seen["requests"]
+
+
 def test_a_bad_plan_is_a_clear_usage_error(staging_url: str, userpool_dir: Path) -> None:
     out = run_dir()
     out.parent.mkdir(parents=True, exist_ok=True)

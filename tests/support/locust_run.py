@@ -37,9 +37,10 @@ class RunResult:
 
 def command(host: str, run_dir: Path, *args: str) -> list[str]:
     """`locust -f loadtests/locustfile.py --headless --host HOST --run-dir DIR ARGS…` (the
-    exporter off unless ARGS turn it on)."""
+    exporter off unless ARGS turn it on; the web UI instead of --headless with --autostart)."""
     exporter = [] if "--exporter-port" in args else ["--exporter-port", "-1"]
-    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
+    headless = [] if "--autostart" in args else ["--headless"]
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *headless, "--host", host,
             "--run-dir", str(run_dir), "--loglevel", "INFO", *exporter, *args]
 
 
