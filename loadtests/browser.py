@@ -60,7 +60,11 @@ class Browser(Protocol):
 
     persona: str
     identity: Mapping[str, Any]   # the user pool row this session logged in as
-    rng: random.Random            # per-session randomness (click choices), seeded by the engine
+
+    @property
+    def rng(self) -> random.Random:
+        """Per-session randomness (click choices), seeded by the engine."""
+        ...
 
     def request(self, method: str, endpoint: str, path: str, *,
                 json: Any = None, data: Mapping[str, str] | None = None,

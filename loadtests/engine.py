@@ -18,23 +18,22 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import sys
 import time
 import weakref
 from argparse import Namespace
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gevent
+import psutil
 from gevent.queue import Empty, Queue
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from firstbell import __version__
 from loadtests.arrivals import merged_arrivals
-from loadtests.exporter import Live
+from loadtests.exporter import CPU_SATURATED, Live
 from loadtests.hub_loop import HubLoop
 from loadtests.identities import IdentityPool
 from loadtests.options import plan_from
@@ -52,6 +51,11 @@ HEADROOM = 1.25       # users above Little's law, for the variance of a Poisson 
 MIN_SPAWN_RATE = 100.0  # users per second per worker
 SPAWN_SECONDS = 0.5   # a ramp-up finishes this fast: Locust's shape waits for it, arrivals don't
 GROW_STEP = 1.1
+USERS_PER_PROCESS = 700  # geventhttpclient checks pooled sockets with select(), which fails
+# for file descriptors >= 1024: past ~1,000 users a process reconnects on every request
+REQUEST_SECONDS = 0.01   # per session on top of its think time, before sessions are measured
+SPARE_USERS = 2          # per load process
+SCHEDULE_RESOLUTION = 0.001  # arrivals due this close together are queued in one wake-up
 LAG_PROBE = 0.1       # seconds between event-loop lag samples
 LAG_WARNING = 0.5
 
@@ -62,8 +66,7 @@ def engine_of(environment: Environment) -> Engine:
     return _ENGINES[environment]
 
 
-@dataclass(frozen=True)
-class Ticket:
+class Ticket(NamedTuple):
     persona: str
     intended: float   # perf_counter time the session was meant to start
 
@@ -79,6 +82,7 @@ class Engine:
         self.options: Any = environment.parsed_options or Namespace()
         self.plan: LoadPlan = plan_from(self.options)
         self.target: Target = load_target(self.plan.target)
+        self.probes = self.target.enabled_probes(self.plan.probes)
         self.queue: Queue[Ticket] = Queue()
         self.recorder = Recorder()
         self.pool: IdentityPool | None = None
@@ -91,6 +95,11 @@ class Engine:
         self.sessions = 0
         self.users_target = 0
         self.max_lag = 0.0
+        # CPU since the last report, read at every report (Locust's own reading is 5 s old)
+        self.process = psutil.Process()
+        self.process.cpu_percent(None)
+        self.cap_warned = False
+        self._session_keys: dict[str, dict[str, str]] = {}
         self.spawn_rate = MIN_SPAWN_RATE
         self.hub_loop: HubLoop | None = None
         if self.role != "worker":
@@ -124,6 +133,7 @@ class Engine:
         if plan is not None:  # the master's plan wins: a remote worker may not have the file
             self.plan = build_plan(plan, source="the master's plan")
             self.target = load_target(self.plan.target)
+            self.probes = self.target.enabled_probes(self.plan.probes)
         self.index, self.count = index, count
         self.recorder = Recorder(index)
         self.t0_perf = time.perf_counter() + (t0_wall - time.time())
@@ -167,23 +177,32 @@ class Engine:
             if persona not in self.target.click_paths:
                 log.warning("persona %r has no click path on target %r; its arrivals are"
                             " ignored", persona, self.target.name)
+            elif self.pool is not None and persona in self.pool.free \
+                    and not self.pool.size(persona):
+                log.warning("persona %r has no identity in this process's share of the user"
+                            " pool (integration clients come from --oneroster-client): every"
+                            " arrival will be dropped", persona)
+        scheduled = {p: key("scheduled", p) for p in streams}
         for t, persona in merged_arrivals(curve, streams, share=1.0 / self.count):
             due = self.t0_perf + t
             delay = due - time.perf_counter()
-            if delay > 0:
+            if delay > SCHEDULE_RESOLUTION:  # a wake-up per arrival would cost more than a ms
                 gevent.sleep(delay)
-            self.recorder.count(key("scheduled", persona))
+            self.recorder.count(scheduled[persona])
             self.queue.put(Ticket(persona, due))
         self.schedule_done = True
         gevent.spawn(self._drain)
 
     def _drain(self) -> None:
-        deadline = time.perf_counter() + self.plan.drain_seconds
-        while time.perf_counter() < deadline and (self.queue.qsize() or sum(self.busy.values())):
-            gevent.sleep(0.2)
-        while not self.queue.empty():  # arrivals nobody could take before the end
+        """The plan is over: arrivals still waiting for a user once they are late are dropped
+        (the run has ended for them), sessions in flight may finish."""
+        gevent.sleep(self.plan.late_after_seconds)
+        while not self.queue.empty():
             ticket = self.queue.get_nowait()
             self.recorder.count(key("sessions", ticket.persona, "dropped"))
+        deadline = time.perf_counter() + self.plan.drain_seconds
+        while time.perf_counter() < deadline and any(self.busy.values()):
+            gevent.sleep(0.2)
         self.send_final()
 
     def send_final(self) -> None:
@@ -213,7 +232,7 @@ class Engine:
         out = {f"busy|{p}": float(n) for p, n in self.busy.items()}
         out.update(users=float(runner.user_count if runner else 0),
                    queued=float(self.queue.qsize()),
-                   cpu=float(getattr(runner, "current_cpu_usage", 0.0)),
+                   cpu=self.process.cpu_percent(None),
                    loop_lag=self.max_lag)
         self.max_lag = 0.0
         return out
@@ -224,49 +243,60 @@ class Engine:
     # -- sessions ---------------------------------------------------------------------------
     def serve(self, user: Any) -> None:
         """One Locust task: take the next arrival (waiting up to a second) and run it."""
-        try:
-            ticket = self.queue.get(timeout=1.0)
+        try:  # the waiting arrival first: a timed wait costs a timer per call
+            ticket = self.queue.get_nowait()
         except Empty:
-            return
+            try:
+                ticket = self.queue.get(timeout=1.0)
+            except Empty:
+                return
         self.run_session(user, ticket)
 
     def run_session(self, user: Any, ticket: Ticket) -> None:
         persona, plan, rec = ticket.persona, self.plan, self.recorder
+        names = self._session_keys.get(persona) or self._keys_for(persona)
         waited = time.perf_counter() - ticket.intended
         if waited > plan.drop_after_seconds:
-            rec.count(key("sessions", persona, "dropped"))
+            rec.count(names["dropped"])
             return
         assert self.pool is not None
         # a persona without a pool (an anonymous visitor) needs no identity
         taken = self.pool.checkout(persona) if persona in self.pool.free else (-1, {})
         if taken is None:  # every identity of this persona is in a session already
-            rec.count(key("sessions", persona, "dropped"))
+            rec.count(names["dropped"])
             rec.count(key("dropped_no_identity", persona))
             return
-        rec.count(key("sessions", persona, "started"))
+        rec.count(names["started"])
         if waited > plan.late_after_seconds:
-            rec.count(key("sessions", persona, "late"))
+            rec.count(names["late"])
         self.sessions += 1
         browser = EngineBrowser(
             user.client, rec, self.pool, plan, self.target.login, persona, taken[1],
-            ticket.intended, random.Random(hash((plan.seed, self.index, self.sessions))),
-            self.target.enabled_probes(plan.probes))
+            ticket.intended, hash((plan.seed, self.index, self.sessions)),
+            self.probes)
         self.busy[persona] = self.busy.get(persona, 0) + 1
         begun = time.perf_counter()
         try:
             self.target.click_paths[persona](browser)
-            rec.count(key("sessions", persona, "completed"))
-            rec.count(key("session_seconds", persona), time.perf_counter() - begun)
+            rec.count(names["completed"])
+            rec.count(names["seconds"], time.perf_counter() - begun)
         except gevent.GreenletExit:
             raise
         except Exception as exc:  # a click path bug must not kill the user; count and go on
-            rec.count(key("sessions", persona, "aborted"))
+            rec.count(names["aborted"])
             log.warning("%s session aborted: %s: %s", persona, type(exc).__name__, exc)
         finally:
             self.busy[persona] -= 1
             browser.give_back()
             if taken[0] >= 0:
                 self.pool.checkin(persona, taken[0])
+
+    def _keys_for(self, persona: str) -> dict[str, str]:
+        names = {o: key("sessions", persona, o)
+                 for o in ("dropped", "started", "late", "completed", "aborted")}
+        names["seconds"] = key("session_seconds", persona)
+        self._session_keys[persona] = names
+        return names
 
     # -- load shape (master or local) -------------------------------------------------------
     def elapsed(self) -> float:
@@ -281,6 +311,10 @@ class Engine:
             self.hub_loop.close()  # now, not at exit: the web UI keeps the process running
             return None
         wanted = self.users_needed()
+        if self.users_target and self.generator_saturated():
+            # More users cannot help a generator that is out of CPU (they only add sockets and
+            # scheduling); the shortfall shows as late arrivals and the CPU warning.
+            wanted = min(wanted, self.users_target)
         # Grow at once, in steps of at least 10% so the dispatch is not redone every second;
         # never shrink: idle users cost a parked greenlet, while stopping users stalls Locust's
         # shape loop until they finish their sessions.
@@ -291,17 +325,37 @@ class Engine:
         return self.users_target, self.spawn_rate
 
     def users_needed(self) -> int:
-        """Little's law (users = arrival rate x session length) with headroom, plus the
-        arrivals already waiting: provisioned ahead of the rate rising."""
+        """Little's law (users = arrival rate x session length, the highest rate of the next
+        seconds, measured session lengths once there are some) or the users busy now, with
+        headroom, plus arrivals already waiting; at most `max_users`."""
         assert self.hub_loop is not None
         hub, curve, t = self.hub_loop.hub, self.plan.curve, max(self.elapsed(), 0.0)
         measured = self.hub_loop.mean_session_seconds()
-        need = sum(curve.peak(p, t, t + LOOKAHEAD) * (measured.get(p)
-                                                      or self.plan.session_seconds_estimate)
-                   for p in curve.personas)
+        little = sum(curve.peak(p, t, t + LOOKAHEAD) * (measured.get(p) or self.estimate(p))
+                     for p in curve.personas)
+        busy = sum(hub.gauge(f"busy|{p}") for p in curve.personas)
         workers = max(self.count, 1)
-        wanted = math.ceil(need * HEADROOM) + int(hub.gauge("queued")) + 2 * workers
-        return min(self.plan.max_users, max(wanted, workers))
+        # Waiting arrivals add users, but at most as many as are busy per tick: growth stays
+        # geometric (a few seconds to any need) without a backlog that the generator's own CPU
+        # caused flooding the process with users that cannot help.
+        queued = min(int(hub.gauge("queued")), int(busy) + SPARE_USERS * workers)
+        wanted = math.ceil(max(little, busy) * HEADROOM) + queued + SPARE_USERS * workers
+        cap = self.plan.max_users or USERS_PER_PROCESS * workers
+        if wanted > cap and not self.cap_warned:
+            self.cap_warned = True
+            log.warning("the arrival rate needs ~%d users but at most %d are provisioned"
+                        " (--max-users; %d per load process): arrivals will be late or dropped;"
+                        " add load processes (--processes)", wanted, cap, USERS_PER_PROCESS)
+        return min(cap, max(wanted, workers))
+
+    def generator_saturated(self) -> bool:
+        assert self.hub_loop is not None
+        return any(g.get("cpu", 0.0) > CPU_SATURATED for g in self.hub_loop.hub.gauges.values())
+
+    def estimate(self, persona: str) -> float:
+        """Session seconds before any session of `persona` has ended."""
+        think = self.target.session_seconds.get(persona, self.plan.session_seconds_estimate)
+        return think * self.plan.think_scale + REQUEST_SECONDS
 
     def live(self) -> Live:
         t = max(self.elapsed(), 0.0)
@@ -310,7 +364,7 @@ class Engine:
         return Live(
             run_id=loop.run_id if loop else "", scenario=self.plan.scenario,
             target=str(self.environment.host or ""), personas=curve.personas,
-            probes=tuple(sorted(self.target.enabled_probes(self.plan.probes))), elapsed=t,
+            probes=tuple(sorted(self.probes)), elapsed=t,
             clock_seconds=self.plan.clock_seconds(t),
             target_rate={p: curve.rate(p, t) for p in curve.personas},
             achieved_rate=loop.achieved if loop else {},

@@ -63,7 +63,8 @@ def add_arguments(parser: Any) -> None:
         dest="firstbell_think_scale", type=float)
     add("--seed", "FIRSTBELL_SEED", "Seed of the arrival streams (42)", dest="firstbell_seed",
         type=int)
-    add("--max-users", "FIRSTBELL_MAX_USERS", "Most Locust users the engine provisions (5000)",
+    add("--max-users", "FIRSTBELL_MAX_USERS", "Most Locust users the engine provisions (700"
+        " per load process)",
         dest="firstbell_max_users", type=int)
     add("--late-after", "FIRSTBELL_LATE_AFTER", "Seconds after its arrival a session counts as"
         " late (0.25)", dest="firstbell_late_after", type=float)

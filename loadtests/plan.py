@@ -54,8 +54,9 @@ class LoadPlan(BaseModel):
     login_timeout_seconds: float = Field(10.0, gt=0)  # a person gives up waiting and retries
     late_after_seconds: float = Field(0.25, ge=0)
     drop_after_seconds: float = Field(30.0, gt=0)
-    max_users: int = Field(5000, ge=1)
-    session_seconds_estimate: float = Field(30.0, gt=0)  # until sessions have been measured
+    max_users: int | None = Field(None, ge=1)   # None: USERS_PER_PROCESS x load processes
+    session_seconds_estimate: float = Field(30.0, gt=0)  # think seconds of a session of a
+    # target that does not declare its own (at think scale 1), until sessions are measured
     drain_seconds: float = Field(30.0, ge=0)
     seed: int = 42
     oneroster_clients: list[str] = Field(default_factory=list)  # "client_id:secret"

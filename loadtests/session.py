@@ -41,13 +41,22 @@ class NoAnswer:
 class EngineBrowser:
     def __init__(self, client: Any, recorder: Recorder, pool: IdentityPool, plan: LoadPlan,
                  login_spec: LoginSpec, persona: str, identity: Mapping[str, Any],
-                 intended: float, rng: random.Random, probes: frozenset[str]) -> None:
+                 intended: float, seed: int, probes: frozenset[str]) -> None:
         self.client, self.recorder, self.pool, self.plan = client, recorder, pool, plan
-        self.spec, self.persona, self.identity, self.rng = login_spec, persona, identity, rng
+        self.spec, self.persona, self.identity = login_spec, persona, identity
+        self.seed = seed
+        self._rng: random.Random | None = None
         self.next_intended = intended
         self.enabled_probes = probes
         self.token: str | None = None
         self.borrowed: list[tuple[str, int]] = []
+
+    @property
+    def rng(self) -> random.Random:
+        """Made on first use: seeding a Random costs more than a one-request session."""
+        if self._rng is None:
+            self._rng = random.Random(self.seed)
+        return self._rng
 
     # -- requests ---------------------------------------------------------------------------
     def request(self, method: str, endpoint: str, path: str, *, json: Any = None,
@@ -71,10 +80,15 @@ class EngineBrowser:
         response: Any = NoAnswer()
         outcome = "ok"
         try:
-            with gevent.Timeout(timeout, GaveUp), \
-                    self.client.request(method, path, name=name or endpoint,
-                                        catch_response=True, **kwargs) as response:
-                outcome = self._judge(response, check, expect_denied)
+            if timeout is None:
+                with self.client.request(method, path, name=name or endpoint,
+                                         catch_response=True, **kwargs) as response:
+                    outcome = self._judge(response, check, expect_denied)
+            else:
+                with gevent.Timeout(timeout, GaveUp), \
+                        self.client.request(method, path, name=name or endpoint,
+                                            catch_response=True, **kwargs) as response:
+                    outcome = self._judge(response, check, expect_denied)
         except GaveUp:
             response, outcome = NoAnswer(), "gave_up"
         end = time.perf_counter()

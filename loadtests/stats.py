@@ -63,6 +63,7 @@ class Recorder:
         self.worker = worker
         self.delta = Delta(worker)
         self.closed = False
+        self._names: dict[tuple[str, str, str, int], tuple[str, str]] = {}
         self.totals = Delta(worker)  # this process's own cumulative view, for its own record
 
     def count(self, name: str, amount: float = 1) -> None:
@@ -73,8 +74,13 @@ class Recorder:
              service_s: float, corrected_s: float) -> None:
         if self.closed:
             return
-        self.delta.counters[key("requests", persona, endpoint, method, status_class(status))] += 1
-        self.delta.timings.record(key(persona, endpoint), service_s, corrected_s)
+        names = self._names.get((persona, endpoint, method, status))
+        if names is None:  # the key strings, built once per label combination
+            names = self._names[(persona, endpoint, method, status)] = (
+                key("requests", persona, endpoint, method, status_class(status)),
+                key(persona, endpoint))
+        self.delta.counters[names[0]] += 1
+        self.delta.timings.record(names[1], service_s, corrected_s)
 
     def exposure(self, record: dict[str, Any]) -> None:
         if not self.closed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from loadtests.browser import ClickPath, LoginSpec
 
@@ -24,6 +24,9 @@ class Target:
     # The user pools the engine must load: each persona's own (a persona's sessions log in as
     # rows of the pool of the same name) and those the paths borrow from or look up in.
     pool_personas: tuple[str, ...]
+    # Seconds a session spends thinking at think scale 1, per persona (an estimate the engine
+    # provisions users by until it has measured real sessions).
+    session_seconds: dict[str, float] = field(default_factory=dict)
 
     def enabled_probes(self, wanted: Iterable[str] | None) -> frozenset[str]:
         """The probes a plan turns on: all of this target's when `wanted` is None. A name the
@@ -48,4 +51,5 @@ def load_target(name: str) -> Target:
         click_paths=dict(module.CLICK_PATHS),
         probes=tuple(getattr(module, "PROBES", ())),
         pool_personas=tuple(getattr(module, "POOL_PERSONAS", ())),
+        session_seconds=dict(getattr(module, "SESSION_SECONDS", {})),
     )

@@ -13,3 +13,4 @@ def visit(browser: Browser) -> None:
 
 
 CLICK_PATHS = {"visitor": visit}
+SESSION_SECONDS = {"visitor": 0.0}

@@ -29,6 +29,9 @@ from loadtests.targets import load_target
 from staging.app import create_app
 
 pytestmark = pytest.mark.postgres
+# The tests reading the one 60 s run stay on one xdist worker (`--dist loadgroup`), so the run
+# happens once.
+constant = pytest.mark.xdist_group("constant_run")
 PROBES = load_target("staging").probes
 
 
@@ -60,7 +63,9 @@ def interval_total(result: RunResult) -> Timings:
     return total
 
 
-@pytest.fixture(scope="module")
+# Session scope: xdist may interleave other modules' tests on this worker, and a module fixture
+# would then be torn down and the 60 s run repeated.
+@pytest.fixture(scope="session")
 def constant_run(staging_url: str, seeded_url: str, userpool_dir: Path) -> Iterator[
         tuple[RunResult, dict[str, str], Any]]:
     """60 s at a constant 20 sessions per second, every probe at 30%, exporter on; the exporter
@@ -88,6 +93,7 @@ def constant_run(staging_url: str, seeded_url: str, userpool_dir: Path) -> Itera
     yield finish(proc, out), scraped, since
 
 
+@constant
 def test_achieved_arrival_rate_within_5_percent_of_the_target(
         constant_run: tuple[RunResult, dict[str, str], Any]) -> None:
     result, _, _ = constant_run
@@ -106,6 +112,7 @@ def test_achieved_arrival_rate_within_5_percent_of_the_target(
         assert a["late"] <= 0.01 * a["started"], (persona, a)
 
 
+@constant
 def test_no_exposure_on_the_real_routes_and_every_probe_refused(
         constant_run: tuple[RunResult, dict[str, str], Any]) -> None:
     result, _, _ = constant_run
@@ -121,6 +128,7 @@ def test_no_exposure_on_the_real_routes_and_every_probe_refused(
     assert not errors
 
 
+@constant
 def test_identities_never_shared_by_concurrent_sessions(
         constant_run: tuple[RunResult, dict[str, str], Any], seeded_url: str) -> None:
     _, _, since = constant_run
@@ -130,6 +138,7 @@ def test_identities_never_shared_by_concurrent_sessions(
     assert overlapping_sessions(seeded_url, since) == []
 
 
+@constant
 def test_run_directory_written_as_the_run_goes(
         constant_run: tuple[RunResult, dict[str, str], Any]) -> None:
     result, _, _ = constant_run
@@ -145,6 +154,7 @@ def test_run_directory_written_as_the_run_goes(
     assert run["plan"]["stages"][0]["rates"]["guardian"] == 6.8 and run["role"] == "local"
 
 
+@constant
 def test_locust_own_outputs_still_work(constant_run: tuple[RunResult, dict[str, str], Any]) -> None:
     result, _, _ = constant_run
     folder = result.run_dir.parent
@@ -155,6 +165,7 @@ def test_locust_own_outputs_still_work(constant_run: tuple[RunResult, dict[str, 
     assert sum(entry["num_requests"] for entry in stats) == result.summary["requests"]
 
 
+@constant
 def test_exporter_serves_the_run_live(constant_run: tuple[RunResult, dict[str, str], Any]) -> None:
     _, scraped, _ = constant_run
     page = scraped.get("page", "")

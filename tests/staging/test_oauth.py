@@ -171,6 +171,8 @@ def test_token_errors(client: httpx.Client, full_client: tuple[str, str],
     for scope in (GRADEBOOK_WRITE, f"{ROSTER_CORE} {ROSTER}", "https://example.org/admin"):
         r = client.post("/oauth/token", auth=narrow, data={**GRANT, "scope": scope})
         assert (r.status_code, r.json()["error"]) == (400, "invalid_scope"), r.text
+    # one good request too, so the test does not depend on another having issued a token
+    assert client.post("/oauth/token", auth=full_client, data=GRANT).status_code == 200
     metrics = client.get("/metrics").text
     for result in ("issued", "invalid_client", "unsupported_grant_type", "invalid_scope",
                    "invalid_request"):

@@ -49,6 +49,11 @@ CLICK_PATHS: dict[str, ClickPath] = {
 
 PROBES: tuple[str, ...] = probes.NAMES
 
+# Think seconds per session at think scale 1 (the paths' think means added up, rounded): only
+# the engine's first guess, replaced by measured session lengths as soon as sessions end.
+SESSION_SECONDS = {"teacher": 50.0, "student": 40.0, "guardian": 40.0, "clerk": 45.0,
+                   "district_admin": 45.0, "integration": 20.0}
+
 # The personas' own pools, then those the paths borrow from (`terminated_staff`, `clerk`) or
 # look up in (`student`, for a guardian's child's classes).
 POOL_PERSONAS: tuple[str, ...] = (*CLICK_PATHS, "terminated_staff")
