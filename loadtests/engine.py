@@ -36,7 +36,7 @@ from loadtests.arrivals import merged_arrivals
 from loadtests.exporter import CPU_SATURATED, Live
 from loadtests.hub_loop import HubLoop
 from loadtests.identities import IdentityPool
-from loadtests.options import plan_from
+from loadtests.options import plan_from, thresholds_from
 from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.session import EngineBrowser
 from loadtests.stats import Delta, Recorder, key
@@ -44,7 +44,6 @@ from loadtests.targets import Target, load_target
 
 log = logging.getLogger("firstbell")
 ASSIGN, FINAL = "firstbell:assign", "firstbell:final"
-EXIT_EXPOSURE = 4     # as `firstbell run`: 0 GO, 3 NO-GO, 4 data exposure, 2 usage error
 START_DELAY = 1.0     # seconds between the start and the first arrival: users spawn meanwhile
 LOOKAHEAD = 10.0      # provision for the highest rate this far ahead
 HEADROOM = 1.25       # users above Little's law, for the variance of a Poisson process
@@ -81,6 +80,7 @@ class Engine:
                      else "worker" if isinstance(runner, WorkerRunner) else "local")
         self.options: Any = environment.parsed_options or Namespace()
         self.plan: LoadPlan = plan_from(self.options)
+        self.thresholds = thresholds_from(self.options)
         self.target: Target = load_target(self.plan.target)
         self.probes = self.target.enabled_probes(self.plan.probes)
         self.queue: Queue[Ticket] = Queue()
@@ -307,7 +307,7 @@ class Engine:
             return None
         if not self.started:
             self.on_test_start()
-        if self.hub_loop.finished():
+        if self.hub_loop.finished() or self.hub_loop.aborted:
             self.hub_loop.close()  # now, not at exit: the web UI keeps the process running
             return None
         wanted = self.users_needed()
@@ -383,8 +383,8 @@ def _shared_run_dir(options: Any) -> Path | None:
 
 def _close(environment: Environment, loop: HubLoop) -> None:
     loop.close()
-    if loop.hub.exposures:  # a data exposure outranks every other outcome of the run
-        environment.process_exit_code = EXIT_EXPOSURE
+    # the verdict's code (0 GO, 3 NO-GO, 4 data exposure), not Locust's "any failed request"
+    environment.process_exit_code = loop.exit_code
 
 
 def _final_if_started(engine: Engine) -> None:

@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 
 from loadtests.hdr import counts_at_or_below, mean_us
 from loadtests.stats import Hub
+from loadtests.verdict import Evaluator
 
 BASE_EDGES = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0,
               5.0, 7.5, 10.0, 30.0, 60.0)
@@ -52,8 +53,10 @@ class Live:
 
 
 class RunCollector(Collector):
-    def __init__(self, hub: Hub, live: Callable[[], Live], edges: Sequence[float]) -> None:
+    def __init__(self, hub: Hub, live: Callable[[], Live], edges: Sequence[float],
+                 evaluator: Evaluator | None = None) -> None:
         self.hub, self.live, self.edges = hub, live, tuple(edges)
+        self.evaluator = evaluator
 
     def collect(self) -> Iterator[Metric]:
         hub, live = self.hub, self.live()
@@ -64,6 +67,31 @@ class RunCollector(Collector):
         yield from self._sessions(hub, live)
         yield from self._probes(hub, live)
         yield from self._generator(hub, live)
+        if self.evaluator is not None:
+            yield from self._objectives(self.evaluator)
+
+    def _objectives(self, evaluator: Evaluator) -> Iterator[Metric]:
+        failing = GaugeMetricFamily("firstbell_objective_failing", "1 while a launch objective"
+                                    " has been breached for its duration.", labels=["objective"])
+        failed = GaugeMetricFamily("firstbell_objective_failed", "1 once a launch objective has"
+                                   " failed during the run (the verdict is NO-GO).",
+                                   labels=["objective"])
+        value = GaugeMetricFamily("firstbell_objective_value", "The objective's measure over its"
+                                  " window (seconds, or a ratio).", labels=["objective"])
+        threshold = GaugeMetricFamily("firstbell_objective_threshold", "The objective's threshold"
+                                      " (from the launch thresholds file).", labels=["objective"])
+        for check in evaluator.checks:
+            state = evaluator.states[check.name]
+            failing.add_metric([check.name], 1.0 if state.failing else 0.0)
+            failed.add_metric([check.name], 0.0 if state.failed_at is None else 1.0)
+            if state.value is not None:
+                value.add_metric([check.name], state.value)
+            threshold.add_metric([check.name], check.threshold)
+        yield from (failing, failed, value, threshold)
+        go = all(s.failed_at is None for s in evaluator.states.values()) \
+            and not self.hub.exposures
+        yield GaugeMetricFamily("firstbell_verdict_go", "1 while the run is GO so far.",
+                                value=1.0 if go else 0.0)
 
     def _requests(self, hub: Hub) -> Iterator[Metric]:
         requests = CounterMetricFamily(

@@ -61,6 +61,12 @@ def percentile_us(h: HdrHistogram, cumulative: np.ndarray, total: int, p: float)
     return int(_layout()[0][min(index, len(cumulative) - 1)])
 
 
+def percentile_value(h: HdrHistogram, p: float) -> float:
+    """The `p` percentile in seconds (0 for an empty histogram)."""
+    n = h.get_total_count()
+    return percentile_us(h, np.cumsum(_counts(h)), n, p) / 1e6 if n else 0.0
+
+
 def summary(h: HdrHistogram) -> dict[str, float | int]:
     """Count, mean, max and the standard percentiles, in seconds."""
     n = h.get_total_count()

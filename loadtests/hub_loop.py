@@ -19,6 +19,8 @@ from loadtests.exporter import CPU_SATURATED, RunCollector, bucket_edges
 from loadtests.hdr import Timings, summary
 from loadtests.rundir import RunDir, default_run_dir
 from loadtests.stats import Delta, Hub
+from loadtests.verdict import EXIT_GO, Evaluator, Interval
+from scenarios.thresholds import latency_thresholds
 
 if TYPE_CHECKING:
     from loadtests.engine import Engine
@@ -42,13 +44,19 @@ class HubLoop:
         self.t0_wall = 0.0
         self._last = 0.0
         self.cpu_warned: set[int] = set()
+        self.evaluator = Evaluator(engine.thresholds, engine.plan.curve)
+        self.abort_on_fail = bool(getattr(options, "firstbell_abort_on_fail", False))
+        self.aborted: list[str] = []
+        self.exit_code = EXIT_GO
 
     def serve_exporter(self) -> None:
         port = int(getattr(self.engine.options, "firstbell_exporter_port", -1))
         if port < 0:
             return
         registry = CollectorRegistry(auto_describe=True)
-        registry.register(RunCollector(self.hub, self.engine.live, bucket_edges()))
+        registry.register(RunCollector(
+            self.hub, self.engine.live, bucket_edges(latency_thresholds(self.engine.thresholds)),
+            self.evaluator))
         host = getattr(self.engine.options, "firstbell_exporter_host", "127.0.0.1")
         try:
             server, _ = start_http_server(port, addr=host, registry=registry)
@@ -108,6 +116,14 @@ class HubLoop:
         self.achieved = {p: started.get((p, "started"), 0) / span for p in personas}
         t = engine.elapsed()
         live = engine.live()
+        self.evaluator.add(Interval(t, span, timings, counters))
+        for check, state, newly in self.evaluator.evaluate(t):
+            if newly:
+                log.warning("objective %s FAILED: %.3g against %g, breached for %g s",
+                            check.name, state.value, check.threshold, check.for_)
+        if self.abort_on_fail and not self.aborted and self.evaluator.abort_due():
+            self.aborted = self.evaluator.abort_due()
+            log.warning("aborting the run (--abort-on-fail): %s", ", ".join(self.aborted))
         self.run_dir.append("intervals.jsonl", {
             "t": round(t, 3), "seconds": round(span, 3), "time": time.time(),
             "clock": round(live.clock_seconds, 1), "stage": live.stage,
@@ -117,7 +133,8 @@ class HubLoop:
             "busy": {p: self.hub.gauge(f"busy|{p}") for p in personas},
             "cpu": {str(w): g.get("cpu", 0.0) for w, g in self.hub.gauges.items()},
             "loop_lag": {str(w): g.get("loop_lag", 0.0) for w, g in self.hub.gauges.items()},
-            "workers": len(self.hub.gauges)})
+            "workers": len(self.hub.gauges),
+            "objectives": {name: s.as_json() for name, s in self.evaluator.states.items()}})
 
     def mean_session_seconds(self) -> dict[str, float]:
         done = self.hub.family("sessions")
@@ -143,8 +160,15 @@ class HubLoop:
         self.write_interval()
         summary = self.summary()
         self.run_dir.write("summary.json", summary)
+        whole = self.evaluator.whole_run(self.hub.timings, self.hub.counters, summary["duration"])
+        verdict = self.evaluator.verdict(len(self.hub.exposures), whole, self.aborted)
+        verdict["partial"] = summary["partial"]
+        self.exit_code = int(verdict["exit_code"])
+        self.run_dir.write("verdict.json", verdict)
         for line in report_lines(summary, self.run_dir.path):
             log.info("%s", line)
+        log.info("  verdict: %s%s", verdict["verdict"],
+                 "".join(f"\n    - {r}" for r in verdict["reasons"]))
 
     def summary(self) -> dict[str, Any]:
         engine, hub = self.engine, self.hub

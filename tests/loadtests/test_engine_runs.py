@@ -29,9 +29,6 @@ from loadtests.targets import load_target
 from staging.app import create_app
 
 pytestmark = pytest.mark.postgres
-# The tests reading the one 60 s run stay on one xdist worker (`--dist loadgroup`), so the run
-# happens once.
-constant = pytest.mark.xdist_group("constant_run")
 PROBES = load_target("staging").probes
 
 
@@ -63,11 +60,12 @@ def interval_total(result: RunResult) -> Timings:
     return total
 
 
-# Session scope: xdist may interleave other modules' tests on this worker, and a module fixture
-# would then be torn down and the 60 s run repeated.
+ConstantRun = tuple[RunResult, dict[str, str], Any]
+
+
 @pytest.fixture(scope="session")
-def constant_run(staging_url: str, seeded_url: str, userpool_dir: Path) -> Iterator[
-        tuple[RunResult, dict[str, str], Any]]:
+def constant_run(staging_url: str, seeded_url: str,
+                 userpool_dir: Path) -> Iterator[ConstantRun]:
     """60 s at a constant 20 sessions per second, every probe at 30%, exporter on; the exporter
     is scraped halfway through. Few clerks and administrators (8 and 4 in the small district)
     keep those rates low: every identity busy would drop arrivals."""
@@ -93,9 +91,8 @@ def constant_run(staging_url: str, seeded_url: str, userpool_dir: Path) -> Itera
     yield finish(proc, out), scraped, since
 
 
-@constant
-def test_achieved_arrival_rate_within_5_percent_of_the_target(
-        constant_run: tuple[RunResult, dict[str, str], Any]) -> None:
+def check_achieved_arrival_rate_within_5_percent_of_the_target(
+        constant_run: ConstantRun) -> None:
     result, _, _ = constant_run
     assert result.returncode == 0, result.output[-3000:]
     s = result.summary
@@ -110,11 +107,12 @@ def test_achieved_arrival_rate_within_5_percent_of_the_target(
         assert a["dropped"] == 0 and a["aborted"] == 0, (persona, a)
         assert a["started"] == a["scheduled"] == a["completed"], (persona, a)
         assert a["late"] <= 0.01 * a["started"], (persona, a)
+    verdict = result.json("verdict.json")
+    assert verdict["verdict"] == "GO" and verdict["exit_code"] == 0, verdict["reasons"]
 
 
-@constant
-def test_no_exposure_on_the_real_routes_and_every_probe_refused(
-        constant_run: tuple[RunResult, dict[str, str], Any]) -> None:
+def check_no_exposure_on_the_real_routes_and_every_probe_refused(
+        constant_run: ConstantRun) -> None:
     result, _, _ = constant_run
     s = result.summary
     assert s["exposures"] == 0 and not (result.run_dir / "exposures.jsonl").exists()
@@ -128,9 +126,8 @@ def test_no_exposure_on_the_real_routes_and_every_probe_refused(
     assert not errors
 
 
-@constant
-def test_identities_never_shared_by_concurrent_sessions(
-        constant_run: tuple[RunResult, dict[str, str], Any], seeded_url: str) -> None:
+def check_identities_never_shared_by_concurrent_sessions(
+        constant_run: ConstantRun, seeded_url: str) -> None:
     _, _, since = constant_run
     sessions = query(seeded_url, "SELECT count(*) FROM sis.sessions WHERE created_at >= %s",
                      [since])[0][0]
@@ -138,9 +135,8 @@ def test_identities_never_shared_by_concurrent_sessions(
     assert overlapping_sessions(seeded_url, since) == []
 
 
-@constant
-def test_run_directory_written_as_the_run_goes(
-        constant_run: tuple[RunResult, dict[str, str], Any]) -> None:
+def check_run_directory_written_as_the_run_goes(
+        constant_run: ConstantRun) -> None:
     result, _, _ = constant_run
     lines = result.lines("intervals.jsonl")
     assert len(lines) >= 6
@@ -154,8 +150,7 @@ def test_run_directory_written_as_the_run_goes(
     assert run["plan"]["stages"][0]["rates"]["guardian"] == 6.8 and run["role"] == "local"
 
 
-@constant
-def test_locust_own_outputs_still_work(constant_run: tuple[RunResult, dict[str, str], Any]) -> None:
+def check_locust_own_outputs_still_work(constant_run: ConstantRun) -> None:
     result, _, _ = constant_run
     folder = result.run_dir.parent
     assert (folder / "locust_stats.csv").stat().st_size > 0
@@ -165,8 +160,7 @@ def test_locust_own_outputs_still_work(constant_run: tuple[RunResult, dict[str, 
     assert sum(entry["num_requests"] for entry in stats) == result.summary["requests"]
 
 
-@constant
-def test_exporter_serves_the_run_live(constant_run: tuple[RunResult, dict[str, str], Any]) -> None:
+def check_exporter_serves_the_run_live(constant_run: ConstantRun) -> None:
     _, scraped, _ = constant_run
     page = scraped.get("page", "")
     for needle in ('firstbell_run_info{run_id="run",scenario="constant"',
@@ -176,8 +170,23 @@ def test_exporter_serves_the_run_live(constant_run: tuple[RunResult, dict[str, s
                    'firstbell_arrival_rate_target{persona="guardian"} 6.8',
                    'firstbell_data_exposures_total{probe="foreign_student"} 0.0',
                    "firstbell_workers_connected 1.0", "firstbell_school_day_clock_seconds",
-                   'firstbell_generator_cpu_percent{worker="0"}'):
+                   'firstbell_generator_cpu_percent{worker="0"}',
+                   'firstbell_objective_threshold{objective="auth.p95"} 1.0',
+                   'firstbell_objective_failed{objective="gradebook.p99"} 0.0',
+                   'firstbell_request_latency_seconds_bucket{endpoint="auth.login",le="1.5"',
+                   "firstbell_verdict_go 1.0"):
         assert needle in page, needle
+
+
+def test_a_constant_rate_run(constant_run: ConstantRun,
+                             seeded_url: str) -> None:
+    """One 60 s run, checked from every side (one test, so xdist never runs it twice)."""
+    check_achieved_arrival_rate_within_5_percent_of_the_target(constant_run)
+    check_no_exposure_on_the_real_routes_and_every_probe_refused(constant_run)
+    check_identities_never_shared_by_concurrent_sessions(constant_run, seeded_url)
+    check_run_directory_written_as_the_run_goes(constant_run)
+    check_locust_own_outputs_still_work(constant_run)
+    check_exporter_serves_the_run_live(constant_run)
 
 
 def test_a_stall_keeps_arrivals_coming_and_shows_in_the_corrected_latency(
@@ -309,6 +318,41 @@ def test_locust_web_ui_runs_the_engine(staging_url: str, userpool_dir: Path) -> 
     s = result.summary
     assert not s["partial"] and s["arrivals"]["student"]["started"] > 5
     assert s["requests"] >= seen["requests"]
+
+
+TIGHT = """version: 1
+defaults: {window: 10s, for: 10s, min_requests: 5}
+objectives:
+  portal: {description: pages, p95: 500ms, abortable: true}
+  auth: {description: logins, p95: 1s}
+arrivals: {description: rate kept, min_ratio: 0.5, window: 10s, for: 10s}
+"""
+
+
+def test_injected_latency_ends_no_go_naming_the_objective(seeded_url: str,
+                                                          userpool_dir: Path) -> None:
+    """Portal pages slowed by 1.5 s: portal.p95 fails after its 10 s `for`, --abort-on-fail
+    stops the 60 s plan early, and the verdict names the objective (exit 3)."""
+    out = run_dir()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    thresholds = out.parent / "thresholds.yaml"
+    thresholds.write_text(TIGHT, encoding="utf-8")
+    with serve(create_app(staging_settings(fault_latency="portal=1500ms"), seeded_url)) as url:
+        result = run_locust(url, out, "--userpool", str(userpool_dir), "--duration", "60",
+                            "--rate", "student=3", "--think-scale", "0.01", "--probe-rate", "0",
+                            "--thresholds", str(thresholds), "--abort-on-fail")
+    assert result.returncode == 3, result.output[-3000:]
+    verdict = result.json("verdict.json")
+    assert verdict["verdict"] == "NO-GO" and verdict["aborted"]
+    failed = {o["name"] for o in verdict["objectives"] if not o["passed"]}
+    assert failed == {"portal.p95"}
+    portal = next(o for o in verdict["objectives"] if o["name"] == "portal.p95")
+    assert portal["worst"] >= 1.5 and portal["whole_run"] >= 1.5 and portal["threshold"] == 0.5
+    assert verdict["reasons"][0].startswith("portal.p95 breached its threshold")
+    assert result.summary["duration"] < 45  # stopped early
+    lines = result.lines("intervals.jsonl")
+    assert any(line["objectives"]["portal.p95"]["failing"] for line in lines)
+    assert "objective portal.p95 FAILED" in result.output
 
 
 def test_a_bad_plan_is_a_clear_usage_error(staging_url: str, userpool_dir: Path) -> None:
