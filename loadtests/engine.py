@@ -41,6 +41,7 @@ from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.session import EngineBrowser
 from loadtests.stats import Delta, Recorder, key
 from loadtests.targets import Target, load_target
+from loadtests.targets_allowed import TargetRefused, check_target
 
 log = logging.getLogger("firstbell")
 ASSIGN, FINAL = "firstbell:assign", "firstbell:final"
@@ -75,6 +76,9 @@ class Engine:
 
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
+        self.staging_hosts = (getattr(environment.parsed_options, "firstbell_staging_hosts",
+                                      None) or "").split(",")
+        check_target(environment.host, self.staging_hosts)
         runner = environment.runner
         self.role = ("master" if isinstance(runner, MasterRunner)
                      else "worker" if isinstance(runner, WorkerRunner) else "local")
@@ -108,6 +112,13 @@ class Engine:
     # -- start ------------------------------------------------------------------------------
     def on_test_start(self) -> None:
         if self.started:
+            return
+        try:  # the web UI can change the host after start-up: check again before any load
+            check_target(self.environment.host, self.staging_hosts)
+        except TargetRefused as exc:
+            log.error("%s", exc)
+            self.environment.process_exit_code = 2
+            self.environment.runner.quit()  # type: ignore[union-attr]
             return
         self.started = True
         t0_wall = time.time() + START_DELAY

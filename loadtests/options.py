@@ -85,6 +85,8 @@ def add_arguments(parser: Any) -> None:
                        action="store_true", dest="firstbell_abort_on_fail",
                        help="Stop the run when an abortable objective has failed for its"
                             " duration")
+    add("--staging-hosts", "FIRSTBELL_STAGING_HOSTS", "Hosts besides loopback that may receive"
+        " load, comma-separated (.example.org for subdomains)", dest="firstbell_staging_hosts")
     add("--oneroster-client", "FIRSTBELL_ONEROSTER_CLIENT", "OAuth client(s) of the"
         " integration persona, id:secret[,id:secret]", dest="firstbell_oneroster_client")
 
