@@ -47,7 +47,7 @@ log = logging.getLogger("firstbell")
 ASSIGN, FINAL = "firstbell:assign", "firstbell:final"
 START_DELAY = 1.0     # seconds between the start and the first arrival: users spawn meanwhile
 LOOKAHEAD = 10.0      # provision for the highest rate this far ahead
-HEADROOM = 1.25       # users above Little's law, for the variance of a Poisson process
+HEADROOM = 1.25       # users above those busy now
 MIN_SPAWN_RATE = 100.0  # users per second per worker
 SPAWN_SECONDS = 0.5   # a ramp-up finishes this fast: Locust's shape waits for it, arrivals don't
 GROW_STEP = 1.1
@@ -350,7 +350,10 @@ class Engine:
         # geometric (a few seconds to any need) without a backlog that the generator's own CPU
         # caused flooding the process with users that cannot help.
         queued = min(int(hub.gauge("queued")), int(busy) + SPARE_USERS * workers)
-        wanted = math.ceil(max(little, busy) * HEADROOM) + queued + SPARE_USERS * workers
+        # Sessions in flight in an open model are Poisson(little): 3 standard deviations over
+        # the mean keep a free user for 99.9% of arrivals, also when the mean is small.
+        wanted = (math.ceil(max(little + 3 * math.sqrt(little), busy * HEADROOM)) + queued
+                  + SPARE_USERS * workers)
         cap = self.plan.max_users or USERS_PER_PROCESS * workers
         if wanted > cap and not self.cap_warned:
             self.cap_warned = True
