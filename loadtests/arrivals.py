@@ -53,8 +53,11 @@ class RateCurve:
         return float(self.stages[self.stage_at(t)].rates.get(persona, 0.0))
 
     def peak(self, persona: str, start: float, end: float) -> float:
-        """The highest rate of `persona` during [start, end)."""
-        lo, hi = self.stage_at(max(start, 0.0)), self.stage_at(max(end, 0.0))
+        """The highest rate of `persona` during [start, end) (0 after the curve's end)."""
+        if start >= self.duration or end <= 0:
+            return 0.0
+        lo, hi = self.stage_at(max(start, 0.0)), self.stage_at(min(max(end, 0.0),
+                                                                     self.duration - 1e-9))
         return max((float(self.stages[i].rates.get(persona, 0.0)) for i in range(lo, hi + 1)),
                    default=0.0)
 

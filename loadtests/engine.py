@@ -17,7 +17,6 @@ merged totals are exactly the sum of the workers'.
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import time
 import weakref
@@ -38,6 +37,13 @@ from loadtests.hub_loop import HubLoop
 from loadtests.identities import IdentityPool
 from loadtests.options import plan_from, thresholds_from
 from loadtests.plan import LoadPlan, PlanError, build_plan
+from loadtests.provisioning import (
+    MIN_SPAWN_RATE,
+    USERS_PER_PROCESS,
+    next_target,
+    session_estimate,
+    users_needed,
+)
 from loadtests.session import EngineBrowser
 from loadtests.stats import Delta, Recorder, key
 from loadtests.targets import Target, load_target
@@ -46,15 +52,6 @@ from loadtests.targets_allowed import TargetRefused, check_target
 log = logging.getLogger("firstbell")
 ASSIGN, FINAL = "firstbell:assign", "firstbell:final"
 START_DELAY = 1.0     # seconds between the start and the first arrival: users spawn meanwhile
-LOOKAHEAD = 10.0      # provision for the highest rate this far ahead
-HEADROOM = 1.25       # users above those busy now
-MIN_SPAWN_RATE = 100.0  # users per second per worker
-SPAWN_SECONDS = 0.5   # a ramp-up finishes this fast: Locust's shape waits for it, arrivals don't
-GROW_STEP = 1.1
-USERS_PER_PROCESS = 700  # geventhttpclient checks pooled sockets with select(), which fails
-# for file descriptors >= 1024: past ~1,000 users a process reconnects on every request
-REQUEST_SECONDS = 0.01   # per session on top of its think time, before sessions are measured
-SPARE_USERS = 2          # per load process
 SCHEDULE_RESOLUTION = 0.001  # arrivals due this close together are queued in one wake-up
 LAG_PROBE = 0.1       # seconds between event-loop lag samples
 LAG_WARNING = 0.5
@@ -321,55 +318,32 @@ class Engine:
         if self.hub_loop.finished() or self.hub_loop.aborted:
             self.hub_loop.close()  # now, not at exit: the web UI keeps the process running
             return None
-        wanted = self.users_needed()
-        if self.users_target and self.generator_saturated():
-            # More users cannot help a generator that is out of CPU (they only add sockets and
-            # scheduling); the shortfall shows as late arrivals and the CPU warning.
-            wanted = min(wanted, self.users_target)
-        # Grow at once, in steps of at least 10% so the dispatch is not redone every second;
-        # never shrink: idle users cost a parked greenlet, while stopping users stalls Locust's
-        # shape loop until they finish their sessions.
-        if wanted > self.users_target:
-            grow = max(wanted, math.ceil(self.users_target * GROW_STEP)) - self.users_target
-            self.spawn_rate = max(MIN_SPAWN_RATE * max(self.count, 1), grow / SPAWN_SECONDS)
-            self.users_target += grow
+        demand = self.users_needed()
+        self.users_target, self.spawn_rate = next_target(
+            self.users_target, demand, self.generator_saturated(), self.count, self.spawn_rate)
         return self.users_target, self.spawn_rate
 
     def users_needed(self) -> int:
-        """Little's law (users = arrival rate x session length, the highest rate of the next
-        seconds, measured session lengths once there are some) or the users busy now, with
-        headroom, plus arrivals already waiting; at most `max_users`."""
         assert self.hub_loop is not None
-        hub, curve, t = self.hub_loop.hub, self.plan.curve, max(self.elapsed(), 0.0)
-        measured = self.hub_loop.mean_session_seconds()
-        little = sum(curve.peak(p, t, t + LOOKAHEAD) * (measured.get(p) or self.estimate(p))
-                     for p in curve.personas)
-        busy = sum(hub.gauge(f"busy|{p}") for p in curve.personas)
-        workers = max(self.count, 1)
-        # Waiting arrivals add users, but at most as many as are busy per tick: growth stays
-        # geometric (a few seconds to any need) without a backlog that the generator's own CPU
-        # caused flooding the process with users that cannot help.
-        queued = min(int(hub.gauge("queued")), int(busy) + SPARE_USERS * workers)
-        # Sessions in flight in an open model are Poisson(little): 3 standard deviations over
-        # the mean keep a free user for 99.9% of arrivals, also when the mean is small.
-        wanted = (math.ceil(max(little + 3 * math.sqrt(little), busy * HEADROOM)) + queued
-                  + SPARE_USERS * workers)
-        cap = self.plan.max_users or USERS_PER_PROCESS * workers
-        if wanted > cap and not self.cap_warned:
+        hub, curve = self.hub_loop.hub, self.plan.curve
+        seconds = session_estimate(self.hub_loop.mean_session_seconds(),
+                                   self.target.session_seconds,
+                                   self.plan.session_seconds_estimate, self.plan.think_scale)
+        demand = users_needed(curve, max(self.elapsed(), 0.0), seconds,
+                              busy=sum(hub.gauge(f"busy|{p}") for p in curve.personas),
+                              queued=hub.gauge("queued"), workers=self.count,
+                              cap=self.plan.max_users)
+        if demand.users > demand.capped and not self.cap_warned:
             self.cap_warned = True
             log.warning("the arrival rate needs ~%d users but at most %d are provisioned"
                         " (--max-users; %d per load process): arrivals will be late or dropped;"
-                        " add load processes (--processes)", wanted, cap, USERS_PER_PROCESS)
-        return min(cap, max(wanted, workers))
+                        " add load processes (--processes)", demand.users, demand.capped,
+                        USERS_PER_PROCESS)
+        return demand.capped
 
     def generator_saturated(self) -> bool:
         assert self.hub_loop is not None
         return any(g.get("cpu", 0.0) > CPU_SATURATED for g in self.hub_loop.hub.gauges.values())
-
-    def estimate(self, persona: str) -> float:
-        """Session seconds before any session of `persona` has ended."""
-        think = self.target.session_seconds.get(persona, self.plan.session_seconds_estimate)
-        return think * self.plan.think_scale + REQUEST_SECONDS
 
     def live(self) -> Live:
         t = max(self.elapsed(), 0.0)

@@ -21,6 +21,7 @@ def test_curve_reads_rates_peaks_and_integrals() -> None:
     assert CURVE.rate("teacher", 99.9) == 10.0 and CURVE.rate("teacher", 100.0) == 40.0
     assert CURVE.rate("teacher", 200.0) == 0.0 and CURVE.rate("guardian", -1) == 0.0
     assert CURVE.peak("teacher", 90, 101) == 40.0 and CURVE.peak("guardian", 0, 10) == 1.0
+    assert CURVE.peak("guardian", 190, 230) == 4.0 and CURVE.peak("guardian", 200, 210) == 0.0
     assert CURVE.expected("teacher", 0, 200) == pytest.approx(10 * 100 + 40 * 50)
     assert CURVE.expected("guardian", 50, 175) == pytest.approx(50 * 1 + 25 * 4)
 
