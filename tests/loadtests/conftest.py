@@ -6,39 +6,15 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from support.sis_server import serve
-from support.sisdb import TEST_SETTINGS, new_database
+from support.sisdb import staging_settings
+from support.small_district import district, identities, seeded_url  # noqa: F401 (fixtures)
 
-from fake_data.district import District, generate
-from fake_data.profile import load_profile
-from fake_data.userpool import build_userpool, write_userpool
+from fake_data.district import District
+from fake_data.userpool import write_userpool
 from staging.app import create_app
-from staging.config import Settings
-from staging.seed import SeedRequest, seed_database
-
-# Links that expire within seconds, so the expired-link probe runs inside a short test.
-LINK_SECONDS = 2
-
-
-@pytest.fixture(scope="session")
-def district() -> District:
-    return generate(load_profile("small"), 1.0, 42)
-
-
-@pytest.fixture(scope="session")
-def seeded_url(postgres_url: str) -> str:
-    url = new_database(postgres_url)
-    seed_database(url, SeedRequest("small", 1.0, 42, history_days=5))
-    return url
-
-
-@pytest.fixture(scope="session")
-def identities(district: District) -> dict[str, list[dict[str, Any]]]:
-    """The user pool per persona, as rows."""
-    return {persona: table.to_pylist() for persona, table in build_userpool(district).items()}
 
 
 @pytest.fixture(scope="session")
@@ -47,10 +23,6 @@ def userpool_dir(district: District) -> Path:
     folder = Path(tempfile.mkdtemp(prefix="firstbell-pool-"))
     write_userpool(district, folder)
     return folder
-
-
-def staging_settings(**overrides: Any) -> Settings:
-    return Settings(**{**TEST_SETTINGS, "signed_link_seconds": LINK_SECONDS, **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,9 @@ import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from conftest import staging_settings
 from support.locust_run import RunResult, finish, run_locust, start_locust
 from support.sis_server import free_port, serve
-from support.sisdb import ADMIN_TOKEN, query
+from support.sisdb import ADMIN_TOKEN, query, staging_settings
 
 from fake_data.userpool import load_persona
 from loadtests.hdr import Timings, summary
@@ -338,9 +337,13 @@ def test_injected_latency_ends_no_go_naming_the_objective(seeded_url: str,
     thresholds = out.parent / "thresholds.yaml"
     thresholds.write_text(TIGHT, encoding="utf-8")
     with serve(create_app(staging_settings(fault_latency="portal=1500ms"), seeded_url)) as url:
-        result = run_locust(url, out, "--userpool", str(userpool_dir), "--duration", "60",
-                            "--rate", "student=3", "--think-scale", "0.01", "--probe-rate", "0",
-                            "--thresholds", str(thresholds), "--abort-on-fail")
+        try:
+            result = run_locust(url, out, "--userpool", str(userpool_dir), "--duration", "60",
+                                "--rate", "student=3", "--think-scale", "0.01",
+                                "--probe-rate", "0", "--thresholds", str(thresholds),
+                                "--abort-on-fail")
+        finally:  # the switch lives in the shared database: later tests must not inherit it
+            httpx.delete(f"{url}/admin/faults", headers={"X-Admin-Token": ADMIN_TOKEN})
     assert result.returncode == 3, result.output[-3000:]
     verdict = result.json("verdict.json")
     assert verdict["verdict"] == "NO-GO" and verdict["aborted"]

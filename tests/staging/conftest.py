@@ -3,38 +3,17 @@ in a real PostgreSQL, served on 127.0.0.1 with a cheap KDF so the tests stay fas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from support.sis_server import serve
-from support.sisdb import TEST_SETTINGS, new_database
+from support.sisdb import TEST_SETTINGS, Login
+from support.small_district import district, identities, seeded_url  # noqa: F401 (fixtures)
 
-from fake_data.district import District, generate
-from fake_data.profile import load_profile
-from fake_data.userpool import build_userpool
 from staging.app import create_app
 from staging.config import Settings
-from staging.seed import SeedRequest, seed_database
-
-
-@pytest.fixture(scope="session")
-def district() -> District:
-    return generate(load_profile("small"), 1.0, 42)
-
-
-@pytest.fixture(scope="session")
-def seeded_url(postgres_url: str) -> str:
-    url = new_database(postgres_url)
-    seed_database(url, SeedRequest("small", 1.0, 42, history_days=5))
-    return url
-
-
-@pytest.fixture(scope="session")
-def identities(district: District) -> dict[str, list[dict[str, Any]]]:
-    """The user pool per persona, as rows; tests take distinct identities from it."""
-    return {persona: table.to_pylist() for persona, table in build_userpool(district).items()}
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +26,6 @@ def base_url(seeded_url: str) -> Iterator[str]:
 def client(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=30.0) as c:
         yield c
-
-
-Login = Callable[[dict[str, Any]], httpx.Client]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Login
+from support.sisdb import Login
 
 PATH_VALUES = ("0", "-1", "2147483648", "99999999999999999999", "abc", "1.5", "%00", "1")
 BODIES: tuple[Any, ...] = (None, {}, [], "text", {"date": "2019-02-30"},

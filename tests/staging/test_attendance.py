@@ -17,8 +17,7 @@ from typing import Any
 import httpx
 import pyarrow as pa
 import pytest
-from conftest import Login
-from support.sisdb import assert_error, enrolled, outsider, query
+from support.sisdb import Login, assert_error, enrolled, outsider, query
 
 from fake_data.district import District
 

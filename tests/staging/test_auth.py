@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 import psycopg
-from conftest import Login
 from support.sis_server import serve
-from support.sisdb import TEST_SETTINGS
+from support.sisdb import TEST_SETTINGS, Login
 
 from staging.app import create_app
 from staging.config import Settings

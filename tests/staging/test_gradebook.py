@@ -11,8 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Login
-from support.sisdb import assert_error, enrolled, outsider, query
+from support.sisdb import Login, assert_error, enrolled, outsider, query
 
 Identities = dict[str, list[dict[str, Any]]]
 ITEM = {"title": "Chapter 7 quiz", "category": "quiz", "assigned_date": "2019-04-22",

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import Login
+from support.sisdb import Login
 
 from fake_data.profile import load_profile
 from staging.portal import letter_grade

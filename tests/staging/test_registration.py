@@ -20,10 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Login
 from prometheus_client.parser import text_string_to_metric_families
 from support.sis_server import serve
-from support.sisdb import TEST_SETTINGS, new_database, query
+from support.sisdb import TEST_SETTINGS, Login, new_database, query
 
 from fake_data.district import District, generate
 from fake_data.export_oneroster import Version, write_oneroster

@@ -24,9 +24,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Login
 from support.sis_server import serve
-from support.sisdb import TEST_SETTINGS, enrolled, new_database, query
+from support.sisdb import TEST_SETTINGS, Login, enrolled, new_database, query
 
 from fake_data.district import District, generate
 from fake_data.profile import load_profile

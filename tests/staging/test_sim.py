@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import Login
 from psycopg.rows import dict_row
+from support.sisdb import Login
 
 from fake_data.district import District
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+
+# A test's login helper: log an identity in, get a client carrying its session token.
+Login = Callable[[dict[str, Any]], httpx.Client]
 
 ADMIN_TOKEN = "test-admin-token"
 # A cheap KDF and a quick fault refresh keep the tests fast; everything else is the default.
@@ -55,3 +59,13 @@ def assert_error(r: httpx.Response, status: int, code: str | None = None) -> dic
     if code:
         assert error["code"] == code
     return error
+
+
+# Signed links that expire within seconds, so the expired-link probe runs inside a short test.
+LINK_SECONDS = 2
+
+
+def staging_settings(**overrides: Any) -> Any:
+    """The test settings with short-lived signed links (the load-engine tests' staging)."""
+    from staging.config import Settings
+    return Settings(**{**TEST_SETTINGS, "signed_link_seconds": LINK_SECONDS, **overrides})
