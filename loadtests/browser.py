@@ -50,6 +50,20 @@ class LoginSpec:
     endpoint: str = "auth.login"
     logout_endpoint: str = "auth.logout"
 
+    def outcome(self, status: int) -> str:
+        """What a person does with a login answer: ``ok``; ``locked`` or ``refused`` (stop);
+        ``retry`` (a 429/5xx, or no answer at all: status 0)."""
+        if 200 <= status < 300:
+            return "ok"
+        if status == self.locked_status:
+            return "locked"
+        return "retry" if status == 0 or status in self.retry_statuses else "refused"
+
+
+def backoff_seconds(base: float, attempt: int) -> float:
+    """The pause before login attempt `attempt` + 1 (0-based): base, 2 base, 4 base, …"""
+    return base * 2 ** attempt
+
 
 # A content check returns None when the page is right, or what is wrong (never the payload).
 Check = Callable[[Response], "str | None"]

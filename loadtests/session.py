@@ -16,7 +16,7 @@ from typing import Any
 
 import gevent
 
-from loadtests.browser import DENIED, Check, LoginSpec, Response
+from loadtests.browser import DENIED, Check, LoginSpec, Response, backoff_seconds
 from loadtests.identities import IdentityPool
 from loadtests.plan import LoadPlan
 from loadtests.stats import Recorder, key
@@ -140,24 +140,21 @@ class EngineBrowser:
             response = self.request("POST", spec.endpoint, spec.path,
                                     json=spec.body(username, password), token=None,
                                     timeout=plan.login_timeout_seconds)
-            status = response.status_code
-            if 200 <= status < 300:
+            outcome = spec.outcome(response.status_code)
+            if outcome == "ok":
                 token = spec.token(response)
                 self.recorder.count(key("logins", self.persona, "ok" if token else "failed"))
                 if keep:
                     self.token = token
                 return token
-            if status == spec.locked_status:
-                self.recorder.count(key("logins", self.persona, "locked"))
-                return None
-            if status and status not in spec.retry_statuses:
-                self.recorder.count(key("logins", self.persona, "refused"))
+            if outcome != "retry":
+                self.recorder.count(key("logins", self.persona, outcome))
                 return None
             if attempt + 1 < plan.login_attempts:
                 self.recorder.count(key("logins", self.persona, "retried"))
                 # exponential backoff with jitter, as a person (or a well-behaved app) retries
-                self.wait(plan.login_backoff_seconds * 2 ** attempt
-                                 * self.rng.uniform(0.5, 1.5))
+                self.wait(backoff_seconds(plan.login_backoff_seconds, attempt)
+                          * self.rng.uniform(0.5, 1.5))
         self.recorder.count(key("logins", self.persona, "gave_up"))
         return None
 

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import httpx
 
-from loadtests.browser import DENIED, Check, LoginSpec, Response
+from loadtests.browser import DENIED, Check, LoginSpec, Response, backoff_seconds
 
 
 @dataclass(frozen=True)
@@ -133,19 +133,20 @@ class SyncBrowser:
     def login(self, username: str, password: str, *, keep: bool = True) -> str | None:
         spec = self.spec
         for attempt in range(self.attempts):
-            if attempt:
-                self.backoffs.append(self.backoff * 2 ** (attempt - 1))  # recorded, not slept
+            if attempt:  # recorded, not slept
+                self.backoffs.append(backoff_seconds(self.backoff, attempt - 1))
             try:
                 r = self.request("POST", spec.endpoint, spec.path,
                                  json=spec.body(username, password), token=None)
             except httpx.TransportError:
                 continue
-            if 200 <= r.status_code < 300:
+            outcome = spec.outcome(r.status_code)
+            if outcome == "ok":
                 token = spec.token(r)
                 if keep:
                     self.token = token
                 return token
-            if r.status_code == spec.locked_status or r.status_code not in spec.retry_statuses:
+            if outcome != "retry":
                 return None
         return None
 
