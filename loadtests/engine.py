@@ -34,7 +34,7 @@ from firstbell import __version__
 from loadtests.arrivals import merged_arrivals
 from loadtests.exporter import CPU_SATURATED, Live
 from loadtests.hub_loop import HubLoop
-from loadtests.identities import IdentityPool
+from loadtests.identities import IdentityPool, check_folder
 from loadtests.options import plan_from, thresholds_from
 from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.provisioning import (
@@ -84,6 +84,8 @@ class Engine:
         self.thresholds = thresholds_from(self.options)
         self.target: Target = load_target(self.plan.target)
         self.probes = self.target.enabled_probes(self.plan.probes)
+        if self.role != "master":  # the master sends no load and reads no identities
+            check_folder(getattr(self.options, "firstbell_userpool", None), self._personas())
         self.queue: Queue[Ticket] = Queue()
         self.recorder = Recorder()
         self.pool: IdentityPool | None = None
@@ -163,16 +165,16 @@ class Engine:
                             lag, self.elapsed())
             self.max_lag = max(self.max_lag, lag)
 
+    def _personas(self) -> list[str]:
+        """The pool files this target's sessions log in as (integration clients come from
+        --oneroster-client, not from the pool)."""
+        return [p for p in self.target.pool_personas if p != "integration"]
+
     def _pool(self) -> IdentityPool:
-        folder = getattr(self.options, "firstbell_userpool", None)
-        personas = [p for p in self.target.pool_personas if p != "integration"]
         clients = [dict(zip(("client_id", "client_secret"), c.split(":", 1), strict=True))
                    for c in self.plan.oneroster_clients if ":" in c]
-        if not folder and personas:
-            sys.stderr.write("firstbell: --userpool is required (the userpool/ folder written by"
-                             " `firstbell district generate`); FIRSTBELL_USERPOOL works too\n")
-            raise SystemExit(2)
-        return IdentityPool.from_folder(Path(folder or "."), personas, index=self.index,
+        folder = getattr(self.options, "firstbell_userpool", None) or "."
+        return IdentityPool.from_folder(Path(folder), self._personas(), index=self.index,
                                         count=self.count, seed=self.plan.seed,
                                         extra={"integration": clients})
 

@@ -20,6 +20,21 @@ import pyarrow.compute as pc
 from fake_data.userpool import load_persona
 
 
+def check_folder(folder: str | None, personas: list[str]) -> None:
+    """Before any load: the user pool has a file for every persona the click paths log in as
+    (a ValueError naming the folder and the files otherwise)."""
+    if not personas:
+        return
+    if not folder:
+        raise ValueError("--userpool is required: the userpool/ folder that `firstbell district"
+                         " generate` writes (FIRSTBELL_USERPOOL works too)")
+    missing = [f"{p}.arrow" for p in personas if not (Path(folder) / f"{p}.arrow").is_file()]
+    if missing:
+        raise ValueError(f"--userpool {folder}: no {', '.join(missing)} there; point it at the"
+                         " userpool/ folder of a generated district (`firstbell district"
+                         " generate --formats userpool`)")
+
+
 class IdentityPool:
     def __init__(self, tables: Mapping[str, pa.Table], *, index: int = 0, count: int = 1,
                  seed: int = 42, extra: Mapping[str, list[dict[str, Any]]] | None = None) -> None:

@@ -369,3 +369,12 @@ def test_a_bad_plan_is_a_clear_usage_error(staging_url: str, userpool_dir: Path)
     assert f"{plan}: the plan is not valid" in result.output
     assert "rate of 'teacher' is -2.0" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_a_missing_user_pool_is_a_clear_usage_error(staging_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = run_locust(staging_url, out, "--userpool", str(tmp_path / "nowhere"),
+                        "--rate", "teacher=1", "--duration", "3", timeout=60)
+    assert result.returncode == 2
+    assert f"--userpool {tmp_path / 'nowhere'}: no teacher.arrow" in result.output
+    assert "Traceback" not in result.output and not out.exists()
