@@ -74,6 +74,9 @@ class Browser(Protocol):
 
     persona: str
     identity: Mapping[str, Any]   # the user pool row this session logged in as
+    # The persona's click-path mix from the plan (knob -> value, e.g. ``grade_share``): paths
+    # read ``options.get(KNOB, DEFAULT)``; the target's ``MIX`` lists every knob and default.
+    options: Mapping[str, float]
 
     @property
     def rng(self) -> random.Random:

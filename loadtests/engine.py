@@ -84,6 +84,7 @@ class Engine:
         self.thresholds = thresholds_from(self.options)
         self.target: Target = load_target(self.plan.target)
         self.probes = self.target.enabled_probes(self.plan.probes)
+        self.target.check_mix(self.plan.mix)
         if self.role != "master":  # the master sends no load and reads no identities
             check_folder(getattr(self.options, "firstbell_userpool", None), self._personas())
         self.queue: Queue[Ticket] = Queue()

@@ -60,6 +60,8 @@ class LoadPlan(BaseModel):
     drain_seconds: float = Field(30.0, ge=0)
     seed: int = 42
     oneroster_clients: list[str] = Field(default_factory=list)  # "client_id:secret"
+    # Click-path mix per persona (knob -> value); the target's MIX names the knobs.
+    mix: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     @field_validator("clock_start")
     @classmethod

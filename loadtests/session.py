@@ -44,6 +44,7 @@ class EngineBrowser:
                  intended: float, seed: int, probes: frozenset[str]) -> None:
         self.client, self.recorder, self.pool, self.plan = client, recorder, pool, plan
         self.spec, self.persona, self.identity = login_spec, persona, identity
+        self.options: Mapping[str, float] = plan.mix.get(persona, {})
         self.seed = seed
         self._rng: random.Random | None = None
         self.next_intended = intended

@@ -4,7 +4,7 @@ security probes its paths run. `load_target` imports one by name (the plan's ``t
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from loadtests.browser import ClickPath, LoginSpec
@@ -27,6 +27,8 @@ class Target:
     # Seconds a session spends thinking at think scale 1, per persona (an estimate the engine
     # provisions users by until it has measured real sessions).
     session_seconds: dict[str, float] = field(default_factory=dict)
+    # The click-path mix knobs each persona's path reads, with their defaults.
+    mix: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def enabled_probes(self, wanted: Iterable[str] | None) -> frozenset[str]:
         """The probes a plan turns on: all of this target's when `wanted` is None. A name the
@@ -40,6 +42,21 @@ class Target:
                              f" probes are {', '.join(self.probes) or 'none'}")
         return chosen
 
+    def check_mix(self, mix: Mapping[str, Mapping[str, float]]) -> None:
+        """A mix knob no path reads would silently change nothing: refuse it."""
+        for persona, knobs in mix.items():
+            known = self.mix.get(persona, {})
+            unknown = sorted(set(knobs) - set(known))
+            if persona not in self.click_paths or unknown:
+                what = (f"persona {persona!r}" if persona not in self.click_paths
+                        else f"mix knob {unknown[0]!r} of persona {persona!r}")
+                raise ValueError(f"target {self.name!r} has no {what}; its knobs are "
+                                 f"{', '.join(sorted(known)) or 'none'}")
+            for knob, value in knobs.items():
+                if value < 0:
+                    raise ValueError(f"mix knob {persona}.{knob} is {value}; knobs are shares"
+                                     " or counts and cannot be negative")
+
 
 def load_target(name: str) -> Target:
     if name not in TARGETS:
@@ -52,4 +69,5 @@ def load_target(name: str) -> Target:
         probes=tuple(getattr(module, "PROBES", ())),
         pool_personas=tuple(getattr(module, "POOL_PERSONAS", ())),
         session_seconds=dict(getattr(module, "SESSION_SECONDS", {})),
+        mix={persona: dict(knobs) for persona, knobs in getattr(module, "MIX", {}).items()},
     )

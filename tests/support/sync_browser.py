@@ -53,8 +53,10 @@ class SyncBrowser:
                  probes: Iterable[str] = (), seed: int = 0, attempts: int = 3,
                  backoff: float = 0.5, always: bool = False,
                  held: set[tuple[str, Any]] | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 options: Mapping[str, float] | None = None) -> None:
         self.persona, self.identity, self.rng = persona, identity, random.Random(seed)
+        self.options: Mapping[str, float] = dict(options or {})
         self.spec, self.attempts, self.backoff = login, attempts, backoff
         self.always = always
         self.waits: list[float] = []
