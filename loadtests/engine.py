@@ -331,7 +331,8 @@ class Engine:
         hub, curve = self.hub_loop.hub, self.plan.curve
         seconds = session_estimate(self.hub_loop.mean_session_seconds(),
                                    self.target.session_seconds,
-                                   self.plan.session_seconds_estimate, self.plan.think_scale)
+                                   self.plan.session_seconds_estimate,
+                                   self.plan.persona_think_scale)
         demand = users_needed(curve, max(self.elapsed(), 0.0), seconds,
                               busy=sum(hub.gauge(f"busy|{p}") for p in curve.personas),
                               queued=hub.gauge("queued"), workers=self.count,

@@ -47,6 +47,7 @@ class LoadPlan(BaseModel):
     clock_start: str = "07:00"              # simulated time of day at the start, HH:MM
     speed: float = Field(1.0, gt=0)         # simulated seconds per real second
     think_scale: float = Field(1.0, ge=0)   # multiplies every think time
+    think_scales: dict[str, float] = Field(default_factory=dict)  # per persona, on top
     probe_rate: float = Field(0.05, ge=0, le=1)  # chance a session runs each eligible probe
     probes: list[str] | None = None         # None: every probe the target has
     login_attempts: int = Field(3, ge=1)
@@ -70,6 +71,17 @@ class LoadPlan(BaseModel):
         if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
             raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. 07:30")
         return value
+
+    @field_validator("think_scales")
+    @classmethod
+    def _scales(cls, scales: dict[str, float]) -> dict[str, float]:
+        for persona, scale in scales.items():
+            if scale < 0:
+                raise ValueError(f"think scale of {persona!r} is {scale}; it cannot be negative")
+        return scales
+
+    def persona_think_scale(self, persona: str) -> float:
+        return self.think_scale * self.think_scales.get(persona, 1.0)
 
     @property
     def curve(self) -> RateCurve:

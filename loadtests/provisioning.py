@@ -58,11 +58,11 @@ def next_target(current: int, wanted: int, saturated: bool, workers: int,
 
 
 def session_estimate(measured: Mapping[str, float], declared: Mapping[str, float],
-                     fallback: float, think_scale: float,
+                     fallback: float, think_scale: Callable[[str], float],
                      request_seconds: float = 0.01) -> Callable[[str], float]:
     """Measured mean session seconds per persona; before any has ended, the target's declared
-    think seconds (or `fallback`) x the think scale, plus a little for the requests."""
+    think seconds (or `fallback`) x the persona's think scale, plus a little for the requests."""
     def seconds(persona: str) -> float:
-        return measured.get(persona) or (declared.get(persona, fallback) * think_scale
-                                         + request_seconds)
+        return measured.get(persona) or (declared.get(persona, fallback)
+                                         * think_scale(persona) + request_seconds)
     return seconds

@@ -130,7 +130,7 @@ class EngineBrowser:
         return self.request("DELETE", endpoint, path, **kw)
 
     def think(self, seconds: float) -> None:
-        pause = seconds * self.plan.think_scale * self.rng.uniform(0.5, 1.5)
+        pause = seconds * self.plan.persona_think_scale(self.persona) * self.rng.uniform(0.5, 1.5)
         self.next_intended = max(self.next_intended, time.perf_counter()) + pause
         gevent.sleep(max(0.0, self.next_intended - time.perf_counter()))
 

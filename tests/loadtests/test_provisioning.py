@@ -58,7 +58,8 @@ def test_grow_in_steps_never_shrink_and_not_while_out_of_cpu() -> None:
 
 
 def test_session_estimates() -> None:
-    seconds = session_estimate({"teacher": 12.0}, {"guardian": 40.0}, 30.0, think_scale=0.5)
+    seconds = session_estimate({"teacher": 12.0}, {"guardian": 40.0}, 30.0,
+                               think_scale=lambda p: 0.5)
     assert seconds("teacher") == 12.0                 # measured
     assert seconds("guardian") == 40.0 * 0.5 + 0.01   # declared by the target
     assert seconds("clerk") == 30.0 * 0.5 + 0.01      # the plan's fallback
