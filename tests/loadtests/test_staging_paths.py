@@ -10,6 +10,9 @@ again when its test ends, and no login here ever fails on a real account.
 from __future__ import annotations
 
 import ast
+import inspect
+import re
+import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -278,6 +281,53 @@ def test_integration(staging_url: str, seeded_url: str, target: Target) -> None:
         expected += [f"oneroster.{name}"] * min(integration.MAX_PAGES, -(-total // 500))
     assert b.labels() == expected
     assert not any(c.path.endswith("/logout") for c in b.calls)
+
+
+# -- the click-path mix -----------------------------------------------------------------------
+
+def test_mix_lists_exactly_the_knobs_each_path_reads(target: Target) -> None:
+    assert set(target.mix) == set(target.click_paths)
+    for persona, path in target.click_paths.items():
+        module = sys.modules[path.__module__]
+        read = {}  # every browser.options.get("knob", DEFAULT) in the persona's module
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "browser.options.get":
+                knob, default = node.args
+                read[ast.literal_eval(knob)] = getattr(module, ast.unparse(default))
+        assert read == target.mix[persona], persona
+        assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", k) and v >= 0 for k, v in read.items())
+    target.check_mix(target.mix)
+    with pytest.raises(ValueError, match="grade_share"):
+        target.check_mix({"teacher": {"grading_share": 0.5}})
+
+
+def test_grade_share_decides_whether_a_teacher_grades(staging_url: str, seeded_url: str,
+                                                      identities: Identities,
+                                                      target: Target) -> None:
+    kinds = class_types(seeded_url)
+    me = [t for t in identities["teacher"] if t["level"] == "elementary"
+          and any(kinds[s][0] == "homeroom" for s in t["sections"])][-3]
+    # `always` off: the share alone decides (with it on, 1.0 would prove nothing).
+    for share, seeds, graded in ((1.0, range(3), True), (0.0, range(3), False)):
+        for seed in seeds:
+            b = run(staging_url, target, "teacher", me, always=False, seed=seed,
+                    options={"grade_share": share})
+            assert_clean(b, "teacher")
+            assert ("gradebook.scores" in b.labels()) is graded, (share, seed)
+    off = run(staging_url, target, "teacher", me, options={"grade_share": 0.0})  # always on
+    assert "gradebook.line_item_create" not in off.labels()
+
+
+def test_max_periods_caps_a_subject_teachers_roll_calls(staging_url: str, seeded_url: str,
+                                                        identities: Identities,
+                                                        target: Target) -> None:
+    kinds = class_types(seeded_url)
+    me = [t for t in identities["teacher"] if t["level"] == "high"
+          and sum(kinds[s] == ("scheduled", 1) for s in t["sections"]) >= 3][-3]
+    for seed in range(3):
+        b = run(staging_url, target, "teacher", me, seed=seed, options={"max_periods": 1})
+        assert_clean(b, "teacher")
+        assert b.labels().count("attendance.period_post") == 1
 
 
 def test_failed_logins_end_the_session_quietly(staging_url: str, target: Target) -> None:

@@ -3,7 +3,8 @@
 It records instead of measuring: every request (with its probe name, if any, and what its
 content check said), every think time (not slept), every real-time wait (slept: a test lets a
 short-lived link expire that way), every login backoff (never slept) and every probe's outcome.
-With ``always=True`` every "sometimes" step happens, so a test sees every write and download.
+With ``always=True`` every "sometimes" step whose share is above 0 happens, so a test sees every
+write and download.
 Cookies are dropped after each answer, so a request carries only the token it is told to.
 """
 
@@ -129,7 +130,9 @@ class SyncBrowser:
         time.sleep(seconds)
 
     def sometimes(self, share: float) -> bool:
-        return self.always or self.rng.random() < share
+        # `always` makes every step that can happen happen; a share of 0 (a mix knob turned
+        # off) is a step that cannot, as in the engine, where random() < 0 is never true.
+        return share > 0 and (self.always or self.rng.random() < share)
 
     # -- logins -----------------------------------------------------------------------------
     def login(self, username: str, password: str, *, keep: bool = True) -> str | None:

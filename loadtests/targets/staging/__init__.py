@@ -54,6 +54,19 @@ PROBES: tuple[str, ...] = probes.NAMES
 SESSION_SECONDS = {"teacher": 50.0, "student": 40.0, "guardian": 40.0, "clerk": 45.0,
                    "district_admin": 45.0, "integration": 20.0}
 
+# The click-path mix: persona -> knob -> default. Each path reads its knobs as
+# ``browser.options.get(knob, DEFAULT)``, so a plan's ``mix`` changes them per run; shares are
+# the probability of a step per session (0-1), counts a number (periods, pages, days). A knob
+# listed here and read nowhere would change nothing; the engine refuses unlisted ones.
+MIX: dict[str, dict[str, float]] = {
+    "teacher": {"grade_share": teacher.GRADE_SHARE, "max_periods": teacher.MAX_PERIODS},
+    "student": {"attendance_share": student.ATTENDANCE_SHARE},
+    "guardian": {"report_card_share": guardian.REPORT_CARD_SHARE},
+    "clerk": {"export_share": clerk.EXPORT_SHARE, "max_searches": clerk.MAX_SEARCHES},
+    "district_admin": {"report_days": district_admin.REPORT_DAYS},
+    "integration": {"max_pages": integration.MAX_PAGES},
+}
+
 # The personas' own pools, then those the paths borrow from (`terminated_staff`, `clerk`) or
 # look up in (`student`, for a guardian's child's classes).
 POOL_PERSONAS: tuple[str, ...] = (*CLICK_PATHS, "terminated_staff")

@@ -37,7 +37,7 @@ def session(browser: Browser) -> None:
         browser.think(THINK_RECORD)
     browser.get("attendance.summary", f"/api/attendance/schools/{school}/summary",
                 check=checks.fields(school_id=school))
-    if browser.sometimes(EXPORT_SHARE):
+    if browser.sometimes(browser.options.get("export_share", EXPORT_SHARE)):
         browser.think(THINK_SUMMARY)
         link = probes.link_of(browser.post("reports.roster", "/api/reports/roster",
                                            json={"school_id": school}))
@@ -55,7 +55,8 @@ def session(browser: Browser) -> None:
 
 def _search(browser: Browser, school: int) -> list[dict[str, Any]]:
     """The results of the first search (by surname prefix) that finds someone, or []."""
-    for prefix in browser.rng.sample(NAME_PREFIXES, MAX_SEARCHES):
+    tries = min(len(NAME_PREFIXES), int(browser.options.get("max_searches", MAX_SEARCHES)))
+    for prefix in browser.rng.sample(NAME_PREFIXES, tries):
         browser.think(THINK_SEARCH)
         body = checks.page(browser.get(
             "sim.search", "/api/sim/students", params={"q": prefix},

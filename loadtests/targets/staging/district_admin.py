@@ -30,7 +30,8 @@ def session(browser: Browser) -> None:
         check=checks.fields(school_id=DASHBOARD_SCHOOL)))
     if summary is not None:
         today = dt.date.fromisoformat(summary["date"])
-        window = {"from": (today - dt.timedelta(days=REPORT_DAYS - 1)).isoformat(),
+        days = max(1, int(browser.options.get("report_days", REPORT_DAYS)))
+        window = {"from": (today - dt.timedelta(days=days - 1)).isoformat(),
                   "to": today.isoformat()}
         browser.think(THINK_DASHBOARD)
         _report(browser, "attendance", window, "attendance_rate")

@@ -56,7 +56,8 @@ def _child(browser: Browser, kid: int) -> probes.Link | None:
     grades = browser.get("portal.grades", f"{base}/grades", check=grades_check)
     browser.think(THINK_GRADES)
     browser.get("portal.attendance", f"{base}/attendance", check=attendance_page)
-    if not checks.ok(grades) or not browser.sometimes(REPORT_CARD_SHARE):
+    if not checks.ok(grades) or not browser.sometimes(
+            browser.options.get("report_card_share", REPORT_CARD_SHARE)):
         return None
     browser.think(THINK_PAGE)
     link = probes.link_of(browser.get("portal.report_card", f"{base}/report-card"))

@@ -39,11 +39,12 @@ def session(browser: Browser) -> None:
     if not token:
         return
     bearer = {"Authorization": f"Bearer {token}"}
+    pages = int(browser.options.get("max_pages", MAX_PAGES))
     for number, (collection, endpoint) in enumerate(COLLECTIONS.items()):
         if number:
             browser.think(THINK_COLLECTION)
         params: dict[str, str] | None = {"limit": str(LIMIT)}
-        for page_number in range(MAX_PAGES):
+        for page_number in range(pages):
             if params is None:
                 break
             if page_number:

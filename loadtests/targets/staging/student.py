@@ -62,7 +62,7 @@ def _pages(browser: Browser, me: Any, student_id: int) -> None:
         browser.get("portal.assignments", f"{base}/sections/{section}/assignments",
                     check=checks.fields(student_id=student_id, section_id=section))
         browser.think(THINK_ASSIGNMENTS)
-    if browser.sometimes(ATTENDANCE_SHARE):
+    if browser.sometimes(browser.options.get("attendance_share", ATTENDANCE_SHARE)):
         browser.get("portal.attendance", f"{base}/attendance",
                     check=attendance_check(student_id, me["sections"]))
         browser.think(THINK_PAGE)

@@ -16,6 +16,7 @@ from loadtests.targets.staging import checks, probes
 # Most of a class is present on a normal day; the rest are tardy or absent.
 STATUSES = ("present", "tardy", "absent_unexcused", "absent_excused")
 STATUS_WEIGHTS = (0.9, 0.04, 0.04, 0.02)
+# Mix knobs (the plan's `mix.teacher` overrides them: see MIX in the package).
 GRADE_SHARE = 0.3            # sessions that also create an assignment and enter its scores
 MAX_PERIODS = 3              # class periods a subject teacher takes attendance for per session
 # Summer and evening school classes are not the school day's: their roll is taken in their own
@@ -46,7 +47,8 @@ def _work(browser: Browser, me: Any, sections: list[dict[str, Any]]) -> None:
     if homerooms:
         chosen, daily = homerooms[:1], True
     else:
-        count = min(len(classes), browser.rng.randint(1, MAX_PERIODS))
+        most = int(browser.options.get("max_periods", MAX_PERIODS))
+        count = min(len(classes), browser.rng.randint(1, most)) if most >= 1 else 0
         chosen, daily = browser.rng.sample(classes, count), False
     taken = [(s["section_id"], day) for s in chosen
              if (day := _roll(browser, me, s["section_id"], daily=daily))]
@@ -57,7 +59,8 @@ def _work(browser: Browser, me: Any, sections: list[dict[str, Any]]) -> None:
     roster = checks.page(browser.get(
         "gradebook.roster", f"/api/gradebook/sections/{section_id}/roster",
         check=_class_page(me, section_id)))
-    if roster and roster["students"] and browser.sometimes(GRADE_SHARE):
+    if roster and roster["students"] and browser.sometimes(
+            browser.options.get("grade_share", GRADE_SHARE)):
         browser.think(THINK_ROSTER)
         _grade(browser, section_id, [s["student_id"] for s in roster["students"]], today)
 
