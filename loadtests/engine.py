@@ -66,6 +66,7 @@ def engine_of(environment: Environment) -> Engine:
 class Ticket(NamedTuple):
     persona: str
     intended: float   # perf_counter time the session was meant to start
+    closed: bool = False  # a closed-loop session: the next one starts when it ends
 
 
 class Engine:
@@ -96,6 +97,7 @@ class Engine:
         self.schedule_done = False
         self.final_sent = False
         self.busy: dict[str, int] = {}
+        self.closed_live: dict[str, int] = {}  # closed-loop sessions queued or running
         self.sessions = 0
         self.users_target = 0
         self.max_lag = 0.0
@@ -151,6 +153,8 @@ class Engine:
         self.pool = self._pool()
         self.started = True
         gevent.spawn(self._schedule)
+        if any(stage.users for stage in self.plan.stages):
+            gevent.spawn(self._closed_loop)
         gevent.spawn(self._watch_loop)
 
     def _watch_loop(self) -> None:
@@ -201,8 +205,27 @@ class Engine:
                 gevent.sleep(delay)
             self.recorder.count(scheduled[persona])
             self.queue.put(Ticket(persona, due))
+        # The plan may end with closed-loop stages, or simply after its last arrival.
+        gevent.sleep(max(0.0, self.t0_perf + curve.duration - time.perf_counter()))
         self.schedule_done = True
         gevent.spawn(self._drain)
+
+    def _closed_loop(self) -> None:
+        """Closed-loop stages (capacity sweeps): keep this process's share of each stage's
+        users in sessions, a new one queued the moment one ends; none between such stages."""
+        plan = self.plan
+        while True:
+            elapsed = time.perf_counter() - self.t0_perf
+            if elapsed >= plan.duration:
+                return
+            wanted = plan.stages[plan.curve.stage_at(max(elapsed, 0.0))].users \
+                if elapsed >= 0 else {}
+            for persona, total in wanted.items():
+                mine = total // self.count + (1 if self.index < total % self.count else 0)
+                while self.closed_live.get(persona, 0) < mine:
+                    self.closed_live[persona] = self.closed_live.get(persona, 0) + 1
+                    self.queue.put(Ticket(persona, time.perf_counter(), closed=True))
+            gevent.sleep(0.02)
 
     def _drain(self) -> None:
         """The plan is over: arrivals still waiting for a user once they are late are dropped
@@ -264,6 +287,13 @@ class Engine:
         self.run_session(user, ticket)
 
     def run_session(self, user: Any, ticket: Ticket) -> None:
+        try:
+            self._run_session(user, ticket)
+        finally:
+            if ticket.closed:
+                self.closed_live[ticket.persona] -= 1
+
+    def _run_session(self, user: Any, ticket: Ticket) -> None:
         persona, plan, rec = ticket.persona, self.plan, self.recorder
         names = self._session_keys.get(persona) or self._keys_for(persona)
         waited = time.perf_counter() - ticket.intended

@@ -28,6 +28,18 @@ class Stage(BaseModel):
     seconds: float = Field(gt=0)
     rates: dict[str, float] = Field(default_factory=dict)
     label: str = ""
+    # Closed loop (capacity sweeps): this many sessions per persona always in flight, each
+    # started as soon as the previous one ends, instead of (or on top of) open arrivals.
+    users: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("users")
+    @classmethod
+    def _users(cls, users: dict[str, int]) -> dict[str, int]:
+        for persona, count in users.items():
+            if count < 0:
+                raise ValueError(f"closed-loop users of {persona!r} is {count}; it cannot be"
+                                 " negative")
+        return users
 
     @field_validator("rates")
     @classmethod
@@ -42,6 +54,8 @@ class Stage(BaseModel):
 class LoadPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenario: str = "constant"
+    title: str = ""
+    profile: str = ""                       # the district profile the rates came from
     target: str = "staging"                 # which click paths (loadtests.targets)
     stages: list[Stage] = Field(min_length=1)
     clock_start: str = "07:00"              # simulated time of day at the start, HH:MM
@@ -63,6 +77,9 @@ class LoadPlan(BaseModel):
     oneroster_clients: list[str] = Field(default_factory=list)  # "client_id:secret"
     # Click-path mix per persona (knob -> value); the target's MIX names the knobs.
     mix: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # The assumption ledger the rates were computed from (scenarios.ledger), carried into
+    # run.json and the report.
+    assumptions: list[dict[str, Any]] = Field(default_factory=list)
 
     @field_validator("clock_start")
     @classmethod

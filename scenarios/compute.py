@@ -1,0 +1,375 @@
+"""From a scenario day and a district profile to arrival curves and a load plan.
+
+Each activity's sessions for the day are its population times its factors (ledger values);
+its windows spread them over clock time (flat or peaked, placed against the bell schedule).
+The day is cut into slots of the scenario's resolution; a slot's rate per persona is the
+sessions falling in it divided by its simulated length. Rates stay real when the run is
+compressed: ``--speed`` shortens each slot's real duration, not its intensity. ``--scale``
+multiplies rates; ``--window`` keeps part of the day. Concurrency is Little's law (rate x
+session seconds of the persona's click path).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fake_data.profile import Profile
+from loadtests.plan import LoadPlan, PlanError, build_plan
+from loadtests.targets import Target, load_target
+from scenarios.district import Bells, populations
+from scenarios.ledger import Assumption, Ledger, LedgerError
+from scenarios.model import (
+    DEFAULTS_FILE,
+    Moment,
+    Scenario,
+    ScenarioError,
+    Window,
+    load_defaults,
+    span,
+)
+from scenarios.shapes import Spread
+
+# Ledger names that set load-plan knobs rather than rates.
+PLAN_ASSUMPTIONS = {"login.attempts": ("login_attempts", int),
+                    "login.backoff_seconds": ("login_backoff_seconds", float),
+                    "login.timeout_seconds": ("login_timeout_seconds", float),
+                    "probe.rate": ("probe_rate", float)}
+Overrides = Sequence[tuple[Mapping[str, tuple[float, str | None]], str]]
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: float                 # clock seconds
+    end: float
+    rates: dict[str, float]      # persona -> sessions per second
+    label: str                   # the activity sending most sessions in the slot
+    users: dict[str, int] = field(default_factory=dict)  # closed-loop points (capacity)
+    real_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class PersonaSummary:
+    persona: str
+    sessions: float              # over the planned span, at full (simulated) length
+    peak_rate: float             # sessions per second
+    peak_at: float               # clock seconds of the peak slot's start
+    session_seconds: float       # W in Little's law
+    peak_concurrency: float      # peak_rate x session_seconds
+
+
+@dataclass
+class ComputedPlan:
+    scenario: Scenario
+    source: str
+    profile: str
+    span: tuple[float, float]    # the planned part of the day (clock seconds)
+    speed: float
+    scale: float
+    normalized: float            # factor applied to reach the scenario's peak_rate (else 1)
+    slots: list[Slot]
+    activities: dict[str, float]  # activity -> sessions in the planned span
+    personas: dict[str, PersonaSummary]
+    total_peak: float
+    total_peak_at: float
+    peak_concurrency: float
+    ledger: list[Assumption]
+    plan: LoadPlan
+
+    @property
+    def duration(self) -> float:
+        return self.plan.duration
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name, "title": self.scenario.title,
+            "rehearses": self.scenario.rehearses, "source": self.source,
+            "profile": self.profile, "window": [hhmm(self.span[0]), hhmm(self.span[1])],
+            "speed": self.speed, "scale": self.scale, "normalized": self.normalized,
+            "real_seconds": self.duration,
+            "activities": self.activities,
+            "personas": {p: vars(s) for p, s in self.personas.items()},
+            "total_peak_rate": self.total_peak, "total_peak_at": hhmm(self.total_peak_at),
+            "peak_concurrency": self.peak_concurrency,
+            "slots": [{"start": hhmm(s.start), "end": hhmm(s.end), "rates": s.rates,
+                       "label": s.label, "users": s.users, "real_seconds": s.real_seconds}
+                      for s in self.slots],
+            "assumptions": [a.as_json() for a in self.ledger],
+            "plan": self.plan.model_dump(mode="json"),
+        }
+
+
+def hhmm(clock: float) -> str:
+    minutes = round(clock / 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+class _Builder:
+    def __init__(self, scenario: Scenario, source: str, profile: Profile,
+                 target: Target) -> None:
+        self.s, self.source, self.profile, self.target = scenario, source, profile, target
+        self.bells = Bells.of(profile)
+
+    def fail(self, where: str, message: str) -> ScenarioError:
+        return ScenarioError(f"{self.source}: field {where}: {message}")
+
+    def ledger(self, defaults: Path, overrides: Overrides) -> Ledger:
+        ledger = Ledger(Assumption(n, a.value, a.unit, a.source, f"defaults {defaults.name}")
+                        for n, a in load_defaults(defaults).items())
+        for entry in populations(self.profile, self.s.phase):
+            ledger.add(entry)
+        for persona, think in self.target.session_seconds.items():
+            ledger.add(Assumption(f"session_seconds.{persona}", think, "seconds",
+                                  f"[E] think times of the {self.target.name} {persona} click"
+                                  " path", f"target {self.target.name}"))
+        for name, a in self.s.assumptions.items():
+            ledger.add(Assumption(name, a.value, a.unit, a.source, f"scenario {self.s.name}"))
+        for values, origin in overrides:
+            ledger.override(values, origin)
+        return ledger
+
+    def check_references(self, ledger: Ledger) -> None:
+        for i, a in enumerate(self.s.activities):
+            where = f"activities.{i}"
+            if a.persona not in self.target.click_paths:
+                raise self.fail(f"{where}.persona", f"target {self.target.name!r} has no click"
+                                f" path {a.persona!r} (value {a.persona!r}); its personas:"
+                                f" {', '.join(sorted(self.target.click_paths))}")
+            for name, kind in ((a.population, "population"), *((f, "factor")
+                                                               for f in a.factors)):
+                if name not in ledger:
+                    raise self.fail(f"{where}.{kind}", f"{name!r} is not in the assumption"
+                                    " ledger; declare it under `assumptions` or use one of: "
+                                    + ", ".join(sorted(ledger.entries)))
+        for persona, spec in self.s.personas.items():
+            try:
+                self.target.check_mix({persona: self.mix(persona, ledger)})
+            except ValueError as exc:
+                raise self.fail(f"personas.{persona}", f"{exc} (value {spec.mix!r})") from None
+
+    def mix(self, persona: str, ledger: Ledger) -> dict[str, float]:
+        out = {}
+        for knob, value in self.s.personas[persona].mix.items():
+            if isinstance(value, str):
+                if value not in ledger:
+                    raise self.fail(f"personas.{persona}.mix.{knob}", f"{value!r} is neither"
+                                    " a number nor an assumption of the ledger")
+                value = ledger.value(value)
+            out[knob] = value
+        return out
+
+    def moment(self, m: Moment | None, where: str, base: float | None = None) -> float | None:
+        if m is None:
+            return None
+        if m.base is None:
+            if base is None:
+                raise self.fail(where, f"an offset ({m.offset:+g} s) needs a clock time or a"
+                                " bell event before it, e.g. high.first_bell - 45m")
+            return base + m.offset
+        if ":" in m.base:
+            return float(int(m.base[:2]) * 3600 + int(m.base[3:]) * 60) + m.offset
+        times = self.bells.events.get(m.base)
+        if times is None:
+            raise self.fail(where, f"{m.base!r} is not a bell event of profile"
+                            f" {self.profile.name!r}; events: "
+                            + ", ".join(sorted(self.bells.events)))
+        if len(times) > 1:
+            raise self.fail(where, f"{m.base!r} happens {len(times)} times a day; use"
+                            f" `every: {m.base}` with offsets")
+        return times[0] + m.offset
+
+    def spreads(self, index: int) -> list[Spread]:
+        out: list[Spread] = []
+        lo_day, hi_day = self.s.span
+        for j, w in enumerate(self.s.activities[index].windows):
+            where = f"activities.{index}.windows.{j}"
+            bases = [None] if w.every is None else self._occurrences(w, where)
+            for base in bases:
+                spread = self._spread(w, where, base, len(bases))
+                if spread.lo < lo_day or spread.hi > hi_day:
+                    raise self.fail(where, f"the window {hhmm(spread.lo)}-{hhmm(spread.hi)}"
+                                    f" falls outside the scenario's day {self.s.day}")
+                out.append(spread)
+        return out
+
+    def _occurrences(self, w: Window, where: str) -> list[float | None]:
+        assert w.every is not None
+        times = self.bells.events.get(w.every)
+        if times is None:
+            raise self.fail(f"{where}.every", f"{w.every!r} is not a bell event of profile"
+                            f" {self.profile.name!r}; events: "
+                            + ", ".join(sorted(self.bells.events)))
+        return list(times)
+
+    def _spread(self, w: Window, where: str, base: float | None, count: int) -> Spread:
+        lo = self.moment(w.start, f"{where}.from", base)
+        hi = self.moment(w.end, f"{where}.to", base)
+        assert lo is not None and hi is not None
+        if hi <= lo:
+            raise self.fail(where, f"the window ends ({hhmm(hi)}) before it starts"
+                            f" ({hhmm(lo)})")
+        apex = self.moment(w.peak, f"{where}.peak", base) if w.shape == "peak" else None
+        if w.shape == "peak" and apex is None:
+            apex = (lo + hi) / 2
+        if apex is not None and not lo <= apex <= hi:
+            raise self.fail(f"{where}.peak", f"the peak {hhmm(apex)} is outside the window"
+                            f" {hhmm(lo)}-{hhmm(hi)}")
+        return Spread(lo, hi, w.share / count, apex)
+
+
+def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
+            speed: float | None = None, scale: float = 1.0,
+            window: str | None = None, overrides: Overrides = (), seed: int = 42,
+            defaults: Path = DEFAULTS_FILE) -> ComputedPlan:
+    """The scenario's curves, peaks, concurrency, ledger and load plan. Raises ScenarioError
+    (or LedgerError) naming the file, the field and the value."""
+    if scale <= 0:
+        raise ScenarioError(f"--scale {scale:g}: the rate multiplier must be positive")
+    if speed is not None and speed <= 0:
+        raise ScenarioError(f"--speed {speed:g}: simulated minutes per real minute must be"
+                            " positive")
+    try:
+        target = load_target(scenario.target)
+    except ValueError as exc:
+        raise ScenarioError(f"{source}: field target: {exc}") from None
+    b = _Builder(scenario, source, profile, target)
+    ledger = b.ledger(defaults, overrides)
+    b.check_references(ledger)
+
+    totals = {}
+    spreads = {}
+    for i, a in enumerate(scenario.activities):
+        sessions = ledger.value(a.population)
+        for f in a.factors:
+            sessions *= ledger.value(f)
+        totals[a.name], spreads[a.name] = sessions, b.spreads(i)
+
+    lo_day, hi_day = scenario.span
+    lo, hi = (lo_day, hi_day) if window is None else _window(window, scenario)
+    edges = _edges(lo_day, hi_day, scenario.resolution, lo, hi)
+    slots_raw = []
+    for s0, s1 in itertools.pairwise(edges):
+        by_activity = {a.name: totals[a.name] * sum(sp.between(s0, s1) for sp in spreads[a.name])
+                       for a in scenario.activities}
+        rates: dict[str, float] = {}
+        for a in scenario.activities:
+            rates[a.persona] = rates.get(a.persona, 0.0) + by_activity[a.name] / (s1 - s0)
+        busiest = max(by_activity, key=lambda n: by_activity[n])
+        slots_raw.append((s0, s1, rates, busiest if by_activity[busiest] > 0 else "quiet"))
+
+    peak_total = max(sum(r.values()) for _, _, r, _ in slots_raw)
+    normalized = 1.0
+    if scenario.peak_rate is not None and peak_total > 0:
+        normalized = scenario.peak_rate / peak_total
+    factor = normalized * scale
+    if speed is None:
+        speed = (hi - lo) / scenario.duration_seconds if scenario.duration_seconds \
+            else scenario.speed
+    slots = [Slot(s0, s1, {p: r * factor for p, r in rates.items()}, label,
+                  real_seconds=(s1 - s0) / speed) for s0, s1, rates, label in slots_raw]
+    for i in range(len(scenario.activities)):
+        name = scenario.activities[i].name
+        totals[name] = factor * totals[name] * sum(sp.between(lo, hi) for sp in spreads[name])
+    slots += _capacity_slots(scenario, slots, hi)
+
+    think = {p: spec.think_scale for p, spec in scenario.personas.items()}
+    seconds_of = {p: ledger.value(f"session_seconds.{p}") * think.get(p, 1.0)
+                  for p in {a.persona for a in scenario.activities}
+                  if f"session_seconds.{p}" in ledger}
+    personas = _summaries(slots, seconds_of, speed)
+    busiest_slot = max(slots, key=lambda s: sum(s.rates.values()))
+    concurrency = max(sum(r * seconds_of.get(p, 30.0) for p, r in s.rates.items())
+                      for s in slots)
+    mix = {p: b.mix(p, ledger) for p in scenario.personas if scenario.personas[p].mix}
+    plan = _plan(scenario, source, slots, lo, speed, think, mix, ledger, seed, profile.name)
+    return ComputedPlan(scenario, source, profile.name, (lo, hi), speed, scale, normalized,
+                        slots, totals, personas, sum(busiest_slot.rates.values()),
+                        busiest_slot.start, concurrency, ledger.rows(), plan)
+
+
+def _window(text: str, scenario: Scenario) -> tuple[float, float]:
+    try:
+        lo, hi = span(text)
+    except ValueError as exc:
+        raise ScenarioError(f"--window: {exc}") from None
+    day_lo, day_hi = scenario.span
+    if lo < day_lo or hi > day_hi:
+        raise ScenarioError(f"--window {text}: outside the scenario's day {scenario.day};"
+                            " choose a window inside it")
+    return lo, hi
+
+
+def _edges(day_lo: float, day_hi: float, step: float, lo: float, hi: float) -> list[float]:
+    """Slot edges every `step` from the day's start, cut to [lo, hi]."""
+    edges, t = [lo], day_lo + step
+    while t < hi - 1e-9:
+        if t > lo + 1e-9:
+            edges.append(t)
+        t += step
+    return [*edges, hi] if hi > edges[-1] else edges
+
+
+def _capacity_slots(scenario: Scenario, slots: list[Slot], end: float) -> list[Slot]:
+    """capacity-probe: the peak slot's mix, stepped up; then closed-loop points."""
+    if not scenario.steps and scenario.sweep is None:
+        return []
+    base = max(slots, key=lambda s: sum(s.rates.values())).rates
+    out = [Slot(end, end, {p: r * step.factor for p, r in base.items()},
+                f"step x{step.factor:g}", real_seconds=step.seconds)
+           for step in scenario.steps]
+    if scenario.sweep is not None:
+        sw = scenario.sweep
+        total = sum(sw.personas.values())
+        for n in sw.users:
+            users = {p: max(1, round(n * share / total)) for p, share in sw.personas.items()}
+            out.append(Slot(end, end, {}, f"closed {n} users", users=users,
+                            real_seconds=sw.seconds))
+    slots.clear()  # the day itself is only the mix: a capacity probe does not replay it
+    return out
+
+
+def _summaries(slots: list[Slot], seconds_of: Mapping[str, float],
+               speed: float) -> dict[str, PersonaSummary]:
+    out = {}
+    for p in sorted({p for s in slots for p in s.rates}):
+        peak = max(slots, key=lambda s: s.rates.get(p, 0.0))
+        sessions = sum(s.rates.get(p, 0.0) * (s.end - s.start) for s in slots)
+        w = seconds_of.get(p, 30.0)
+        out[p] = PersonaSummary(p, sessions, peak.rates.get(p, 0.0), peak.start, w,
+                                peak.rates.get(p, 0.0) * w)
+    return out
+
+
+def _plan(scenario: Scenario, source: str, slots: list[Slot], lo: float, speed: float,
+          think: dict[str, float], mix: dict[str, dict[str, float]], ledger: Ledger,
+          seed: int, profile: str) -> LoadPlan:
+    stages: list[dict[str, Any]] = []
+    for s in slots:
+        rates = {p: r for p, r in s.rates.items() if r > 0}
+        last = stages[-1] if stages else None
+        if last and last["rates"] == rates and last["label"] == s.label and not s.users \
+                and not last.get("users"):
+            last["seconds"] += s.real_seconds
+            continue
+        stages.append({"seconds": s.real_seconds, "rates": rates, "label": s.label,
+                       **({"users": s.users} if s.users else {})})
+    knobs: dict[str, Any] = {k: v for k, v in scenario.plan.model_dump().items()
+                             if v is not None}
+    for name, (knob, kind) in PLAN_ASSUMPTIONS.items():
+        if name in ledger and knob not in knobs:
+            knobs[knob] = kind(ledger.value(name))
+    raw = {"scenario": scenario.name, "title": scenario.title, "profile": profile,
+           "target": scenario.target, "stages": stages, "clock_start": hhmm(lo),
+           "speed": speed, "think_scales": think, "seed": seed,
+           "mix": mix,
+           "assumptions": [a.as_json() for a in ledger.rows()], **knobs}
+    try:
+        return build_plan(raw, source=source)
+    except PlanError as exc:
+        raise ScenarioError(str(exc)) from None
+
+
+__all__ = ["ComputedPlan", "LedgerError", "compute", "hhmm"]

@@ -1,0 +1,89 @@
+"""What a scenario reads from the district profile: the populations that generate traffic
+(students, guardians, teachers by level, clerks, administrators) as ledger entries with their
+derivation, and the bell schedule's events (first bell, every period start, dismissal) as
+clock times a scenario's windows are placed against."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from fake_data.profile import Profile
+from scenarios.ledger import Assumption
+
+
+def _mean(shares: dict[int, float]) -> float:
+    total = sum(shares.values())
+    return sum(k * v for k, v in shares.items()) / total
+
+
+def _clock(t: dt.time) -> float:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+def populations(profile: Profile, phase: str) -> list[Assumption]:
+    """The traffic-generating populations of `profile`, each with how it was obtained; the
+    portal activation share of `phase` (cutover_day, first_semester, steady_state)."""
+    origin = f"profile {profile.name}"
+    basis = profile.basis
+    out: list[Assumption] = []
+
+    def add(name: str, value: float, unit: str, source: str) -> None:
+        out.append(Assumption(name, float(value), unit, source, origin))
+
+    students = profile.students
+    add("students", students, "people", "[D] sum of levels.*.students_by_grade")
+    for level, spec in profile.levels.items():
+        add(f"students.{level}", spec.students, "people",
+            f"[D] sum of levels.{level}.students_by_grade")
+        add(f"schools.{level}", spec.schools, "schools",
+            basis.get(f"levels.{level}.schools", "[E]"))
+        add(f"periods.{level}", spec.periods, "periods a day",
+            basis.get(f"levels.{level}.periods", "[E]"))
+        add(f"sections_per_teacher.{level}", spec.sections_per_teacher, "sections",
+            basis.get(f"levels.{level}.sections_per_teacher", "[E]"))
+    fam = profile.families
+    households = students / _mean(fam.children_per_household)
+    add("guardians", round(households * _mean(fam.guardians_per_household)), "people",
+        "[D] students / mean children per household x mean guardians per household"
+        " (families.*)")
+    staff = profile.staff
+    add("teachers", staff.teachers, "people", basis.get("staff.teachers", "[E]"))
+    for level, spec in profile.levels.items():
+        add(f"teachers.{level}", round(staff.teachers * spec.students / students), "people",
+            f"[D] teachers x share of students in {level} schools")
+    schools = sum(spec.schools for spec in profile.levels.values())
+    add("schools", schools, "schools", "[D] sum of levels.*.schools")
+    add("clerks", round(schools * (staff.clerks_per_school.min + staff.clerks_per_school.max)
+                        / 2), "people", "[D] schools x mean of staff.clerks_per_school")
+    add("district_admins", staff.district_administrators, "people",
+        basis.get("staff.district_administrators", "[E]"))
+    enrollments = sum(spec.students * spec.periods for spec in profile.levels.values())
+    add("oneroster.rows", students + round(households * _mean(fam.guardians_per_household))
+        + staff.employees + enrollments, "rows",
+        "[D] users (students + guardians + employees) + enrollments (students x periods)")
+    activation: dict[str, float] = dict(profile.portal.activation)
+    add("portal.activation", activation.get(phase, 0.0), "share",
+        f"{basis.get('portal.activation', '[E]')} (phase {phase})")
+    return out
+
+
+@dataclass(frozen=True)
+class Bells:
+    """Clock times (seconds after midnight) of the school day's events, by name:
+    ``<level>.first_bell``, ``<level>.period_start`` (every period), ``<level>.dismissal``."""
+
+    events: dict[str, tuple[float, ...]]
+
+    @classmethod
+    def of(cls, profile: Profile) -> Bells:
+        events: dict[str, tuple[float, ...]] = {}
+        for level, spec in profile.levels.items():
+            bell = spec.bell_schedule
+            first = _clock(bell.first_bell)
+            step = (bell.period_minutes + bell.passing_minutes) * 60
+            events[f"{level}.first_bell"] = (first,)
+            events[f"{level}.period_start"] = tuple(first + k * step
+                                                    for k in range(spec.periods))
+            events[f"{level}.dismissal"] = (_clock(bell.dismissal),)
+        return cls(events)

@@ -1,0 +1,142 @@
+"""The assumption ledger: every number a scenario's arrival rates rest on, with its value, unit
+and source, and where the value came from (the shared defaults, the scenario, the district
+profile, or an override). It goes into every plan, run directory and report, so a reader can
+see which numbers were published, derived or guessed, and change any of them.
+
+Sources follow the profile's convention: ``[S] <source>`` published, ``[D] <how>`` derived
+by arithmetic, ``[E]`` estimate (optionally with a reason).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+BASIS = re.compile(r"^\[(S|D|E)\]")
+
+
+class LedgerError(ValueError):
+    """An assumption or override that cannot be used; names the file, field and value."""
+
+
+@dataclass(frozen=True)
+class Assumption:
+    name: str
+    value: float
+    unit: str
+    source: str
+    origin: str  # "defaults", "scenario <name>", "profile <name>", "--assume", or a file
+
+    @property
+    def basis(self) -> str:
+        """S (published), D (derived) or E (estimate)."""
+        match = BASIS.match(self.source)
+        return match.group(1) if match else "E"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "unit": self.unit,
+                "source": self.source, "basis": self.basis, "origin": self.origin}
+
+
+def check_name(name: str, where: str) -> str:
+    if not NAME.match(name):
+        raise LedgerError(f"{where}: {name!r} is not an assumption name; write lower-case"
+                          " dotted words, e.g. teacher.participation")
+    return name
+
+
+def check_source(source: str, where: str) -> str:
+    if not BASIS.match(source.strip()):
+        raise LedgerError(f"{where}: source {source!r} does not start with [S], [D] or [E];"
+                          " say where the number comes from, e.g. '[S] CPS handbook' or '[E]'")
+    return source.strip()
+
+
+class Ledger:
+    """Ordered assumptions by name; later layers replace earlier ones."""
+
+    def __init__(self, entries: Iterable[Assumption] = ()) -> None:
+        self.entries: dict[str, Assumption] = {}
+        for entry in entries:
+            self.entries[entry.name] = entry
+        self.used: set[str] = set()
+
+    def add(self, entry: Assumption) -> None:
+        self.entries[entry.name] = entry
+
+    def value(self, name: str) -> float:
+        """The value of `name`, marking it used (the ledger lists what the plan used)."""
+        self.used.add(name)
+        return self.entries[name].value
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.entries
+
+    def override(self, values: Mapping[str, tuple[float, str | None]], origin: str) -> None:
+        """Replace values by name; an unknown name is an error (a typo must not pass as an
+        override that changed nothing)."""
+        for name, (value, source) in values.items():
+            if name not in self.entries:
+                known = ", ".join(sorted(self.entries))
+                raise LedgerError(f"{origin}: there is no assumption {name!r} to override;"
+                                  f" the scenario's assumptions are: {known}")
+            old = self.entries[name]
+            self.entries[name] = replace(old, value=value, origin=origin,
+                                         source=source or f"[E] override (was {old.value:g},"
+                                                           f" {old.source})")
+
+    def rows(self) -> list[Assumption]:
+        """The assumptions the plan used, in the order they were declared."""
+        return [a for name, a in self.entries.items() if name in self.used]
+
+
+def parse_assume(items: Iterable[str]) -> dict[str, tuple[float, str | None]]:
+    """``--assume teacher.participation=0.9`` (repeatable) -> {name: (value, None)}."""
+    out: dict[str, tuple[float, str | None]] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep:
+            raise LedgerError(f"--assume {item!r}: write NAME=VALUE, e.g."
+                              " --assume guardian.evening_login_share=0.4")
+        try:
+            value = float(text)
+        except ValueError:
+            raise LedgerError(f"--assume {item!r}: value {text!r} is not a number") from None
+        out[check_name(name, f"--assume {item!r}")] = (value, None)
+    return out
+
+
+def load_overrides(path: Path) -> dict[str, tuple[float, str | None]]:
+    """An overrides file: ``name: value`` or ``name: {value: V, source: "[S] …"}``."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot read the assumptions file ({exc.strerror})") \
+            from None
+    except yaml.YAMLError as exc:
+        raise LedgerError(f"{path}: not YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise LedgerError(f"{path}: an assumptions file maps names to values, e.g."
+                          " 'teacher.participation: 0.9'")
+    out: dict[str, tuple[float, str | None]] = {}
+    for name, spec in raw.items():
+        where = f"{path}: field {name}"
+        source = None
+        if isinstance(spec, dict):
+            unknown = sorted(set(spec) - {"value", "source"})
+            if unknown or "value" not in spec:
+                raise LedgerError(f"{where}: write {{value: V, source: '[S] …'}} (value"
+                                  f" {spec!r})")
+            source = check_source(str(spec.get("source") or "[E]"), where)
+            spec = spec["value"]
+        if isinstance(spec, bool) or not isinstance(spec, int | float):
+            raise LedgerError(f"{where}: value {spec!r} is not a number")
+        out[check_name(str(name), where)] = (float(spec), source)
+    return out
