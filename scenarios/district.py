@@ -62,7 +62,7 @@ def populations(profile: Profile, phase: str) -> list[Assumption]:
     add("oneroster.rows", students + round(households * _mean(fam.guardians_per_household))
         + staff.employees + enrollments, "rows",
         "[D] users (students + guardians + employees) + enrollments (students x periods)")
-    activation: dict[str, float] = dict(profile.portal.activation)
+    activation: dict[str, float] = {str(k): v for k, v in profile.portal.activation.items()}
     add("portal.activation", activation.get(phase, 0.0), "share",
         f"{basis.get('portal.activation', '[E]')} (phase {phase})")
     return out
