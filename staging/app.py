@@ -7,7 +7,9 @@ the fault switches.
 
 ``FIRSTBELL_INSECURE_PROBE_TARGETS`` (test only) mounts ``staging.vulnerable`` ahead of the real
 routers, so its deliberately flawed routes shadow the real ones; a warning is logged at start
-and ``sis_insecure_probe_targets`` reads 1.
+and ``sis_insecure_probe_targets`` reads 1. ``FIRSTBELL_DEV_MAILBOX`` (test only) mounts
+``staging.mailbox`` (the email outbox over HTTP, loopback only) the same way: a warning at start
+and ``sis_dev_mailbox`` 1; without it the route does not exist.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from staging import (
     faults,
     gradebook,
     incidents,
+    mailbox,
     oauth,
     oneroster_gradebook,
     oneroster_rostering,
@@ -75,6 +78,8 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.insecure_probe_targets:
             log.warning(INSECURE_WARNING)
+        if settings.dev_mailbox:
+            log.warning(mailbox.WARNING)
         pool = AsyncConnectionPool(
             conninfo, min_size=min(settings.pool_min, settings.pool_max),
             max_size=settings.pool_max, timeout=settings.pool_timeout_seconds,
@@ -137,7 +142,9 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
         description="A reference student information system to rehearse a go-live against. "
                     "All data is synthetic."
                     + (" INSECURE PROBE TARGETS ARE ON: deliberately vulnerable routes shadow"
-                       " the real ones (test only)." if settings.insecure_probe_targets else ""),
+                       " the real ones (test only)." if settings.insecure_probe_targets else "")
+                    + (" THE TEST MAILBOX IS ON: GET /api/dev/mailbox serves the email outbox"
+                       " to loopback clients (test only)." if settings.dev_mailbox else ""),
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -154,6 +161,10 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
                    oauth, oneroster_rostering, oneroster_gradebook):
         app.include_router(module.router)
     app.include_router(auth.admin_router)
+    # Test only: off, the mailbox route does not exist at all (404), not merely refuse.
+    metrics.dev_mailbox.set(1 if settings.dev_mailbox else 0)
+    if settings.dev_mailbox:
+        app.include_router(mailbox.router)
     app.include_router(faults.router)
     app.add_middleware(ObserveAndInject, metrics=metrics, faults=state)
 

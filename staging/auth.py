@@ -1,11 +1,12 @@
-"""auth: login with a real KDF, logout, session info, password-reset requests, deactivation
-and reactivation.
+"""auth: login with a real KDF, logout, session info, password resets (request by email, then
+confirm with the emailed token), deactivation and reactivation.
 
 Sessions live in PostgreSQL and expire after the idle timeout; five failed logins lock an
 account for the lockout period; a deactivated account is refused and every request on its open
 sessions fails at once (the session check joins the account's status on every request).
 Reactivation turns the account back on but never revives the sessions deactivation ended, and
-never re-enables a staff member terminated in HR.
+never re-enables a staff member terminated in HR. A password reset token is single-use, expires
+after ``reset_token_minutes``, and ends every session of the account.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ class LoginRequest(BaseModel):
 
 class ResetRequest(BaseModel):
     username: str = Field(min_length=1, max_length=320)
+
+
+class ResetConfirm(BaseModel):
+    token: str = Field(min_length=16, max_length=128)
+    password: str = Field(min_length=10, max_length=128)  # the rule registration applies
 
 
 def _db(request: Request) -> Database:
@@ -167,6 +173,60 @@ async def password_reset(body: ResetRequest, request: Request) -> dict[str, str]
                 " VALUES (%s, 'password_reset', 'Reset your password', %s)",
                 [rows[0]["email"], f"Use this code to reset your password: {token}"])
     return {"status": "accepted"}
+
+
+RESET_TOKEN = """
+SELECT a.user_id, a.username, a.email FROM sis.password_resets r
+JOIN sis.accounts a USING (user_id)
+WHERE r.token_hash = %(token)s AND r.used_at IS NULL AND a.status = 'active'
+  AND r.created_at > now() - make_interval(secs => %(secs)s)
+"""
+
+# One statement, so two requests with the same token cannot both pass: the first marks it used.
+# The other open tokens of the account die with it (an older email must not reset it again),
+# its sessions end (whoever knew the old password is logged out) and the lockout is cleared.
+RESET_CONFIRM = """
+WITH r AS (
+  UPDATE sis.password_resets SET used_at = now()
+  WHERE token_hash = %(token)s AND used_at IS NULL
+    AND created_at > now() - make_interval(secs => %(secs)s)
+  RETURNING user_id),
+a AS (
+  UPDATE sis.accounts a SET password_hash = %(hash)s, failed_logins = 0, locked_until = NULL
+  FROM r WHERE a.user_id = r.user_id AND a.status = 'active'
+  RETURNING a.user_id),
+others AS (
+  UPDATE sis.password_resets p SET used_at = now() FROM a
+  WHERE p.user_id = a.user_id AND p.used_at IS NULL AND p.token_hash <> %(token)s),
+ended AS (
+  UPDATE sis.sessions s SET ended_at = now() FROM a
+  WHERE s.user_id = a.user_id AND s.ended_at IS NULL RETURNING 1)
+SELECT (SELECT user_id FROM a) AS user_id, (SELECT count(*) FROM ended) AS sessions_ended
+"""
+
+
+@router.post("/password-reset/confirm")
+async def password_reset_confirm(body: ResetConfirm, request: Request) -> dict[str, Any]:
+    """Set a new password with the emailed token: 400 `invalid_token` for a wrong, used or
+    expired token (or an account no longer active), 400 `weak_password` for the username."""
+    db, settings = _db(request), request.app.state.settings
+    params = {"token": token_hash(body.token), "secs": settings.reset_token_minutes * 60}
+    invalid = ApiError(400, "invalid_token", "the reset token is not valid; it is used once and"
+                       f" expires after {settings.reset_token_minutes:g} minutes: ask for a new"
+                       " one")
+    # Checked before the slow hash, so made-up tokens cost no KDF.
+    account = await db.fetchrow("auth.reset.token", RESET_TOKEN, params)
+    if account is None:
+        raise invalid
+    new = body.password.strip().lower()
+    if new in ((account["username"] or "").lower(), (account["email"] or "").lower()):
+        raise ApiError(400, "weak_password", "the password must not be your username or email")
+    new_hash = await anyio.to_thread.run_sync(
+        passwords.hash_password, body.password, settings.kdf_iterations)
+    row = await db.fetchrow("auth.reset.confirm", RESET_CONFIRM, {**params, "hash": new_hash})
+    if row is None or row["user_id"] is None:  # used or deactivated in between
+        raise invalid
+    return {"status": "password_changed", "sessions_ended": row["sessions_ended"]}
 
 
 @admin_router.post("/users/{user_id}/deactivate")

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     lockout_threshold: int = Field(5, ge=1)
     lockout_minutes: float = Field(15.0, gt=0)
     reset_rate_per_hour: int = Field(5, ge=1)
+    reset_token_minutes: float = Field(30.0, gt=0)  # a password-reset token's validity
     # OneRoster OAuth 2 client-credentials tokens.
     oauth_token_seconds: int = Field(3600, ge=1)
     # Parent self-registration (cutover day): validation codes and abuse limits.
@@ -49,3 +50,7 @@ class Settings(BaseSettings):
     # (staging/vulnerable.py) so a load generator's security probes can be shown to detect
     # exposures. Environment only (FIRSTBELL_INSECURE_PROBE_TARGETS), no CLI flag.
     insecure_probe_targets: bool = False
+    # TEST ONLY: GET /api/dev/mailbox reads sis.email_outbox over HTTP (loopback clients only),
+    # so a load test can receive registration codes and reset tokens as a person would by email.
+    # Environment only (FIRSTBELL_DEV_MAILBOX=1), no CLI flag; off, the route does not exist.
+    dev_mailbox: bool = False

@@ -63,6 +63,10 @@ class Metrics:
             "sis_insecure_probe_targets",
             "1 when deliberately vulnerable test routes shadow the real ones (never a real SIS).",
             registry=r, multiprocess_mode="max")
+        self.dev_mailbox = Gauge(
+            "sis_dev_mailbox",
+            "1 when the test mailbox (GET /api/dev/mailbox) serves the email outbox over HTTP.",
+            registry=r, multiprocess_mode="max")
 
     def exposition(self) -> bytes:
         if multiprocess_dir():
