@@ -14,7 +14,9 @@ from rich.markup import escape
 
 from firstbell.district_cmd import district_app
 from firstbell.errors import UserError
+from firstbell.plan_cmd import plan
 from firstbell.rehearse_cmd import rehearse
+from firstbell.run_cmd import run
 from firstbell.staging_cmd import staging_app
 
 app = typer.Typer(
@@ -26,6 +28,8 @@ app = typer.Typer(
 )
 app.add_typer(district_app, name="district")
 app.add_typer(staging_app, name="staging")
+app.command("plan")(plan)
+app.command("run")(run)
 app.command("rehearse")(rehearse)
 
 

@@ -37,7 +37,8 @@ from scenarios.shapes import Spread
 PLAN_ASSUMPTIONS = {"login.attempts": ("login_attempts", int),
                     "login.backoff_seconds": ("login_backoff_seconds", float),
                     "login.timeout_seconds": ("login_timeout_seconds", float),
-                    "probe.rate": ("probe_rate", float)}
+                    "probe.rate": ("probe_rate", float),
+                    "think.scale": ("think_scale", float)}
 Overrides = Sequence[tuple[Mapping[str, tuple[float, str | None]], str]]
 
 
@@ -322,13 +323,23 @@ def _capacity_slots(scenario: Scenario, slots: list[Slot], end: float) -> list[S
            for step in scenario.steps]
     if scenario.sweep is not None:
         sw = scenario.sweep
-        total = sum(sw.personas.values())
         for n in sw.users:
-            users = {p: max(1, round(n * share / total)) for p, share in sw.personas.items()}
+            users = _apportion(n, sw.personas)
             out.append(Slot(end, end, {}, f"closed {n} users", users=users,
                             real_seconds=sw.seconds))
     slots.clear()  # the day itself is only the mix: a capacity probe does not replay it
     return out
+
+
+def _apportion(n: int, shares: Mapping[str, float]) -> dict[str, int]:
+    """`n` users split by share, largest remainders first, so they add up to exactly `n`
+    (a capacity fit needs the concurrency it was asked for)."""
+    total = sum(shares.values())
+    exact = {p: n * s / total for p, s in shares.items()}
+    users = {p: int(v) for p, v in exact.items()}
+    for p in sorted(exact, key=lambda p: users[p] - exact[p])[:n - sum(users.values())]:
+        users[p] += 1
+    return {p: u for p, u in users.items() if u}
 
 
 def _summaries(slots: list[Slot], seconds_of: Mapping[str, float],

@@ -1,0 +1,174 @@
+"""`firstbell plan`: a scenario's computed arrival curves, peaks, concurrency (Little's law)
+and assumption ledger, without sending traffic; and the options `plan` shares with `run`."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fake_data.profile import ProfileError, load_profile
+from firstbell.errors import UserError
+from scenarios.compute import ComputedPlan, compute, hhmm
+from scenarios.ledger import LedgerError, load_overrides, parse_assume
+from scenarios.model import ScenarioError, load_scenario
+from scenarios.thresholds import seconds
+
+BARS = " ▁▂▃▄▅▆▇█"
+
+SCENARIO_HELP = ("A built-in day (back-to-school, cutover-day, grade-deadline, attendance-spike,"
+                 " nightly-sync, soak, smoke, capacity-probe) or a scenario YAML file.")
+PROFILE = typer.Option("cps", "--profile", envvar="FIRSTBELL_PROFILE",
+                       help="District profile the rates are computed from (cps, small, or a"
+                            " file).")
+SPEED = typer.Option(None, "--speed", envvar="FIRSTBELL_SPEED",
+                     help="Simulated minutes per real minute (rates stay real). Default: the"
+                          " scenario's.")
+SCALE = typer.Option(1.0, "--scale", envvar="FIRSTBELL_SCALE",
+                     help="Rate multiplier, e.g. 2.0 for twice the district.")
+WINDOW = typer.Option(None, "--window", envvar="FIRSTBELL_WINDOW",
+                      help="Only this part of the day, HH:MM-HH:MM (e.g. 07:30-09:00).")
+ASSUME = typer.Option(None, "--assume", help="Override an assumption: NAME=VALUE"
+                                             " (repeatable).")
+ASSUMPTIONS = typer.Option(None, "--assumptions", envvar="FIRSTBELL_ASSUMPTIONS",
+                           help="YAML file of assumption overrides (name: value or"
+                                " {value, source}).")
+SEED = typer.Option(42, "--seed", envvar="FIRSTBELL_SEED", help="Seed of the arrivals.")
+
+
+def computed_plan(scenario: str, profile: str, speed: float | None, scale: float,
+                  window: str | None, assume: list[str] | None,
+                  assumptions: Path | None, seed: int = 42) -> ComputedPlan:
+    """The scenario computed against the profile, every input error as a UserError."""
+    try:
+        day, path = load_scenario(scenario)
+        overrides = []
+        if assumptions is not None:
+            overrides.append((load_overrides(assumptions), str(assumptions)))
+        if assume:
+            overrides.append((parse_assume(assume), "--assume"))
+        return compute(day, load_profile(profile), source=str(path), speed=speed, scale=scale,
+                       window=window, overrides=overrides, seed=seed)
+    except (ScenarioError, LedgerError, ProfileError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def plan(
+    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
+    profile: str = PROFILE, speed: float | None = SPEED, scale: float = SCALE,
+    window: str | None = WINDOW, assume: list[str] | None = ASSUME,
+    assumptions: Path | None = ASSUMPTIONS, seed: int = SEED,
+    every: str = typer.Option("", "--every", help="Rows of the curve table, e.g. 30m"
+                                                  " (default: about 30 rows)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the load plan (the"
+                                                        " engine's --plan file) here."),
+) -> None:
+    """Arrival curves per persona, peak rates, concurrency and the assumption ledger of a
+    scenario, computed from the district profile; sends no traffic.
+
+    Example: firstbell plan back-to-school --profile cps --window 07:00-09:00
+    """
+    computed = computed_plan(scenario, profile, speed, scale, window, assume, assumptions, seed)
+    if out is not None:
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(json.dumps(computed.plan.model_dump(mode="json"), indent=1) + "\n",
+                       encoding="utf-8")
+        tmp.replace(out)
+    if as_json:
+        typer.echo(json.dumps(computed.as_json(), indent=1))
+        return
+    try:
+        step = seconds(every) if every else None
+    except ValueError as exc:
+        raise UserError(f"--every: {exc}") from None
+    render(computed, Console(width=120), step)
+
+
+def render(c: ComputedPlan, console: Console, step: float | None = None) -> None:
+    s = c.scenario
+    console.print(f"[bold]{s.name}[/]: {s.title}")
+    console.print(s.rehearses, style="dim")
+    minutes = c.duration / 60
+    console.print(f"profile {c.profile} · day {hhmm(c.span[0])}-{hhmm(c.span[1])} · speed"
+                  f" {c.speed:g} (a real minute = {c.speed:g} simulated) · scale {c.scale:g}"
+                  + (f" · normalized x{c.normalized:.4g} to a {s.peak_rate:g}/s peak"
+                     if c.normalized != 1.0 else "")
+                  + f" · runs {minutes:.1f} min", highlight=False)
+    console.print(_curves(c, step))
+    console.print(_peaks(c))
+    console.print(f"Peak: {c.total_peak:.2f} sessions/s at {hhmm(c.total_peak_at)}; peak"
+                  f" concurrency (Little's law, rate x session length) {c.peak_concurrency:,.0f}"
+                  " sessions.", highlight=False)
+    console.print(_ledger(c))
+
+
+def _curves(c: ComputedPlan, step: float | None) -> Table:
+    personas = list(c.personas)
+    table = Table(title="Arrival curves (sessions per second; real rates)", title_justify="left")
+    table.add_column("time" if not any(s.users for s in c.slots) else "stage")
+    for p in personas:
+        table.add_column(p, justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("", no_wrap=True)
+    peak = c.total_peak or 1.0
+    for label, rates, extra in _rows(c, step):
+        total = sum(rates.values())
+        bar = BARS[min(len(BARS) - 1, math.ceil(total / peak * (len(BARS) - 1)))] * \
+            max(0, round(total / peak * 20)) if total else ""
+        table.add_row(label, *(f"{rates.get(p, 0.0):.2f}" for p in personas), f"{total:.2f}",
+                      extra or bar)
+    return table
+
+
+def _rows(c: ComputedPlan, step: float | None) -> list[tuple[str, dict[str, float], str]]:
+    day = [s for s in c.slots if not s.users and s.end > s.start]
+    rows: list[tuple[str, dict[str, float], str]] = []
+    if day:
+        span = c.span[1] - c.span[0]
+        base = day[0].end - day[0].start
+        step = step or max(base, math.ceil(span / 32 / base) * base)
+        edge = c.span[0]
+        while edge < c.span[1] - 1e-9:
+            inside = [s for s in day if edge <= s.start < edge + step]
+            length = sum(s.end - s.start for s in inside) or 1.0
+            rates: dict[str, float] = {}
+            for s in inside:
+                for p, r in s.rates.items():
+                    rates[p] = rates.get(p, 0.0) + r * (s.end - s.start) / length
+            rows.append((hhmm(edge), rates, ""))
+            edge += step
+    for s in c.slots:  # capacity probing: steps and closed-loop points, in real seconds
+        if s.users or s.end == s.start:
+            extra = (f"{sum(s.users.values())} in flight" if s.users else "") + \
+                f" · {s.real_seconds:g} s"
+            rows.append((s.label, s.rates, extra))
+    return rows
+
+
+def _peaks(c: ComputedPlan) -> Table:
+    table = Table(title="Per persona", title_justify="left")
+    for name in ("persona", "sessions (simulated)", "sent by the run", "peak /s", "at",
+                 "session s", "concurrency at peak"):
+        table.add_column(name, justify="left" if name == "persona" else "right")
+    for p, ps in c.personas.items():
+        sent = sum(s.rates.get(p, 0.0) * s.real_seconds for s in c.slots)
+        table.add_row(p, f"{ps.sessions:,.0f}", f"{sent:,.0f}", f"{ps.peak_rate:.2f}",
+                      hhmm(ps.peak_at) if ps.peak_rate else "-", f"{ps.session_seconds:g}",
+                      f"{ps.peak_concurrency:,.0f}")
+    return table
+
+
+def _ledger(c: ComputedPlan) -> Table:
+    table = Table(title="Assumption ledger ([S] published, [D] derived, [E] estimate)",
+                  title_justify="left")
+    for name in ("assumption", "value", "unit", "source", "from"):
+        table.add_column(name, justify="right" if name == "value" else "left",
+                         overflow="fold")
+    for a in c.ledger:
+        table.add_row(a.name, f"{a.value:,.6g}", a.unit, a.source, a.origin)
+    return table

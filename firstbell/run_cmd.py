@@ -1,0 +1,141 @@
+"""`firstbell run`: a scenario against a target. Computes the plan (as `firstbell plan`),
+refuses any target that is not loopback or a declared staging host before a single request,
+writes the plan into the run directory and drives Locust on `loadtests/locustfile.py` with it;
+the exit code is the verdict's (0 GO, 3 NO-GO, 4 data exposure, 2 usage error)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+import loadtests
+from firstbell.errors import UserError
+from firstbell.plan_cmd import (
+    ASSUME,
+    ASSUMPTIONS,
+    PROFILE,
+    SCALE,
+    SCENARIO_HELP,
+    SEED,
+    SPEED,
+    WINDOW,
+    computed_plan,
+)
+from loadtests.rundir import default_run_dir
+from loadtests.targets_allowed import TargetRefused, check_target
+from scenarios.compute import hhmm
+from scenarios.thresholds import ThresholdError, load_thresholds
+
+LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
+
+
+def locust_command(target: str, plan_file: Path, run_dir: Path, *, userpool: Path | None,
+                   thresholds: Path | None, workers: int, abort_on_fail: bool,
+                   staging_hosts: str, oneroster_client: str, exporter_port: int,
+                   master_port: int) -> list[str]:
+    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+           "--host", target, "--plan", str(plan_file), "--run-dir", str(run_dir),
+           "--exporter-port", str(exporter_port)]
+    if userpool is not None:
+        cmd += ["--userpool", str(userpool)]
+    if thresholds is not None:
+        cmd += ["--thresholds", str(thresholds)]
+    if abort_on_fail:
+        cmd.append("--abort-on-fail")
+    if staging_hosts:
+        cmd += ["--staging-hosts", staging_hosts]
+    if oneroster_client:
+        cmd += ["--oneroster-client", oneroster_client]
+    if workers > 1:  # Locust's own master and local workers, over its own protocol
+        cmd += ["--processes", str(workers), "--master-bind-port", str(master_port),
+                "--master-port", str(master_port)]
+    return cmd
+
+
+def run(
+    scenario: str = typer.Argument(..., help=SCENARIO_HELP),
+    target: str = typer.Option(..., "--target", envvar="FIRSTBELL_TARGET",
+                               help="Base URL of the SIS to load (loopback, or a host in"
+                                    " --staging-hosts)."),
+    profile: str = PROFILE, speed: float | None = SPEED, scale: float = SCALE,
+    window: str | None = WINDOW, assume: list[str] | None = ASSUME,
+    assumptions: Path | None = ASSUMPTIONS, seed: int = SEED,
+    userpool: Path | None = typer.Option(None, "--userpool", envvar="FIRSTBELL_USERPOOL",
+                                         help="User pool folder (firstbell district"
+                                              " generate … --formats userpool)."),
+    thresholds: Path | None = typer.Option(None, "--thresholds", envvar="FIRSTBELL_THRESHOLDS",
+                                           help="Launch thresholds file (default: the"
+                                                " built-in one)."),
+    workers: int = typer.Option(1, "--workers", envvar="FIRSTBELL_WORKERS", min=1,
+                                help="Load processes on this machine (a Locust master and N"
+                                     " workers when above 1)."),
+    abort_on_fail: bool = typer.Option(False, "--abort-on-fail",
+                                       envvar="FIRSTBELL_ABORT_ON_FAIL",
+                                       help="Stop when an abortable objective has failed for"
+                                            " its duration."),
+    staging_hosts: str = typer.Option("", "--staging-hosts", envvar="FIRSTBELL_STAGING_HOSTS",
+                                      help="Hosts besides loopback that may receive load,"
+                                           " comma-separated."),
+    oneroster_client: str = typer.Option("", "--oneroster-client",
+                                         envvar="FIRSTBELL_ONEROSTER_CLIENT",
+                                         help="id:secret of the integration persona's OAuth"
+                                              " clients, comma-separated."),
+    out: Path | None = typer.Option(None, "--out", envvar="FIRSTBELL_RUN_DIR",
+                                    help="Run directory (default runs/<UTC time>-<scenario>)."),
+    exporter_port: int = typer.Option(9646, "--exporter-port", envvar="FIRSTBELL_EXPORTER_PORT",
+                                      help="Prometheus exporter port (0 any free, -1 off)."),
+    master_port: int = typer.Option(5557, "--master-port", envvar="FIRSTBELL_MASTER_PORT",
+                                    help="Locust master port with --workers above 1."),
+) -> None:
+    """Run a scenario against a target and judge it against the launch thresholds.
+
+    Example: firstbell run smoke --profile small --target http://127.0.0.1:8700
+    --userpool pool/userpool
+    """
+    try:
+        check_target(target, staging_hosts.split(","))
+    except TargetRefused as exc:
+        raise UserError(f"option --target: {exc}") from None
+    try:
+        load_thresholds(thresholds) if thresholds is not None else load_thresholds()
+    except ThresholdError as exc:
+        raise UserError(str(exc)) from None
+    computed = computed_plan(scenario, profile, speed, scale, window, assume, assumptions, seed)
+    run_dir = out or default_run_dir(computed.scenario.name)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise UserError(f"option --out: {run_dir} already holds a run; choose a new folder")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    plan_file = run_dir / "plan.json"
+    plan_file.write_text(json.dumps(computed.plan.model_dump(mode="json"), indent=1) + "\n",
+                         encoding="utf-8")
+    (run_dir / "scenario.json").write_text(json.dumps(computed.as_json(), indent=1) + "\n",
+                                           encoding="utf-8")
+    console = Console(width=120)
+    console.print(f"{computed.scenario.name}: {computed.scenario.title} · profile"
+                  f" {computed.profile} · {hhmm(computed.span[0])}-{hhmm(computed.span[1])}"
+                  f" at speed {computed.speed:g} · {computed.duration / 60:.1f} min ·"
+                  f" peak {computed.total_peak:.2f} sessions/s · {run_dir}", highlight=False)
+    cmd = locust_command(target, plan_file, run_dir, userpool=userpool, thresholds=thresholds,
+                         workers=workers, abort_on_fail=abort_on_fail,
+                         staging_hosts=staging_hosts, oneroster_client=oneroster_client,
+                         exporter_port=exporter_port, master_port=master_port)
+    raise typer.Exit(_drive(cmd))
+
+
+def _drive(cmd: list[str]) -> int:
+    """Run Locust in the foreground; Ctrl-C reaches it as SIGINT (it writes a partial
+    summary and verdict), and its exit code is ours."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, env=env)
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)

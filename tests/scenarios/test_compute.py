@@ -1,0 +1,163 @@
+"""The plan computation against worked examples done by hand, and invariants of every built-in
+day (sessions add up, speed keeps rates, scale multiplies, windows crop, overrides land in the
+ledger)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fake_data.profile import load_profile
+from scenarios.compute import ComputedPlan, compute
+from scenarios.ledger import LedgerError, load_overrides, parse_assume
+from scenarios.model import ScenarioError, Scenario, builtin_scenarios, load_scenario
+from scenarios.shapes import Spread
+
+CPS = load_profile("cps")
+
+MORNING = {
+    "name": "worked-example", "title": "Worked example",
+    "rehearses": "one teacher login storm, to check the arithmetic by hand",
+    "day": "07:00-09:00", "resolution": "15m", "speed": 60,
+    "activities": [{
+        "name": "storm", "persona": "teacher", "population": "teachers",
+        "factors": ["teacher.login_share"],
+        "windows": [{"from": "07:30", "to": "08:30", "shape": "peak", "peak": "08:00"}]}],
+}
+
+
+def computed(raw: dict[str, Any], **kw: Any) -> ComputedPlan:
+    return compute(Scenario.model_validate(raw), CPS, source="example.yaml", **kw)
+
+
+def test_worked_example_by_hand() -> None:
+    """cps has 21,334 teachers ([S] Stats & Facts); 95% log in (teacher.login_share):
+    21,334 x 0.95 = 20,267.3 sessions, spread as a triangle over 07:30-08:30 with its apex at
+    08:00 (width 3,600 s). The cumulative share reached at 07:45 is 900^2 / (3,600 x 1,800)
+    = 0.125, at 08:00 0.5; so the 15-minute slots get 0.125, 0.375, 0.375, 0.125 of the
+    sessions: 2,533.41, 7,600.24, 7,600.24, 2,533.41 sessions, i.e. 2.8149, 8.4447, 8.4447,
+    2.8149 sessions/s (divided by 900 s). Peak 8.4447/s from 07:45; with the teacher path's
+    50 s session, Little's law gives 8.4447 x 50 = 422.2 sessions in flight. At speed 60 a
+    15-minute slot lasts 15 real seconds: the run takes 120 s and sends 20,267.3 / 60 = 337.8
+    sessions."""
+    c = computed(MORNING)
+    rates = [round(s.rates.get("teacher", 0.0), 4) for s in c.slots]
+    assert rates == [0.0, 0.0, 2.8149, 8.4447, 8.4447, 2.8149, 0.0, 0.0]
+    assert c.activities["storm"] == pytest.approx(20_267.3)
+    p = c.personas["teacher"]
+    assert p.peak_rate == pytest.approx(8.4447, abs=1e-4) and p.peak_at == 7 * 3600 + 45 * 60
+    assert p.session_seconds == 50 and p.peak_concurrency == pytest.approx(422.2, abs=0.1)
+    assert c.duration == 120
+    assert sum(s.rates["teacher"] * s.real_seconds for s in c.slots) == pytest.approx(337.8,
+                                                                                     abs=0.1)
+    # the load plan: equal neighbouring slots merge; rates are real, durations compressed
+    assert [(st.seconds, round(st.rates.get("teacher", 0.0), 4), st.label)
+            for st in c.plan.stages] == [(30, 0.0, "quiet"), (15, 2.8149, "storm"),
+                                         (30, 8.4447, "storm"), (15, 2.8149, "storm"),
+                                         (30, 0.0, "quiet")]
+    assert c.plan.clock_start == "07:00" and c.plan.speed == 60
+    ledger = {a.name: a for a in c.ledger}
+    assert ledger["teachers"].value == 21_334 and ledger["teachers"].basis == "S"
+    assert ledger["teacher.login_share"].value == 0.95
+    assert c.plan.assumptions == [a.as_json() for a in c.ledger]
+
+
+def test_every_period_by_hand() -> None:
+    """cps high schools: 8 periods of 50 min + 5 min passing from 08:00, so periods start
+    08:00, 08:55, 09:50, ... High-school teachers = 21,334 x 105,867 / 361,314 students
+    = 6,250.9 -> 6,251; 5 sections each: 31,255 class-attendance sessions, 1/8 per period =
+    3,906.875 over its first 10 minutes = 6.5115 sessions/s."""
+    raw = {**MORNING, "day": "07:00-16:00", "resolution": "5m", "activities": [{
+        "name": "periods", "persona": "teacher", "population": "teachers.high",
+        "factors": ["sections_per_teacher.high"],
+        "windows": [{"every": "high.period_start", "from": "+0m", "to": "+10m"}]}]}
+    c = computed(raw)
+    busy = {s.start: round(s.rates["teacher"], 4) for s in c.slots if s.rates["teacher"]}
+    starts = [8 * 3600 + k * 55 * 60 for k in range(8)]
+    assert sorted(busy) == sorted(t + d for t in starts for d in (0, 300))
+    assert set(busy.values()) == {6.5115}
+    assert c.activities["periods"] == pytest.approx(31_255)
+
+
+def test_speed_keeps_rates_scale_multiplies_window_crops() -> None:
+    base = computed(MORNING)
+    slow = computed(MORNING, speed=10)
+    assert [s.rates for s in slow.slots] == [s.rates for s in base.slots]
+    assert slow.duration == 720 and base.duration == 120
+    double = computed(MORNING, scale=2.0)
+    assert double.total_peak == pytest.approx(2 * base.total_peak)
+    part = computed(MORNING, window="07:45-08:15")
+    assert part.plan.clock_start == "07:45" and part.duration == 30
+    assert part.activities["storm"] == pytest.approx(20_267.3 * 0.75)
+    with pytest.raises(ScenarioError, match="outside the scenario's day"):
+        computed(MORNING, window="06:00-08:00")
+
+
+def test_overrides_from_the_cli_and_a_file_land_in_the_ledger(tmp_path: Path) -> None:
+    file = tmp_path / "overrides.yaml"
+    file.write_text("teacher.login_share: {value: 0.5, source: '[S] our pilot'}\n")
+    c = computed(MORNING, overrides=[(load_overrides(file), str(file))])
+    entry = next(a for a in c.ledger if a.name == "teacher.login_share")
+    assert entry.value == 0.5 and entry.origin == str(file) and entry.basis == "S"
+    assert c.activities["storm"] == pytest.approx(21_334 * 0.5)
+    c = computed(MORNING, overrides=[(parse_assume(["teacher.login_share=0.8"]), "--assume")])
+    entry = next(a for a in c.ledger if a.name == "teacher.login_share")
+    assert entry.origin == "--assume" and entry.source.startswith("[E] override (was 0.95")
+    with pytest.raises(LedgerError, match="no assumption 'teacher.login_shar'"):
+        computed(MORNING, overrides=[(parse_assume(["teacher.login_shar=0.8"]), "--assume")])
+
+
+def test_cdf_of_a_triangle_and_a_flat_window() -> None:
+    tri = Spread(0, 100, 1.0, 25)
+    assert tri.cdf(25) == pytest.approx(0.25) and tri.cdf(100) == 1 and tri.cdf(-1) == 0
+    assert tri.between(0, 50) + tri.between(50, 100) == pytest.approx(1.0)
+    assert Spread(0, 100, 0.5).between(10, 30) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("name", builtin_scenarios())
+@pytest.mark.parametrize("profile", ["cps", "small"])
+def test_every_built_in_day_computes_and_adds_up(name: str, profile: str) -> None:
+    day, path = load_scenario(name)
+    c = compute(day, load_profile(profile), source=str(path))
+    assert len(day.rehearses) > 80  # the header says what it rehearses
+    assert c.total_peak > 0 and c.duration > 0
+    assert c.plan.curve.duration == pytest.approx(c.duration)
+    ledger = {a.name: a for a in c.ledger}
+    for a in day.activities:  # every number the rates rest on is in the ledger
+        assert a.population in ledger and all(f in ledger for f in a.factors)
+    assert all(a.source[:3] in ("[S]", "[D]", "[E]") for a in c.ledger)
+    if not (day.steps or day.sweep or day.peak_rate):
+        # windows lie inside the day: the curve carries every session of every activity
+        sim = sum(sum(s.rates.values()) * (s.end - s.start) for s in c.slots)
+        assert sim == pytest.approx(sum(c.activities.values()), rel=1e-9)
+
+
+def test_built_in_days_have_their_shapes() -> None:
+    smoke = compute(load_scenario("smoke")[0], CPS)
+    assert smoke.duration == 30 and smoke.total_peak == pytest.approx(4.0)
+    soak = compute(load_scenario("soak")[0], CPS)
+    assert soak.duration == pytest.approx(7200)
+    spike = compute(load_scenario("attendance-spike")[0], CPS)
+    assert spike.plan.clock_start == "07:30" and spike.span == (27000, 32400)
+    probe = compute(load_scenario("capacity-probe")[0], CPS)
+    closed = [st for st in probe.plan.stages if st.users]
+    assert [sum(st.users.values()) for st in closed] == [1, 2, 4, 8, 16, 32, 48]
+    assert closed[-1].users == {"teacher": 19, "student": 10, "guardian": 19}  # 0.4/0.2/0.4
+    steps = [sum(st.rates.values()) for st in probe.plan.stages if not st.users]
+    assert steps == pytest.approx([2, 4, 8, 16, 24, 32])
+    back = compute(load_scenario("back-to-school")[0], CPS)
+    teacher_peak = back.personas["teacher"].peak_at
+    assert 7 * 3600 + 30 * 60 <= teacher_peak <= 8 * 3600 + 10 * 60  # the morning storm
+    assert 19 * 3600 <= back.personas["guardian"].peak_at < 21 * 3600  # evening parents
+    nightly = compute(load_scenario("nightly-sync")[0], CPS)
+    assert set(nightly.personas) == {"integration"}
+
+
+def test_a_scenario_round_trips_through_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "day.yaml"
+    path.write_text(yaml.safe_dump(MORNING))
+    day, _ = load_scenario(str(path))
+    assert compute(day, CPS).total_peak == pytest.approx(computed(MORNING).total_peak)
