@@ -41,6 +41,7 @@ EXPECTED_PROBES = {
     "student": {"foreign_student"},
     "guardian": {"foreign_student", "no_access_child", "download_without_session",
                  "download_tampered", "download_expired"},
+    "guardian_unregistered": {"no_access_link"},  # run in tests/staging/test_mailbox_paths.py
     "clerk": {"foreign_school_student", "download_without_session", "download_tampered",
               "download_expired"},
     "district_admin": {"deactivated_login", "session_after_deactivation"},
@@ -90,9 +91,11 @@ def class_types(url: str) -> dict[int, tuple[str, int]]:
 def test_the_registry_loads_staging_and_names_the_known_targets(target: Target) -> None:
     assert TARGETS["staging"] == "loadtests.targets.staging"
     assert set(target.click_paths) == set(EXPECTED_PROBES)
-    assert set().union(*EXPECTED_PROBES.values()) == set(target.probes)  # each one runs below
+    assert set().union(*EXPECTED_PROBES.values()) == set(target.probes)  # each one runs
     assert target.login.path == "/api/auth/login" and target.login.logout_path
-    assert {"terminated_staff", "clerk", "student"} <= set(target.pool_personas)
+    assert {"terminated_staff", "clerk", "student", "guardian_unregistered"} <= set(
+        target.pool_personas)
+    assert set(target.session_seconds) == set(target.click_paths)
     assert target.enabled_probes(None) == frozenset(target.probes)
     assert target.enabled_probes(["download_tampered"]) == {"download_tampered"}
     with pytest.raises(ValueError, match="download_tampered"):

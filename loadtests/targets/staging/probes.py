@@ -19,7 +19,7 @@ from loadtests.targets.staging.checks import header, page
 
 NAMES = ("foreign_section", "foreign_student", "no_access_child", "foreign_school_student",
          "download_without_session", "download_tampered", "download_expired",
-         "deactivated_login", "session_after_deactivation")
+         "deactivated_login", "session_after_deactivation", "no_access_link")
 DOWNLOAD = "reports.download"
 MAX_EXPIRY_WAIT = 15.0  # longer-lived links are not waited out: the session would idle too long
 # The wait (real time, unscaled) comes in short steps checked against the clock: a link fetched

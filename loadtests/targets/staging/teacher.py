@@ -1,6 +1,7 @@
 """The teacher's session on the staging SIS: attendance first thing (a homeroom's daily roll, or
 class-period attendance for a subject teacher), a look at a roster, now and then an assignment
-graded, and the `foreign_section` probe (a colleague's roster must be refused).
+graded, and the `foreign_section` probe (a colleague's roster must be refused). With the
+`password_reset_share` knob a session starts with "forgot password" (`mailbox.forgot_password`).
 
 Which kind of teacher a session is comes from the sections page, not the pool's `level`: an
 elementary school has homeroom teachers (grades PK-5) and subject teachers (grades 6-8).
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadtests.browser import Browser, Check
-from loadtests.targets.staging import checks, probes
+from loadtests.targets.staging import checks, mailbox, probes
 
 # Most of a class is present on a normal day; the rest are tardy or absent.
 STATUSES = ("present", "tardy", "absent_unexcused", "absent_excused")
@@ -19,6 +20,7 @@ STATUS_WEIGHTS = (0.9, 0.04, 0.04, 0.02)
 # Mix knobs (the plan's `mix.teacher` overrides them: see MIX in the package).
 GRADE_SHARE = 0.3            # sessions that also create an assignment and enter its scores
 MAX_PERIODS = 3              # class periods a subject teacher takes attendance for per session
+PASSWORD_RESET_SHARE = 0.0   # sessions that start with "forgot password" (the SIS's mailbox on)
 # Summer and evening school classes are not the school day's: their roll is taken in their own
 # session, not in a day teacher's morning. The sections page tells them only by course title.
 PROGRAM_TITLES = ("Summer School", "Evening School")
@@ -27,6 +29,8 @@ THINK_MENU, THINK_ROLL, THINK_ROSTER, THINK_GRADING = 4.0, 20.0, 10.0, 20.0
 
 def session(browser: Browser) -> None:
     me = browser.identity
+    if browser.sometimes(browser.options.get("password_reset_share", PASSWORD_RESET_SHARE)):
+        mailbox.forgot_password(browser, me)
     if browser.login(me["username"], me["password"]) is None:
         return
     browser.get("auth.session", "/api/auth/session", check=checks.fields(user_id=me["user_id"]))
