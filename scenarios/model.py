@@ -198,7 +198,7 @@ class Scenario(_Strict):
     plan: PlanKnobs = PlanKnobs()
     personas: dict[str, PersonaSpec] = Field(default_factory=dict)
     assumptions: dict[str, AssumptionSpec] = Field(default_factory=dict)
-    activities: list[Activity] = Field(default_factory=list)
+    activities: list[Activity] = Field(min_length=1)
     steps: list[Step] = Field(default_factory=list)
     sweep: Sweep | None = None
 
@@ -233,15 +233,17 @@ class Scenario(_Strict):
                 raise ValueError(str(exc).removeprefix("assumptions: ")) from None
         return value
 
-    @model_validator(mode="after")
-    def _has_traffic(self) -> Scenario:
-        if not self.activities:
-            raise ValueError("a scenario needs at least one activity (steps and sweeps scale"
-                             " the activities' mix)")
-        names = [a.name for a in self.activities]
+    @field_validator("activities")
+    @classmethod
+    def _unique(cls, activities: list[Activity]) -> list[Activity]:
+        names = [a.name for a in activities]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ValueError(f"activity names must be unique: {', '.join(twice)} repeats")
+        return activities
+
+    @model_validator(mode="after")
+    def _capacity(self) -> Scenario:
         if (self.steps or self.sweep) and self.duration_seconds:
             raise ValueError("a capacity scenario's length is its steps and sweep; drop"
                              " duration_seconds")
