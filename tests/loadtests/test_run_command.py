@@ -1,0 +1,95 @@
+"""`firstbell run SCENARIO --target URL` end to end, as users run it (the console script in a
+subprocess; Locust under it), against the real staging SIS on 127.0.0.1 seeded with the small
+district: the 30-second `smoke` day ends GO; the same run with portal pages slowed ends NO-GO
+naming portal.p95; against deliberately vulnerable routes it ends with exit 4."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from support.locust_run import ROOT, environment
+from support.sis_server import serve
+from support.sisdb import ADMIN_TOKEN, staging_settings
+
+from staging.app import create_app
+
+# A thresholds file for a 30-second run: the built-in one judges over 5-minute windows with
+# 1-minute `for` durations, longer than the whole smoke.
+SHORT = """version: 1
+defaults: {window: 10s, for: 8s, min_requests: 5}
+objectives:
+  auth: {description: logins, p95: 1s}
+  portal: {description: pages, p95: 1s}
+arrivals: {description: rate kept, min_ratio: 0.5, window: 10s, for: 10s}
+"""
+
+
+def firstbell_run(url: str, userpool: Path, *args: str) -> tuple[int, str, Path]:
+    out = Path("/tmp") / f"firstbell-run-{uuid.uuid4().hex[:10]}"
+    cmd = [sys.executable, "-m", "firstbell.cli", "run", "smoke", "--profile", "small",
+           "--target", url, "--userpool", str(userpool), "--out", str(out / "run"),
+           "--exporter-port", "-1", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT,
+                          env=environment())
+    return proc.returncode, proc.stdout + proc.stderr, out / "run"
+
+
+def read(run: Path, name: str) -> Any:
+    return json.loads((run / name).read_text(encoding="utf-8"))
+
+
+def test_smoke_ends_go(staging_url: str, userpool_dir: Path) -> None:
+    code, output, run = firstbell_run(staging_url, userpool_dir)
+    assert code == 0, output[-3000:]
+    verdict = read(run, "verdict.json")
+    assert verdict["verdict"] == "GO" and verdict["reasons"] == []
+    plan = read(run, "plan.json")
+    assert plan["scenario"] == "smoke" and plan["profile"] == "small"
+    # the ledger travels with the run
+    recorded = read(run, "run.json")["plan"]["assumptions"]
+    names = {a["name"] for a in recorded}
+    assert {"teachers", "guardians", "portal.activation", "probe.rate"} <= names
+    summary = read(run, "summary.json")
+    started = sum(a["started"] for a in summary["arrivals"].values())
+    assert 80 <= started <= 170  # 4 sessions/s for 30 s
+    assert set(summary["arrivals"]) == {"teacher", "student", "guardian", "clerk",
+                                        "district_admin"}
+    assert summary["exposures"] == 0
+    assert "smoke: Smoke test (30 seconds) · profile small" in output
+
+
+def test_injected_latency_ends_no_go_naming_the_objective(seeded_url: str,
+                                                          userpool_dir: Path,
+                                                          tmp_path: Path) -> None:
+    thresholds = tmp_path / "thresholds.yaml"
+    thresholds.write_text(SHORT, encoding="utf-8")
+    with serve(create_app(staging_settings(fault_latency="portal=1500ms"), seeded_url)) as url:
+        try:
+            code, output, run = firstbell_run(url, userpool_dir, "--thresholds",
+                                              str(thresholds))
+        finally:  # the switch lives in the shared database: later tests must not inherit it
+            httpx.delete(f"{url}/admin/faults", headers={"X-Admin-Token": ADMIN_TOKEN})
+    assert code == 3, output[-3000:]
+    verdict = read(run, "verdict.json")
+    assert verdict["verdict"] == "NO-GO"
+    failed = {o["name"] for o in verdict["objectives"] if not o["passed"]}
+    assert failed == {"portal.p95"}
+    assert verdict["reasons"][0].startswith("portal.p95 breached its threshold")
+
+
+def test_vulnerable_routes_end_with_exit_4(seeded_url: str, userpool_dir: Path) -> None:
+    with serve(create_app(staging_settings(insecure_probe_targets=True), seeded_url)) as url:
+        code, output, run = firstbell_run(url, userpool_dir, "--assume", "probe.rate=1")
+    assert code == 4, output[-3000:]
+    verdict = read(run, "verdict.json")
+    assert verdict["verdict"] == "NO-GO" and verdict["gates"]["data_exposures"]["measured"] > 0
+    assert "data exposure" in verdict["reasons"][0]
+    assert "DATA EXPOSURE: probe" in output
+    recorded = {a["name"]: a for a in read(run, "run.json")["plan"]["assumptions"]}
+    assert recorded["probe.rate"]["value"] == 1 and recorded["probe.rate"]["origin"] == "--assume"
