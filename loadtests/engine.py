@@ -171,9 +171,12 @@ class Engine:
             self.max_lag = max(self.max_lag, lag)
 
     def _personas(self) -> list[str]:
-        """The pool files this target's sessions log in as (integration clients come from
-        --oneroster-client, not from the pool)."""
-        return [p for p in self.target.pool_personas if p != "integration"]
+        """The pool files this plan's sessions log in as, and those the paths borrow from or
+        look up in (integration clients come from --oneroster-client, not from the pool)."""
+        used = set(self.plan.curve.personas) | {p for s in self.plan.stages for p in s.users}
+        shared = set(self.target.shared_pools)
+        return [p for p in self.target.pool_personas if p != "integration"
+                and (p in used or p in shared or p not in self.target.click_paths)]
 
     def _pool(self) -> IdentityPool:
         clients = [dict(zip(("client_id", "client_secret"), c.split(":", 1), strict=True))

@@ -161,7 +161,8 @@ class HubLoop:
         summary = self.summary()
         self.run_dir.write("summary.json", summary)
         whole = self.evaluator.whole_run(self.hub.timings, self.hub.counters, summary["duration"])
-        verdict = self.evaluator.verdict(len(self.hub.exposures), whole, self.aborted)
+        verdict = self.evaluator.verdict(len(self.hub.exposures), whole, self.aborted,
+                                         duration=summary["duration"])
         verdict["partial"] = summary["partial"]
         self.exit_code = int(verdict["exit_code"])
         self.run_dir.write("verdict.json", verdict)

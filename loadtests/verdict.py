@@ -9,6 +9,7 @@ way. The verdict: GO when no check failed and no data was exposed; NO-GO otherwi
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,10 +73,16 @@ class Evaluator:
         window = self._window(check, now)
         if check.measure == "arrival_ratio":
             start = min((i.end - i.seconds for i in window), default=now)
-            expected = sum(self.curve.expected(p, start, now) for p in self.curve.personas)
+            planned = sum(self.curve.expected(p, start, now) for p in self.curve.personas)
             started = sum(v for i in window for k, v in i.counters.items()
                           if k.startswith("sessions|") and k.endswith("|started"))
-            return (started / expected if expected else None), int(expected)
+            scheduled = sum(v for i in window for k, v in i.counters.items()
+                            if k.startswith("scheduled|"))
+            # Arrivals are Poisson: a window may hold fewer than the plan's mean by chance.
+            # The generator is judged against the arrivals it drew, unless those fall more
+            # than 3 standard deviations short of the plan (the scheduler itself lagging).
+            expected = max(scheduled, planned - 3 * math.sqrt(planned))
+            return (started / expected if expected > 0 else None), int(planned)
         total = errors = 0
         hist = new_histogram()
         for i in window:
@@ -130,20 +137,33 @@ class Evaluator:
         return [c.name for c in self.checks if c.abortable and self.states[c.name].failing]
 
     def verdict(self, exposures: int, whole_run: dict[str, float | None],
-                aborted: list[str] | None = None) -> dict[str, Any]:
+                aborted: list[str] | None = None,
+                duration: float | None = None) -> dict[str, Any]:
+        """GO or NO-GO. An objective fails when a breach lasted its `for` during the run; a run
+        shorter than an objective's `for` (a smoke) could never show that, so there the
+        objective is judged on its whole-run value instead (``judged: "whole run"``)."""
         objectives = []
+        reasons = []
         for c in self.checks:
             st = self.states[c.name]
-            objectives.append({
-                "name": c.name, "group": c.group, "measure": c.measure,
-                "threshold": c.threshold, "window_seconds": c.window, "for_seconds": c.for_,
-                "passed": st.failed_at is None, "failed_at": st.failed_at,
-                "worst": st.worst, "whole_run": whole_run.get(c.name),
-                "description": c.description})
+            whole = whole_run.get(c.name)
+            short = duration is not None and duration < c.for_
+            failed_whole = short and st.failed_at is None and whole is not None \
+                and c.breached(whole)
+            o = {"name": c.name, "group": c.group, "measure": c.measure,
+                 "threshold": c.threshold, "window_seconds": c.window, "for_seconds": c.for_,
+                 "passed": st.failed_at is None and not failed_whole,
+                 "failed_at": st.failed_at, "worst": st.worst, "whole_run": whole,
+                 "judged": "whole run" if short else "windows", "description": c.description}
+            objectives.append(o)
+            if st.failed_at is not None:
+                reasons.append(f"{c.name} breached its threshold ({_fmt(o)}) for {c.for_:g} s"
+                               f" from {st.failed_at:.0f} s into the run")
+            elif failed_whole:
+                reasons.append(f"{c.name} breached its threshold over the whole run"
+                               f" ({_fmt({**o, 'worst': whole})}); the run ({duration:g} s)"
+                               f" was shorter than its `for` ({c.for_:g} s)")
         gate = self.thresholds.gates.data_exposures
-        reasons = [f"{o['name']} breached its threshold ({_fmt(o)}) for {o['for_seconds']:g} s"
-                   f" from {o['failed_at']:.0f} s into the run" for o in objectives
-                   if not o["passed"]]
         if exposures > gate:
             reasons.insert(0, f"{exposures} data exposure(s): a probe read data it must not")
         if aborted:
@@ -169,7 +189,8 @@ class Evaluator:
         for c in self.checks:
             wide = Check(c.name, c.group, c.measure, c.threshold, float("inf"), c.for_,
                          c.abortable, c.description, c.min_requests)
-            out[c.name] = everything.measure(wide, duration)[0]
+            value, n = everything.measure(wide, duration)
+            out[c.name] = value if n >= c.min_requests else None
         return out
 
 

@@ -27,6 +27,9 @@ class Target:
     # Seconds a session spends thinking at think scale 1, per persona (an estimate the engine
     # provisions users by until it has measured real sessions).
     session_seconds: dict[str, float] = field(default_factory=dict)
+    # Pools every run loads whatever personas its plan has: those the paths borrow from or
+    # look up in (the rest of pool_personas only when the plan sends that persona).
+    shared_pools: tuple[str, ...] = ()
     # The click-path mix knobs each persona's path reads, with their defaults.
     mix: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -69,5 +72,7 @@ def load_target(name: str) -> Target:
         probes=tuple(getattr(module, "PROBES", ())),
         pool_personas=tuple(getattr(module, "POOL_PERSONAS", ())),
         session_seconds=dict(getattr(module, "SESSION_SECONDS", {})),
+        shared_pools=tuple(getattr(module, "SHARED_POOLS", getattr(module, "POOL_PERSONAS",
+                                                                   ()))),
         mix={persona: dict(knobs) for persona, knobs in getattr(module, "MIX", {}).items()},
     )

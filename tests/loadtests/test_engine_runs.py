@@ -116,7 +116,9 @@ def check_no_exposure_on_the_real_routes_and_every_probe_refused(
     s = result.summary
     assert s["exposures"] == 0 and not (result.run_dir / "exposures.jsonl").exists()
     ran = {key.split("|")[0] for key in s["probes"]}
-    assert ran == set(PROBES) - {"no_access_child"} or ran == set(PROBES), s["probes"]
+    # no_access_link belongs to cutover-day registration (guardian_unregistered): not here
+    assert ran in (set(PROBES) - {"no_access_child", "no_access_link"},
+                   set(PROBES) - {"no_access_link"}), s["probes"]
     assert all(key.endswith("|denied") for key in s["probes"]), s["probes"]
     failures = {k: v for k, v in s["counters"].items() if k.startswith("checks_failed")}
     assert not failures
@@ -208,7 +210,12 @@ def test_a_stall_keeps_arrivals_coming_and_shows_in_the_corrected_latency(
             result = finish(proc, out)
         finally:
             httpx.delete(f"{url}/admin/faults", headers={"X-Admin-Token": ADMIN_TOKEN})
-    assert result.returncode == 0, result.output[-3000:]
+    # A 30 s run is shorter than the built-in objectives' 1-minute `for`: it is judged on
+    # the whole run, where the stall's seconds-long corrected latencies break p99s: NO-GO.
+    assert result.returncode == 3, result.output[-3000:]
+    verdict = result.json("verdict.json")
+    assert {o["name"] for o in verdict["objectives"] if not o["passed"]} & {
+        "auth.p99", "portal.p99", "reports.p99"}, verdict["reasons"]
     s = result.summary
     for a in s["arrivals"].values():
         assert within_poisson(a["scheduled"], a["expected"]), a
@@ -274,11 +281,11 @@ def test_every_probe_reports_an_exposure_on_vulnerable_routes(
     s = result.summary
     exposed = {key.split("|")[0] for key, n in s["probes"].items()
                if key.endswith("|exposed") and n > 0}
-    assert exposed == set(PROBES), s["probes"]
+    assert exposed == set(PROBES) - {"no_access_link"}, s["probes"]
     records = result.lines("exposures.jsonl")
     assert len(records) == s["exposures"] == sum(
         n for key, n in s["probes"].items() if key.endswith("|exposed"))
-    assert {r["probe"] for r in records} == set(PROBES)
+    assert {r["probe"] for r in records} == set(PROBES) - {"no_access_link"}
     for r in records:  # who asked for what, never the payload
         assert set(r) == {"time", "probe", "persona", "by", "user_id", "endpoint", "asked",
                           "status", "worker"}

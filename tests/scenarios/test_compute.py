@@ -13,7 +13,7 @@ import yaml
 from fake_data.profile import load_profile
 from scenarios.compute import ComputedPlan, compute
 from scenarios.ledger import LedgerError, load_overrides, parse_assume
-from scenarios.model import ScenarioError, Scenario, builtin_scenarios, load_scenario
+from scenarios.model import Scenario, ScenarioError, builtin_scenarios, load_scenario
 from scenarios.shapes import Spread
 
 CPS = load_profile("cps")
@@ -106,7 +106,7 @@ def test_overrides_from_the_cli_and_a_file_land_in_the_ledger(tmp_path: Path) ->
     c = computed(MORNING, overrides=[(parse_assume(["teacher.login_share=0.8"]), "--assume")])
     entry = next(a for a in c.ledger if a.name == "teacher.login_share")
     assert entry.origin == "--assume" and entry.source.startswith("[E] override (was 0.95")
-    with pytest.raises(LedgerError, match="no assumption 'teacher.login_shar'"):
+    with pytest.raises(LedgerError, match=r"no assumption 'teacher\.login_shar'"):
         computed(MORNING, overrides=[(parse_assume(["teacher.login_shar=0.8"]), "--assume")])
 
 

@@ -32,7 +32,7 @@ def test_the_shipped_file_is_valid_and_flattens_to_checks() -> None:
     t = load_thresholds()
     names = [c.name for c in checks(t)]
     assert "auth.p95" in names and "gradebook.error_ratio" in names
-    assert names[-1] == "arrivals.min_ratio" and len(names) == len(set(names)) == 22
+    assert names[-1] == "arrivals.min_ratio" and len(names) == len(set(names)) == 25
     assert latency_thresholds(t) == [0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]
     assert t.gates.data_exposures == 0
 
@@ -44,13 +44,14 @@ def test_durations(text: object, value: float) -> None:
 
 
 def interval(end: float, *, n: int = 20, latency: float = 0.1, errors: int = 0,
-             group: str = "auth", started: int = 20) -> Interval:
+             group: str = "auth", started: int = 20, scheduled: int = 20) -> Interval:
     t = Timings()
     for _ in range(n):
         t.record(f"guardian|{group}.login", latency, latency)
     c: Counter[str] = Counter({f"requests|guardian|{group}.login|POST|2xx": n - errors,
                                f"requests|guardian|{group}.login|POST|5xx": errors,
-                               "sessions|guardian|started": started})
+                               "sessions|guardian|started": started,
+                               "scheduled|guardian": scheduled})
     return Interval(end, 10.0, t, c)
 
 
@@ -101,12 +102,47 @@ def test_error_ratio_counts_5xx_and_failed_checks() -> None:
 
 def test_arrival_ratio_against_the_plan() -> None:
     e = Evaluator(SMALL, CURVE)
-    for t in (10.0, 20.0, 30.0):  # 2/s expected: 20 per interval; 15 started = 0.75
+    for t in (10.0, 20.0, 30.0):  # 20 arrivals drawn per interval, 15 started = 0.75
         e.add(interval(t, started=15))
         e.evaluate(t)
     assert e.states["arrivals.min_ratio"].value == pytest.approx(0.75)
     # breached from the first evaluation (10), failing 10 s (its `for`) later
     assert e.states["arrivals.min_ratio"].failed_at == 20.0
+
+
+def test_a_low_poisson_draw_is_not_a_shortfall() -> None:
+    """The plan's mean is 40 per 20 s window; a draw of 30 (1.6 sd low) all started is the
+    generator keeping up: ratio 1."""
+    e = Evaluator(SMALL, CURVE)
+    for t in (10.0, 20.0):
+        e.add(interval(t, started=15, scheduled=15))
+        e.evaluate(t)
+    assert e.states["arrivals.min_ratio"].value == pytest.approx(1.0)
+
+
+def test_a_lagging_scheduler_is_a_shortfall() -> None:
+    """Only 5 arrivals drawn per 10 s where the plan's mean is 20: far more than 3 sd short.
+    The ratio is judged against 40 - 3 x sqrt(40) = 21.03 per window: 10 / 21.03 = 0.48."""
+    e = Evaluator(SMALL, CURVE)
+    for t in (10.0, 20.0):
+        e.add(interval(t, started=5, scheduled=5))
+        e.evaluate(t)
+    assert e.states["arrivals.min_ratio"].value == pytest.approx(10 / (40 - 3 * 40 ** 0.5))
+
+
+def test_a_run_shorter_than_for_is_judged_on_the_whole_run() -> None:
+    e = Evaluator(SMALL, CURVE)
+    e.add(interval(10.0, latency=2.0))
+    e.evaluate(10.0)
+    whole = e.whole_run(e.intervals[0].timings, e.intervals[0].counters, 15.0)
+    assert whole["auth.p95"] == pytest.approx(2.0, rel=1e-3)
+    v = e.verdict(0, whole, duration=15.0)
+    auth = next(o for o in v["objectives"] if o["name"] == "auth.p95")
+    assert auth["judged"] == "whole run" and not auth["passed"]
+    assert v["verdict"] == "NO-GO" and v["exit_code"] == EXIT_NO_GO
+    assert "shorter than its `for` (20 s)" in v["reasons"][0]
+    long = e.verdict(0, whole, duration=60.0)  # long enough for `for`: the windows decide
+    assert long["verdict"] == "GO"
 
 
 def test_verdicts_and_exit_codes() -> None:

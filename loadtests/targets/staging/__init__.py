@@ -78,3 +78,6 @@ MIX: dict[str, dict[str, float]] = {
 # The personas' own pools, then those the paths borrow from (`terminated_staff`, `clerk`) or
 # look up in (`student`, for a guardian's child's classes).
 POOL_PERSONAS: tuple[str, ...] = (*CLICK_PATHS, "terminated_staff")
+# Loaded by every run: a district admin borrows clerks and terminated staff for the
+# deactivation probes, a guardian looks up their children in the student pool.
+SHARED_POOLS: tuple[str, ...] = ("student", "clerk", "terminated_staff")
