@@ -15,14 +15,16 @@ from typing import Any
 import httpx
 from support.locust_run import ROOT, environment
 from support.sis_server import serve
-from support.sisdb import ADMIN_TOKEN, staging_settings
+from support.sisdb import ADMIN_TOKEN, new_database, query, staging_settings
 
 from staging.app import create_app
+from staging.seed import SeedRequest, seed_database
 
 
-def firstbell_run(url: str, userpool: Path, *args: str) -> tuple[int, str, Path]:
+def firstbell_run(url: str, userpool: Path, *args: str,
+                  scenario: str = "smoke") -> tuple[int, str, Path]:
     out = Path("/tmp") / f"firstbell-run-{uuid.uuid4().hex[:10]}"
-    cmd = [sys.executable, "-m", "firstbell.cli", "run", "smoke", "--profile", "small",
+    cmd = [sys.executable, "-m", "firstbell.cli", "run", scenario, "--profile", "small",
            "--target", url, "--userpool", str(userpool), "--out", str(out / "run"),
            "--exporter-port", "-1", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT,
@@ -87,3 +89,31 @@ def test_vulnerable_routes_end_with_exit_4(seeded_url: str, userpool_dir: Path) 
     assert "DATA EXPOSURE: probe" in output
     recorded = {a["name"]: a for a in read(run, "run.json")["plan"]["assumptions"]}
     assert recorded["probe.rate"]["value"] == 1 and recorded["probe.rate"]["origin"] == "--assume"
+
+
+def test_cutover_day_evening_registers_parents(postgres_url: str, userpool_dir: Path) -> None:
+    """Twenty simulated minutes of the cutover evening (x20, the small district's parents are
+    few): parents register through the whole flow (code by email, password, confirmation,
+    children linked), on a database of its own since registration is for good."""
+    url_db = new_database(postgres_url)
+    seed_database(url_db, SeedRequest("small", 1.0, 42))
+    active = "SELECT count(*) FROM sis.accounts WHERE person_type = 'guardian'" \
+             " AND status = 'active'"
+    before = query(url_db, active)[0][0]
+    settings = staging_settings(dev_mailbox=True, registration_per_ip_per_hour=100_000)
+    with serve(create_app(settings, url_db)) as url:
+        code, output, run = firstbell_run(url, userpool_dir, "--window", "19:20-19:40",
+                                          "--speed", "120", "--scale", "20",
+                                          scenario="cutover-day")
+    assert code == 0, output[-3000:]
+    summary = read(run, "summary.json")
+    registering = summary["arrivals"]["guardian_unregistered"]
+    assert registering["started"] >= 10 and registering["completed"] == registering["started"]
+    assert query(url_db, active)[0][0] - before >= registering["completed"]
+    plan = read(run, "plan.json")
+    assert plan["clock_start"] == "19:20" and plan["speed"] == 120
+    ledger = {a["name"]: a for a in plan["assumptions"]}
+    assert ledger["portal.activation"]["value"] == 0.0  # no parent account carried over
+    verdict = read(run, "verdict.json")
+    measured = {o["name"]: o for o in verdict["objectives"]}
+    assert measured["registration.p95"]["whole_run"] is not None
