@@ -104,6 +104,7 @@ def test_cutover_day_evening_registers_parents(postgres_url: str, userpool_dir: 
     with serve(create_app(settings, url_db)) as url:
         code, output, run = firstbell_run(url, userpool_dir, "--window", "19:20-19:40",
                                           "--speed", "120", "--scale", "20",
+                                          "--assume", "think.scale=0.1",
                                           scenario="cutover-day")
     assert code == 0, output[-3000:]
     summary = read(run, "summary.json")
@@ -113,7 +114,8 @@ def test_cutover_day_evening_registers_parents(postgres_url: str, userpool_dir: 
     plan = read(run, "plan.json")
     assert plan["clock_start"] == "19:20" and plan["speed"] == 120
     ledger = {a["name"]: a for a in plan["assumptions"]}
-    assert ledger["portal.activation"]["value"] == 0.0  # no parent account carried over
+    assert ledger["think.scale"]["origin"] == "--assume"
+    assert {"guardians", "guardian.cutover_registration_share"} <= set(ledger)
     verdict = read(run, "verdict.json")
     measured = {o["name"]: o for o in verdict["objectives"]}
     assert measured["registration.p95"]["whole_run"] is not None
