@@ -173,7 +173,7 @@ class Engine:
     def _personas(self) -> list[str]:
         """The pool files this plan's sessions log in as, and those the paths borrow from or
         look up in (integration clients come from --oneroster-client, not from the pool)."""
-        used = set(self.plan.curve.personas) | {p for s in self.plan.stages for p in s.users}
+        used = set(self.plan.personas)
         shared = set(self.target.shared_pools)
         return [p for p in self.target.pool_personas if p != "integration"
                 and (p in used or p in shared or p not in self.target.click_paths)]
@@ -224,6 +224,8 @@ class Engine:
             wanted = plan.stages[plan.curve.stage_at(max(elapsed, 0.0))].users \
                 if elapsed >= 0 else {}
             for persona, total in wanted.items():
+                if persona not in self.target.click_paths:
+                    continue  # warned about in _schedule's way: no path, nothing to run
                 mine = total // self.count + (1 if self.index < total % self.count else 0)
                 while self.closed_live.get(persona, 0) < mine:
                     self.closed_live[persona] = self.closed_live.get(persona, 0) + 1
@@ -367,7 +369,7 @@ class Engine:
                                    self.plan.session_seconds_estimate,
                                    self.plan.persona_think_scale)
         demand = users_needed(curve, max(self.elapsed(), 0.0), seconds,
-                              busy=sum(hub.gauge(f"busy|{p}") for p in curve.personas),
+                              busy=sum(hub.gauge(f"busy|{p}") for p in self.plan.personas),
                               queued=hub.gauge("queued"), workers=self.count,
                               cap=self.plan.max_users)
         if demand.users > demand.capped and not self.cap_warned:
@@ -388,10 +390,10 @@ class Engine:
         loop = self.hub_loop
         return Live(
             run_id=loop.run_id if loop else "", scenario=self.plan.scenario,
-            target=str(self.environment.host or ""), personas=curve.personas,
+            target=str(self.environment.host or ""), personas=self.plan.personas,
             probes=tuple(sorted(self.probes)), elapsed=t,
             clock_seconds=self.plan.clock_seconds(t),
-            target_rate={p: curve.rate(p, t) for p in curve.personas},
+            target_rate={p: curve.rate(p, t) for p in self.plan.personas},
             achieved_rate=loop.achieved if loop else {},
             workers=len(loop.hub.gauges) if loop else 0, stage=self.plan.stage_label(t))
 

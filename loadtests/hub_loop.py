@@ -112,7 +112,7 @@ class HubLoop:
         timings, counters, _ = self.hub.take_interval()
         engine = self.engine
         started = self.hub.family("sessions", counters)
-        personas = engine.plan.curve.personas
+        personas = engine.plan.personas
         self.achieved = {p: started.get((p, "started"), 0) / span for p in personas}
         t = engine.elapsed()
         live = engine.live()
@@ -121,6 +121,10 @@ class HubLoop:
             if newly:
                 log.warning("objective %s FAILED: %.3g against %g, breached for %g s",
                             check.name, state.value, check.threshold, check.for_)
+        target = sum(live.target_rate.values())
+        stage = live.stage if t < engine.plan.duration else "draining"
+        log.info("t=%.0fs %s %s · %.2f/%.2f sessions/s · %s", t, _hhmm(live.clock_seconds),
+                 stage, sum(self.achieved.values()), target, self.evaluator.status_line())
         if self.abort_on_fail and not self.aborted and self.evaluator.abort_due():
             self.aborted = self.evaluator.abort_due()
             log.warning("aborting the run (--abort-on-fail): %s", ", ".join(self.aborted))
@@ -168,6 +172,9 @@ class HubLoop:
         self.run_dir.write("verdict.json", verdict)
         for line in report_lines(summary, self.run_dir.path):
             log.info("%s", line)
+        passed = sum(1 for o in verdict["objectives"] if o["passed"])
+        log.info("  objectives: %d passed, %d failed (each in verdict.json)", passed,
+                 len(verdict["objectives"]) - passed)
         log.info("  verdict: %s%s", verdict["verdict"],
                  "".join(f"\n    - {r}" for r in verdict["reasons"]))
 
@@ -177,7 +184,7 @@ class HubLoop:
         sessions, scheduled = hub.family("sessions"), hub.family("scheduled")
         ran = min(max(engine.elapsed(), 0.0), curve.duration)
         arrivals = {}
-        for p in curve.personas:
+        for p in engine.plan.personas:
             expected = curve.expected(p, 0.0, ran)
             started = sessions.get((p, "started"), 0)
             arrivals[p] = {
@@ -212,6 +219,11 @@ def _histograms(timings: Timings) -> dict[str, Any]:
     return {k: {kind: {**summary(h), "hdr": encode(h)} for kind, h in pair.items()}
             for k, pair in sorted(timings.histograms.items())
             if pair["service"].get_total_count()}
+
+
+def _hhmm(clock: float) -> str:
+    minutes = int(clock // 60)
+    return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
 
 
 def report_lines(s: dict[str, Any], folder: Path) -> list[str]:

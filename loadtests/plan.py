@@ -105,6 +105,13 @@ class LoadPlan(BaseModel):
         return RateCurve([RateStage(s.seconds, s.rates) for s in self.stages])
 
     @property
+    def personas(self) -> tuple[str, ...]:
+        """Every persona the plan sends: by arrival rate, or in closed-loop stages."""
+        seen = dict.fromkeys(self.curve.personas)
+        seen.update(dict.fromkeys(p for s in self.stages for p, n in s.users.items() if n))
+        return tuple(seen)
+
+    @property
     def duration(self) -> float:
         return sum(s.seconds for s in self.stages)
 

@@ -132,6 +132,29 @@ class Evaluator:
             out.append((check, state, newly))
         return out
 
+    def status_line(self) -> str:
+        """The objectives now, in one console line: how many are ok, breaching (not yet for
+        their `for`), failing, or without enough traffic to judge, naming the bad ones."""
+        ok, breaching, failing, quiet = [], [], [], []
+        for c in self.checks:
+            st = self.states[c.name]
+            if st.failing:
+                failing.append(c)
+            elif st.breached_since is not None:
+                breaching.append(c)
+            elif st.value is None:
+                quiet.append(c)
+            else:
+                ok.append(c)
+
+        def named(cs: list[Check]) -> str:
+            return "" if not cs else " (" + ", ".join(
+                _fmt({"name": c.name, "measure": c.measure, "threshold": c.threshold,
+                      "worst": self.states[c.name].value}).join((f"{c.name} ", ""))
+                for c in cs[:3]) + (", …" if len(cs) > 3 else "") + ")"
+        return (f"objectives: {len(ok)} ok, {len(breaching)} breaching{named(breaching)},"
+                f" {len(failing)} FAILED{named(failing)}, {len(quiet)} without traffic")
+
     def abort_due(self) -> list[str]:
         """Abortable checks failing now (for --abort-on-fail)."""
         return [c.name for c in self.checks if c.abortable and self.states[c.name].failing]

@@ -119,3 +119,48 @@ def test_cutover_day_evening_registers_parents(postgres_url: str, userpool_dir: 
     verdict = read(run, "verdict.json")
     measured = {o["name"]: o for o in verdict["objectives"]}
     assert measured["registration.p95"]["whole_run"] is not None
+
+
+CLOSED = """name: closed-loop-check
+title: Closed-loop stages
+rehearses: a tiny capacity probe, one stepped rate then two closed-loop points
+day: "07:00-08:00"
+peak_rate: 1
+assumptions:
+  think.scale: {value: 0.02, source: "[E] sessions back to back"}
+  probe.rate: {value: 0, source: "[E] throughput only"}
+plan: {drain_seconds: 10}
+activities:
+  - name: students
+    persona: student
+    population: students.high
+    factors: [student.login_share]
+    windows: [{from: "07:00", to: "08:00"}]
+steps:
+  - {factor: 2, seconds: 6}
+sweep:
+  personas: {guardian: 1}
+  users: [1, 4]
+  seconds: 8
+"""
+
+
+def test_closed_loop_stages_keep_their_users_in_sessions(staging_url: str,
+                                                         userpool_dir: Path,
+                                                         tmp_path: Path) -> None:
+    """A stepped open stage (2 student sessions/s for 6 s), then closed-loop points of 1 and 4
+    guardian sessions always in flight: guardians arrive only through the closed loop, and
+    never more of them at once than the point's users."""
+    scenario = tmp_path / "closed.yaml"
+    scenario.write_text(CLOSED, encoding="utf-8")
+    code, output, run = firstbell_run(staging_url, userpool_dir, scenario=str(scenario))
+    assert code == 0, output[-3000:]
+    plan = read(run, "plan.json")
+    assert [s["users"] for s in plan["stages"]] == [{}, {"guardian": 1}, {"guardian": 4}]
+    summary = read(run, "summary.json")
+    guardians = summary["arrivals"]["guardian"]
+    assert guardians["started"] >= 10  # back to back for 16 s
+    assert 4 <= summary["arrivals"]["student"]["started"] <= 24  # 12 expected
+    lines = [json.loads(x) for x in (run / "intervals.jsonl").read_text().splitlines()]
+    busy = [line["busy"].get("guardian", 0) for line in lines]
+    assert max(busy) <= 4 and any(b >= 1 for b in busy)

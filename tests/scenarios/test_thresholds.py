@@ -74,6 +74,20 @@ def test_a_breach_fails_only_after_lasting_for_its_duration() -> None:
     assert e.states["auth.p95"].failed_at == 40 and e.abort_due() == ["auth.p95"]
 
 
+def test_the_console_status_line() -> None:
+    e = Evaluator(SMALL, CURVE)
+    e.add(interval(10.0))
+    e.evaluate(10.0)
+    assert e.status_line() == "objectives: 3 ok, 0 breaching, 0 FAILED, 1 without traffic"
+    for t in (20.0, 30.0):  # auth slow from 20: breaching at 20, 30; failed at 40
+        e.add(interval(t, latency=2.0))
+        e.evaluate(t)
+    assert "1 breaching (auth.p95 2 s > 1 s)" in e.status_line()
+    e.add(interval(40.0, latency=2.0))
+    e.evaluate(40.0)
+    assert "1 FAILED (auth.p95 2 s > 1 s)" in e.status_line()
+
+
 def test_a_short_breach_passes() -> None:
     e = Evaluator(SMALL, CURVE)
     # slow only in the interval ending at 20: the window breaches at 20 and 30, clear at 40:
