@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 from support.locust_run import ROOT, environment
-from support.sis_server import serve
+from support.sis_server import free_port, serve
 from support.sisdb import ADMIN_TOKEN, new_database, query, staging_settings
 
 from staging.app import create_app
@@ -164,3 +164,18 @@ def test_closed_loop_stages_keep_their_users_in_sessions(staging_url: str,
     lines = [json.loads(x) for x in (run / "intervals.jsonl").read_text().splitlines()]
     busy = [line["busy"].get("guardian", 0) for line in lines]
     assert max(busy) <= 4 and any(b >= 1 for b in busy)
+
+
+def test_smoke_on_two_load_processes(staging_url: str, userpool_dir: Path) -> None:
+    """`--workers 2`: a Locust master and two local workers; the merged totals are the sum of
+    what each worker recorded, and the verdict is the same kind of GO."""
+    code, output, run = firstbell_run(staging_url, userpool_dir, "--workers", "2",
+                                      "--master-port", str(free_port()))
+    assert code == 0, output[-3000:]
+    workers = [read(run, f"worker-{i}.json") for i in (0, 1)]
+    summary = read(run, "summary.json")
+    assert summary["requests"] == sum(w["requests"] for w in workers) > 0
+    started = sum(a["started"] for a in summary["arrivals"].values())
+    assert started == sum(v for w in workers for k, v in w["counters"].items()
+                          if k.startswith("sessions|") and k.endswith("|started"))
+    assert read(run, "verdict.json")["verdict"] == "GO"
