@@ -13,6 +13,7 @@ from rich.table import Table
 
 from fake_data.profile import ProfileError, load_profile
 from firstbell.errors import UserError
+from loadtests.rundir import write_json
 from scenarios.compute import ComputedPlan, compute, hhmm
 from scenarios.ledger import LedgerError, load_overrides, parse_assume
 from scenarios.model import ScenarioError, load_scenario
@@ -73,19 +74,21 @@ def plan(
 
     Example: firstbell plan back-to-school --profile cps --window 07:00-09:00
     """
-    computed = computed_plan(scenario, profile, speed, scale, window, assume, assumptions, seed)
-    if out is not None:
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(json.dumps(computed.plan.model_dump(mode="json"), indent=1) + "\n",
-                       encoding="utf-8")
-        tmp.replace(out)
-    if as_json:
-        typer.echo(json.dumps(computed.as_json(), indent=1))
-        return
     try:
         step = seconds(every) if every else None
     except ValueError as exc:
         raise UserError(f"--every: {exc}") from None
+    if step is not None and step < 60:
+        raise UserError(f"--every {every}: rows of less than a minute; write e.g. 5m or 30m")
+    computed = computed_plan(scenario, profile, speed, scale, window, assume, assumptions, seed)
+    if out is not None:
+        try:
+            write_json(out, computed.plan.model_dump(mode="json"))
+        except OSError as exc:
+            raise UserError(f"option --out: cannot write {out} ({exc.strerror})") from None
+    if as_json:
+        typer.echo(json.dumps(computed.as_json(), indent=1))
+        return
     render(computed, Console(width=120), step)
 
 
@@ -94,7 +97,8 @@ def render(c: ComputedPlan, console: Console, step: float | None = None) -> None
     console.print(f"[bold]{s.name}[/]: {s.title}")
     console.print(s.rehearses, style="dim")
     minutes = c.duration / 60
-    console.print(f"profile {c.profile} · day {hhmm(c.span[0])}-{hhmm(c.span[1])} · speed"
+    console.print(f"profile {c.profile}" + (f" · {c.plan.date}" if c.plan.date else "")
+                  + f" · day {hhmm(c.span[0])}-{hhmm(c.span[1])} · speed"
                   f" {c.speed:g} (a real minute = {c.speed:g} simulated) · scale {c.scale:g}"
                   + (f" · normalized x{c.normalized:.4g} to a {s.peak_rate:g}/s peak"
                      if c.normalized != 1.0 else "")
@@ -126,21 +130,25 @@ def _curves(c: ComputedPlan, step: float | None) -> Table:
 
 
 def _rows(c: ComputedPlan, step: float | None) -> list[tuple[str, dict[str, float], str]]:
+    """Table rows on the day's grid (from the scenario's day start, `step` apart), each the
+    time-weighted mean rate of the slots it overlaps; then capacity steps and points."""
     day = [s for s in c.slots if not s.users and s.end > s.start]
     rows: list[tuple[str, dict[str, float], str]] = []
     if day:
-        span = c.span[1] - c.span[0]
-        base = day[0].end - day[0].start
-        step = step or max(base, math.ceil(span / 32 / base) * base)
-        edge = c.span[0]
-        while edge < c.span[1] - 1e-9:
-            inside = [s for s in day if edge <= s.start < edge + step]
-            length = sum(s.end - s.start for s in inside) or 1.0
+        lo, hi = c.span
+        day_start = c.scenario.bounds[0]
+        base = c.scenario.resolution
+        step = step or max(base, math.ceil((hi - lo) / 32 / base) * base)
+        edge = day_start + math.floor((lo - day_start) / step + 1e-9) * step
+        while edge < hi - 1e-9:
+            start, end = max(edge, lo), min(edge + step, hi)
             rates: dict[str, float] = {}
-            for s in inside:
-                for p, r in s.rates.items():
-                    rates[p] = rates.get(p, 0.0) + r * (s.end - s.start) / length
-            rows.append((hhmm(edge), rates, ""))
+            for s in day:
+                overlap = min(s.end, end) - max(s.start, start)
+                if overlap > 0:
+                    for p, r in s.rates.items():
+                        rates[p] = rates.get(p, 0.0) + r * overlap / (end - start)
+            rows.append((hhmm(start), rates, ""))
             edge += step
     for s in c.slots:  # capacity probing: steps and closed-loop points, in real seconds
         if s.users or s.end == s.start:

@@ -5,8 +5,8 @@ the exit code is the verdict's (0 GO, 3 NO-GO, 4 data exposure, 2 usage error)."
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 import loadtests
-from firstbell.errors import UserError
+from firstbell.errors import USAGE_ERROR_EXIT, UserError
 from firstbell.plan_cmd import (
     ASSUME,
     ASSUMPTIONS,
@@ -28,7 +28,9 @@ from firstbell.plan_cmd import (
     WINDOW,
     computed_plan,
 )
-from loadtests.rundir import default_run_dir
+from loadtests.identities import check_folder
+from loadtests.rundir import default_run_dir, write_json
+from loadtests.targets import load_target
 from loadtests.targets_allowed import TargetRefused, check_target
 from scenarios.compute import hhmm
 from scenarios.thresholds import ThresholdError, load_thresholds
@@ -108,15 +110,27 @@ def run(
     except ThresholdError as exc:
         raise UserError(str(exc)) from None
     computed = computed_plan(scenario, profile, speed, scale, window, assume, assumptions, seed)
+    target_paths = load_target(computed.plan.target)
+    try:  # every input Locust would refuse, refused here before anything is written
+        check_folder(str(userpool) if userpool else None,
+                     target_paths.pools_for(computed.plan.personas))
+        if oneroster_client and any(":" not in c for c in oneroster_client.split(",") if c):
+            raise ValueError(f"--oneroster-client {oneroster_client!r}: write id:secret,"
+                             " comma-separated")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     run_dir = out or default_run_dir(computed.scenario.name)
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise UserError(f"option --out: {run_dir} already holds a run; choose a new folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    plan_file = run_dir / "plan.json"
-    plan_file.write_text(json.dumps(computed.plan.model_dump(mode="json"), indent=1) + "\n",
-                         encoding="utf-8")
-    (run_dir / "scenario.json").write_text(json.dumps(computed.as_json(), indent=1) + "\n",
-                                           encoding="utf-8")
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise UserError(f"option --out: {run_dir} already exists and is not an empty folder;"
+                        " choose a new one")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        plan_file = run_dir / "plan.json"
+        write_json(plan_file, computed.plan.model_dump(mode="json"))
+        write_json(run_dir / "scenario.json", computed.as_json())
+    except OSError as exc:
+        raise UserError(f"option --out: cannot write the run directory {run_dir}"
+                        f" ({exc.strerror})") from None
     console = Console(width=120)
     console.print(f"{computed.scenario.name}: {computed.scenario.title} · profile"
                   f" {computed.profile} · {hhmm(computed.span[0])}-{hhmm(computed.span[1])}"
@@ -126,16 +140,25 @@ def run(
                          workers=workers, abort_on_fail=abort_on_fail,
                          staging_hosts=staging_hosts, oneroster_client=oneroster_client,
                          exporter_port=exporter_port, master_port=master_port)
-    raise typer.Exit(_drive(cmd))
+    code = _drive(cmd)
+    if code == USAGE_ERROR_EXIT and not (run_dir / "run.json").exists():
+        shutil.rmtree(run_dir, ignore_errors=True)  # Locust refused to start: no run to keep
+    raise typer.Exit(code)
 
 
 def _drive(cmd: list[str]) -> int:
-    """Run Locust in the foreground; Ctrl-C reaches it as SIGINT (it writes a partial
-    summary and verdict), and its exit code is ours."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, env=env)
+    """Run Locust in the foreground, in a process group of its own so that a terminal's
+    Ctrl-C reaches it once, from us, as SIGINT (it then writes a partial summary and
+    verdict); its exit code is ours (128 + N when a signal N killed it)."""
+    # firstbell's FIRSTBELL_* variables must not reach Locust's own options: the plan file
+    # already holds every value, and a stray FIRSTBELL_THINK_SCALE would change the run
+    # behind the ledger's back.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIRSTBELL_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(cmd, env=env, process_group=0)
     while True:
         try:
-            return proc.wait()
+            code = proc.wait()
+            return 128 - code if code < 0 else code
         except KeyboardInterrupt:
             proc.send_signal(signal.SIGINT)

@@ -63,6 +63,9 @@ def engine_of(environment: Environment) -> Engine:
     return _ENGINES[environment]
 
 
+CLOSED_BACKOFF = 0.5  # seconds a closed-loop slot waits when no identity is free
+
+
 class Ticket(NamedTuple):
     persona: str
     intended: float   # perf_counter time the session was meant to start
@@ -171,12 +174,7 @@ class Engine:
             self.max_lag = max(self.max_lag, lag)
 
     def _personas(self) -> list[str]:
-        """The pool files this plan's sessions log in as, and those the paths borrow from or
-        look up in (integration clients come from --oneroster-client, not from the pool)."""
-        used = set(self.plan.personas)
-        shared = set(self.target.shared_pools)
-        return [p for p in self.target.pool_personas if p != "integration"
-                and (p in used or p in shared or p not in self.target.click_paths)]
+        return self.target.pools_for(self.plan.personas)
 
     def _pool(self) -> IdentityPool:
         clients = [dict(zip(("client_id", "client_secret"), c.split(":", 1), strict=True))
@@ -311,15 +309,19 @@ class Engine:
         if taken is None:  # every identity of this persona is in a session already
             rec.count(names["dropped"])
             rec.count(key("dropped_no_identity", persona))
+            if ticket.closed:  # the loop would queue it again at once: back off instead
+                gevent.sleep(CLOSED_BACKOFF)
             return
         rec.count(names["started"])
+        if ticket.closed:  # started by the loop, not an arrival: kept out of arrival ratios
+            rec.count(names["closed"])
         if waited > plan.late_after_seconds:
             rec.count(names["late"])
         self.sessions += 1
         browser = EngineBrowser(
             user.client, rec, self.pool, plan, self.target.login, persona, taken[1],
             ticket.intended, hash((plan.seed, self.index, self.sessions)),
-            self.probes)
+            self.probes, closed=ticket.closed)
         self.busy[persona] = self.busy.get(persona, 0) + 1
         begun = time.perf_counter()
         try:
@@ -339,7 +341,7 @@ class Engine:
 
     def _keys_for(self, persona: str) -> dict[str, str]:
         names = {o: key("sessions", persona, o)
-                 for o in ("dropped", "started", "late", "completed", "aborted")}
+                 for o in ("dropped", "started", "late", "completed", "aborted", "closed")}
         names["seconds"] = key("session_seconds", persona)
         self._session_keys[persona] = names
         return names

@@ -186,8 +186,10 @@ class HubLoop:
         arrivals = {}
         for p in engine.plan.personas:
             expected = curve.expected(p, 0.0, ran)
-            started = sessions.get((p, "started"), 0)
+            closed = sessions.get((p, "closed"), 0)  # closed-loop sessions are no arrivals
+            started = sessions.get((p, "started"), 0) - closed
             arrivals[p] = {
+                "closed_loop": closed,
                 "expected": round(expected, 1), "scheduled": scheduled.get((p,), 0),
                 "started": started, "late": sessions.get((p, "late"), 0),
                 "dropped": sessions.get((p, "dropped"), 0),

@@ -56,12 +56,14 @@ class LoadPlan(BaseModel):
     scenario: str = "constant"
     title: str = ""
     profile: str = ""                       # the district profile the rates came from
+    date: str = ""                          # the calendar day rehearsed, YYYY-MM-DD
     target: str = "staging"                 # which click paths (loadtests.targets)
     stages: list[Stage] = Field(min_length=1)
     clock_start: str = "07:00"              # simulated time of day at the start, HH:MM
     speed: float = Field(1.0, gt=0)         # simulated seconds per real second
     think_scale: float = Field(1.0, ge=0)   # multiplies every think time
     think_scales: dict[str, float] = Field(default_factory=dict)  # per persona, on top
+    closed_think_scale: float = Field(0.0, ge=0)  # closed-loop stages: back to back
     probe_rate: float = Field(0.05, ge=0, le=1)  # chance a session runs each eligible probe
     probes: list[str] | None = None         # None: every probe the target has
     login_attempts: int = Field(3, ge=1)

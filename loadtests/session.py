@@ -41,10 +41,14 @@ class NoAnswer:
 class EngineBrowser:
     def __init__(self, client: Any, recorder: Recorder, pool: IdentityPool, plan: LoadPlan,
                  login_spec: LoginSpec, persona: str, identity: Mapping[str, Any],
-                 intended: float, seed: int, probes: frozenset[str]) -> None:
+                 intended: float, seed: int, probes: frozenset[str],
+                 closed: bool = False) -> None:
         self.client, self.recorder, self.pool, self.plan = client, recorder, pool, plan
         self.spec, self.persona, self.identity = login_spec, persona, identity
         self.options: Mapping[str, float] = plan.mix.get(persona, {})
+        # A closed-loop session (capacity sweep) thinks at the sweep's scale, 0 by default
+        self.think_scale = plan.closed_think_scale if closed \
+            else plan.persona_think_scale(persona)
         self.seed = seed
         self._rng: random.Random | None = None
         self.next_intended = intended
@@ -130,7 +134,7 @@ class EngineBrowser:
         return self.request("DELETE", endpoint, path, **kw)
 
     def think(self, seconds: float) -> None:
-        pause = seconds * self.plan.persona_think_scale(self.persona) * self.rng.uniform(0.5, 1.5)
+        pause = seconds * self.think_scale * self.rng.uniform(0.5, 1.5)
         self.next_intended = max(self.next_intended, time.perf_counter()) + pause
         gevent.sleep(max(0.0, self.next_intended - time.perf_counter()))
 

@@ -37,6 +37,7 @@ class State:
     failing: bool = False           # breached for at least `for`
     failed_at: float | None = None  # first time it failed
     worst: float | None = None      # the worst windowed value seen
+    judged_since: float | None = None  # first evaluation with enough traffic to judge
 
     def as_json(self) -> dict[str, Any]:
         return {"value": self.value, "failing": self.failing, "failed_at": self.failed_at,
@@ -75,7 +76,9 @@ class Evaluator:
             start = min((i.end - i.seconds for i in window), default=now)
             planned = sum(self.curve.expected(p, start, now) for p in self.curve.personas)
             started = sum(v for i in window for k, v in i.counters.items()
-                          if k.startswith("sessions|") and k.endswith("|started"))
+                          if k.startswith("sessions|") and k.endswith("|started")) \
+                - sum(v for i in window for k, v in i.counters.items()
+                      if k.startswith("sessions|") and k.endswith("|closed"))
             scheduled = sum(v for i in window for k, v in i.counters.items()
                             if k.startswith("scheduled|"))
             # Arrivals are Poisson: a window may hold fewer than the plan's mean by chance.
@@ -126,6 +129,8 @@ class Evaluator:
             else:
                 state.breached_since, state.failing = None, False
             if value is not None and n >= check.min_requests:
+                if state.judged_since is None:
+                    state.judged_since = now
                 worse = state.worst is None or (value > state.worst if check.upper
                                                 else value < state.worst)
                 state.worst = value if worse else state.worst
@@ -162,15 +167,17 @@ class Evaluator:
     def verdict(self, exposures: int, whole_run: dict[str, float | None],
                 aborted: list[str] | None = None,
                 duration: float | None = None) -> dict[str, Any]:
-        """GO or NO-GO. An objective fails when a breach lasted its `for` during the run; a run
-        shorter than an objective's `for` (a smoke) could never show that, so there the
+        """GO or NO-GO. An objective fails when a breach lasted its `for` during the run. When
+        the part of the run with enough traffic to judge it was shorter than its `for` (a
+        smoke, a run stopped early) no breach could have lasted that long, so there the
         objective is judged on its whole-run value instead (``judged: "whole run"``)."""
         objectives = []
         reasons = []
         for c in self.checks:
             st = self.states[c.name]
             whole = whole_run.get(c.name)
-            short = duration is not None and duration < c.for_
+            since = st.judged_since if st.judged_since is not None else duration
+            short = duration is not None and since is not None and duration - since < c.for_
             failed_whole = short and st.failed_at is None and whole is not None \
                 and c.breached(whole)
             o = {"name": c.name, "group": c.group, "measure": c.measure,
@@ -184,8 +191,9 @@ class Evaluator:
                                f" from {st.failed_at:.0f} s into the run")
             elif failed_whole:
                 reasons.append(f"{c.name} breached its threshold over the whole run"
-                               f" ({_fmt({**o, 'worst': whole})}); the run ({duration:g} s)"
-                               f" was shorter than its `for` ({c.for_:g} s)")
+                               f" ({_fmt({**o, 'worst': whole})}); the run judged it for"
+                               f" {(duration or 0) - (since or 0):g} s, shorter than its `for`"
+                               f" ({c.for_:g} s)")
         gate = self.thresholds.gates.data_exposures
         if exposures > gate:
             reasons.insert(0, f"{exposures} data exposure(s): a probe read data it must not")

@@ -12,6 +12,7 @@ session seconds of the persona's click path).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from fake_data.profile import Profile
 from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.targets import Target, load_target
-from scenarios.district import Bells, populations
+from scenarios.district import Bells, populations, resolve_date, school_day_problem
 from scenarios.ledger import Assumption, Ledger, LedgerError
 from scenarios.model import (
     DEFAULTS_FILE,
@@ -88,7 +89,8 @@ class ComputedPlan:
         return {
             "scenario": self.scenario.name, "title": self.scenario.title,
             "rehearses": self.scenario.rehearses, "source": self.source,
-            "profile": self.profile, "window": [hhmm(self.span[0]), hhmm(self.span[1])],
+            "profile": self.profile, "date": self.plan.date,
+            "window": [hhmm(self.span[0]), hhmm(self.span[1])],
             "speed": self.speed, "scale": self.scale, "normalized": self.normalized,
             "real_seconds": self.duration,
             "activities": self.activities,
@@ -104,8 +106,9 @@ class ComputedPlan:
 
 
 def hhmm(clock: float) -> str:
+    """Clock seconds as HH:MM (to the nearest minute)."""
     minutes = round(clock / 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"  # a day may end at 24:00
 
 
 class _Builder:
@@ -132,6 +135,24 @@ class _Builder:
             ledger.override(values, origin)
         return ledger
 
+    def date(self) -> str:
+        """The calendar date the day rehearses ("" when any school day), checked: a day
+        whose activities follow the bells must be a school day."""
+        if self.s.date is None:
+            return ""
+        try:
+            day = resolve_date(self.profile, self.s.date)
+        except ValueError as exc:
+            raise self.fail("date", str(exc)) from None
+        problem = school_day_problem(self.profile, day)
+        belled = [w for a in self.s.activities for w in a.windows
+                  if w.every or any(m is not None and m.base and ":" not in m.base
+                                    for m in (w.start, w.end, w.peak))]
+        if problem and belled:
+            raise self.fail("date", f"{problem} in profile {self.profile.name!r}'s calendar,"
+                            " so no bell rings, but activities follow the bell schedule")
+        return day.isoformat()
+
     def check_references(self, ledger: Ledger) -> None:
         for i, a in enumerate(self.s.activities):
             where = f"activities.{i}"
@@ -146,10 +167,27 @@ class _Builder:
                                     " ledger; declare it under `assumptions` or use one of: "
                                     + ", ".join(sorted(ledger.entries)))
         for persona, spec in self.s.personas.items():
+            mix = self.mix(persona, ledger)  # names a missing assumption itself
             try:
-                self.target.check_mix({persona: self.mix(persona, ledger)})
+                self.target.check_mix({persona: mix})
             except ValueError as exc:
                 raise self.fail(f"personas.{persona}", f"{exc} (value {spec.mix!r})") from None
+        if self.s.sweep is not None:
+            for persona in self.s.sweep.personas:
+                if persona not in self.target.click_paths:
+                    raise self.fail("sweep.personas", f"target {self.target.name!r} has no"
+                                    f" click path {persona!r}; its personas: "
+                                    + ", ".join(sorted(self.target.click_paths)))
+
+    def check_overrides_used(self, ledger: Ledger, overrides: Overrides) -> None:
+        """An override of a value this scenario never reads would change nothing: refuse it.
+        (Derived populations are values of their own: override the one the day uses.)"""
+        for values, origin in overrides:
+            unused = sorted(set(values) - ledger.used)
+            if unused:
+                raise LedgerError(f"{origin}: {', '.join(unused)} is not used by scenario"
+                                  f" {self.s.name!r}, so overriding it would change nothing;"
+                                  " it uses: " + ", ".join(sorted(ledger.used)))
 
     def mix(self, persona: str, ledger: Ledger) -> dict[str, float]:
         out = {}
@@ -184,7 +222,7 @@ class _Builder:
 
     def spreads(self, index: int) -> list[Spread]:
         out: list[Spread] = []
-        lo_day, hi_day = self.s.span
+        lo_day, hi_day = self.s.bounds
         for j, w in enumerate(self.s.activities[index].windows):
             where = f"activities.{index}.windows.{j}"
             bases = [None] if w.every is None else self._occurrences(w, where)
@@ -210,8 +248,8 @@ class _Builder:
         hi = self.moment(w.end, f"{where}.to", base)
         assert lo is not None and hi is not None
         if hi <= lo:
-            raise self.fail(where, f"the window ends ({hhmm(hi)}) before it starts"
-                            f" ({hhmm(lo)})")
+            raise self.fail(where, f"the window from {hhmm(lo)} to {hhmm(hi)} is empty or"
+                            " backwards; `to` must come after `from`")
         apex = self.moment(w.peak, f"{where}.peak", base) if w.shape == "peak" else None
         if w.shape == "peak" and apex is None:
             apex = (lo + hi) / 2
@@ -227,11 +265,10 @@ def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
             defaults: Path = DEFAULTS_FILE) -> ComputedPlan:
     """The scenario's curves, peaks, concurrency, ledger and load plan. Raises ScenarioError
     (or LedgerError) naming the file, the field and the value."""
-    if scale <= 0:
-        raise ScenarioError(f"--scale {scale:g}: the rate multiplier must be positive")
-    if speed is not None and speed <= 0:
-        raise ScenarioError(f"--speed {speed:g}: simulated minutes per real minute must be"
-                            " positive")
+    for name, value, must in (("--scale", scale, "the rate multiplier"),
+                              ("--speed", speed, "simulated minutes per real minute")):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ScenarioError(f"{name} {value:g}: {must} must be a positive number")
     try:
         target = load_target(scenario.target)
     except ValueError as exc:
@@ -239,6 +276,7 @@ def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
     b = _Builder(scenario, source, profile, target)
     ledger = b.ledger(defaults, overrides)
     b.check_references(ledger)
+    date = b.date()
 
     totals = {}
     spreads = {}
@@ -248,47 +286,64 @@ def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
             sessions *= ledger.value(f)
         totals[a.name], spreads[a.name] = sessions, b.spreads(i)
 
-    lo_day, hi_day = scenario.span
+    lo_day, hi_day = scenario.bounds
     lo, hi = (lo_day, hi_day) if window is None else _window(window, scenario)
-    edges = _edges(lo_day, hi_day, scenario.resolution, lo, hi)
-    slots_raw = []
-    for s0, s1 in itertools.pairwise(edges):
-        by_activity = {a.name: totals[a.name] * sum(sp.between(s0, s1) for sp in spreads[a.name])
-                       for a in scenario.activities}
-        rates: dict[str, float] = {}
-        for a in scenario.activities:
-            rates[a.persona] = rates.get(a.persona, 0.0) + by_activity[a.name] / (s1 - s0)
-        busiest = max(by_activity, key=lambda n: by_activity[n])
-        slots_raw.append((s0, s1, rates, busiest if by_activity[busiest] > 0 else "quiet"))
-
-    peak_total = max(sum(r.values()) for _, _, r, _ in slots_raw)
+    # The whole day's slots (split at the window's edges), so that normalizing to a peak
+    # rate does not depend on the window; then only the window's are kept.
+    edges = sorted({*_edges(lo_day, hi_day, scenario.resolution), lo, hi})
+    day_slots = [_slot(s0, s1, scenario, totals, spreads)
+                 for s0, s1 in itertools.pairwise(edges)]
+    peak_total = max(sum(r.values()) for _, _, r, _ in day_slots)
     normalized = 1.0
     if scenario.peak_rate is not None and peak_total > 0:
         normalized = scenario.peak_rate / peak_total
     factor = normalized * scale
-    if speed is None:
-        speed = (hi - lo) / scenario.duration_seconds if scenario.duration_seconds \
+    if speed is None:  # a soak's length is the whole day's, whatever the window
+        speed = (hi_day - lo_day) / scenario.duration_seconds if scenario.duration_seconds \
             else scenario.speed
-    slots = [Slot(s0, s1, {p: r * factor for p, r in rates.items()}, label,
-                  real_seconds=(s1 - s0) / speed) for s0, s1, rates, label in slots_raw]
+    slots = [Slot(s0, s1, {p: _tidy(r * factor) for p, r in rates.items()}, label,
+                  real_seconds=(s1 - s0) / speed)
+             for s0, s1, rates, label in day_slots if lo <= s0 and s1 <= hi]
     for i in range(len(scenario.activities)):
         name = scenario.activities[i].name
         totals[name] = factor * totals[name] * sum(sp.between(lo, hi) for sp in spreads[name])
-    slots += _capacity_slots(scenario, slots, hi)
+    capacity = _capacity_slots(scenario, slots, hi)
+    if capacity:  # a capacity probe does not replay the day: the day only gave the mix
+        slots = capacity
 
     think = {p: spec.think_scale for p, spec in scenario.personas.items()}
-    seconds_of = {p: ledger.value(f"session_seconds.{p}") * think.get(p, 1.0)
+    overall_think = ledger.value("think.scale") if "think.scale" in ledger else 1.0
+    seconds_of = {p: ledger.value(f"session_seconds.{p}") * think.get(p, 1.0) * overall_think
                   for p in {a.persona for a in scenario.activities}
                   if f"session_seconds.{p}" in ledger}
-    personas = _summaries(slots, seconds_of, speed)
+    personas = _summaries(slots, seconds_of)
     busiest_slot = max(slots, key=lambda s: sum(s.rates.values()))
     concurrency = max(sum(r * seconds_of.get(p, 30.0) for p, r in s.rates.items())
-                      for s in slots)
+                      + sum(s.users.values()) for s in slots)
     mix = {p: b.mix(p, ledger) for p in scenario.personas if scenario.personas[p].mix}
-    plan = _plan(scenario, source, slots, lo, speed, think, mix, ledger, seed, profile.name)
+    plan = _plan(scenario, source, slots, lo, speed, think, mix, ledger, seed, profile.name,
+                 date)
+    b.check_overrides_used(ledger, overrides)
     return ComputedPlan(scenario, source, profile.name, (lo, hi), speed, scale, normalized,
                         slots, totals, personas, sum(busiest_slot.rates.values()),
                         busiest_slot.start, concurrency, ledger.rows(), plan)
+
+
+def _tidy(rate: float) -> float:
+    """Nine significant digits: equal neighbouring slots stay equal (and merge into one
+    stage) instead of differing in the last bit of a float sum."""
+    return float(f"{rate:.9g}")
+
+
+def _slot(s0: float, s1: float, scenario: Scenario, totals: Mapping[str, float],
+          spreads: Mapping[str, list[Spread]]) -> tuple[float, float, dict[str, float], str]:
+    by_activity = {a.name: totals[a.name] * sum(sp.between(s0, s1) for sp in spreads[a.name])
+                   for a in scenario.activities}
+    rates: dict[str, float] = {}
+    for a in scenario.activities:
+        rates[a.persona] = rates.get(a.persona, 0.0) + by_activity[a.name] / (s1 - s0)
+    busiest = max(by_activity, key=lambda n: by_activity[n])
+    return s0, s1, rates, busiest if by_activity[busiest] > 0 else "quiet"
 
 
 def _window(text: str, scenario: Scenario) -> tuple[float, float]:
@@ -296,25 +351,22 @@ def _window(text: str, scenario: Scenario) -> tuple[float, float]:
         lo, hi = span(text)
     except ValueError as exc:
         raise ScenarioError(f"--window: {exc}") from None
-    day_lo, day_hi = scenario.span
+    day_lo, day_hi = scenario.bounds
     if lo < day_lo or hi > day_hi:
         raise ScenarioError(f"--window {text}: outside the scenario's day {scenario.day};"
                             " choose a window inside it")
     return lo, hi
 
 
-def _edges(day_lo: float, day_hi: float, step: float, lo: float, hi: float) -> list[float]:
-    """Slot edges every `step` from the day's start, cut to [lo, hi]."""
-    edges, t = [lo], day_lo + step
-    while t < hi - 1e-9:
-        if t > lo + 1e-9:
-            edges.append(t)
-        t += step
-    return [*edges, hi] if hi > edges[-1] else edges
+def _edges(day_lo: float, day_hi: float, step: float) -> list[float]:
+    """Slot edges every `step` from the day's start to its end."""
+    count = math.ceil((day_hi - day_lo) / step - 1e-9)
+    return [day_lo + k * step for k in range(count)] + [day_hi]
 
 
 def _capacity_slots(scenario: Scenario, slots: list[Slot], end: float) -> list[Slot]:
-    """capacity-probe: the peak slot's mix, stepped up; then closed-loop points."""
+    """capacity-probe: the peak slot's mix, stepped up; then closed-loop points (none for
+    an ordinary day)."""
     if not scenario.steps and scenario.sweep is None:
         return []
     base = max(slots, key=lambda s: sum(s.rates.values())).rates
@@ -327,7 +379,6 @@ def _capacity_slots(scenario: Scenario, slots: list[Slot], end: float) -> list[S
             users = _apportion(n, sw.personas)
             out.append(Slot(end, end, {}, f"closed {n} users", users=users,
                             real_seconds=sw.seconds))
-    slots.clear()  # the day itself is only the mix: a capacity probe does not replay it
     return out
 
 
@@ -342,8 +393,7 @@ def _apportion(n: int, shares: Mapping[str, float]) -> dict[str, int]:
     return {p: u for p, u in users.items() if u}
 
 
-def _summaries(slots: list[Slot], seconds_of: Mapping[str, float],
-               speed: float) -> dict[str, PersonaSummary]:
+def _summaries(slots: list[Slot], seconds_of: Mapping[str, float]) -> dict[str, PersonaSummary]:
     out = {}
     for p in sorted({p for s in slots for p in s.rates}):
         peak = max(slots, key=lambda s: s.rates.get(p, 0.0))
@@ -356,7 +406,7 @@ def _summaries(slots: list[Slot], seconds_of: Mapping[str, float],
 
 def _plan(scenario: Scenario, source: str, slots: list[Slot], lo: float, speed: float,
           think: dict[str, float], mix: dict[str, dict[str, float]], ledger: Ledger,
-          seed: int, profile: str) -> LoadPlan:
+          seed: int, profile: str, date: str) -> LoadPlan:
     stages: list[dict[str, Any]] = []
     for s in slots:
         rates = {p: r for p, r in s.rates.items() if r > 0}
@@ -372,11 +422,13 @@ def _plan(scenario: Scenario, source: str, slots: list[Slot], lo: float, speed: 
     for name, (knob, kind) in PLAN_ASSUMPTIONS.items():
         if name in ledger and knob not in knobs:
             knobs[knob] = kind(ledger.value(name))
-    raw = {"scenario": scenario.name, "title": scenario.title, "profile": profile,
+    raw = {"scenario": scenario.name, "title": scenario.title, "profile": profile, "date": date,
            "target": scenario.target, "stages": stages, "clock_start": hhmm(lo),
            "speed": speed, "think_scales": think, "seed": seed,
            "mix": mix,
            "assumptions": [a.as_json() for a in ledger.rows()], **knobs}
+    if scenario.sweep is not None:
+        raw["closed_think_scale"] = scenario.sweep.think_scale
     try:
         return build_plan(raw, source=source)
     except PlanError as exc:

@@ -17,6 +17,40 @@ def _mean(shares: dict[int, float]) -> float:
     return sum(k * v for k, v in shares.items()) / total
 
 
+def school_day_problem(profile: Profile, day: dt.date) -> str | None:
+    """Why `day` has no school day in the profile's calendar, or None when it has one."""
+    cal = profile.calendar
+    if not cal.school_year.start <= day <= cal.school_year.end:
+        return f"{day} is outside school year {cal.school_year.name}"
+    if day.weekday() >= 5:
+        return f"{day} is a {day.strftime('%A')}"
+    holiday = next((h.name for h in cal.holidays if h.start <= day <= h.end), None)
+    return f"{day} is {holiday}, a holiday" if holiday else None
+
+
+def resolve_date(profile: Profile, spec: str) -> dt.date:
+    """``first_day``, ``cutover``, ``end:<grading period>`` or ``YYYY-MM-DD`` in the
+    profile's calendar."""
+    cal = profile.calendar
+    if spec == "first_day":
+        return cal.school_year.start
+    if spec == "cutover":
+        return cal.cutover_date
+    if spec.startswith("end:"):
+        name = spec[4:].strip()
+        period = next((g for g in cal.grading_periods if g.name == name), None)
+        if period is None:
+            raise ValueError(f"{spec!r}: profile {profile.name!r} has no grading period"
+                             f" {name!r}; its periods: "
+                             + ", ".join(g.name for g in cal.grading_periods))
+        return period.end
+    try:
+        return dt.date.fromisoformat(spec)
+    except ValueError:
+        raise ValueError(f"{spec!r} is not a date; write first_day, cutover, end:<grading"
+                         " period> (e.g. end:Quarter 2) or YYYY-MM-DD") from None
+
+
 def _clock(t: dt.time) -> float:
     return t.hour * 3600 + t.minute * 60 + t.second
 

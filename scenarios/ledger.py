@@ -9,6 +9,7 @@ by arithmetic, ``[E]`` estimate (optionally with a reason).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -56,6 +57,13 @@ def check_source(source: str, where: str) -> str:
         raise LedgerError(f"{where}: source {source!r} does not start with [S], [D] or [E];"
                           " say where the number comes from, e.g. '[S] CPS handbook' or '[E]'")
     return source.strip()
+
+
+def check_value(value: float, where: str) -> float:
+    """Populations, shares, counts and seconds: finite and not negative."""
+    if not (math.isfinite(value) and value >= 0):
+        raise LedgerError(f"{where}: value {value!r} must be a finite number, 0 or more")
+    return value
 
 
 class Ledger:
@@ -109,6 +117,7 @@ def parse_assume(items: Iterable[str]) -> dict[str, tuple[float, str | None]]:
             value = float(text)
         except ValueError:
             raise LedgerError(f"--assume {item!r}: value {text!r} is not a number") from None
+        check_value(value, f"--assume {item!r}")
         out[check_name(name, f"--assume {item!r}")] = (value, None)
     return out
 
@@ -120,6 +129,8 @@ def load_overrides(path: Path) -> dict[str, tuple[float, str | None]]:
     except OSError as exc:
         raise LedgerError(f"{path}: cannot read the assumptions file ({exc.strerror})") \
             from None
+    except UnicodeDecodeError:
+        raise LedgerError(f"{path}: not a text file (write UTF-8 YAML)") from None
     except yaml.YAMLError as exc:
         raise LedgerError(f"{path}: not YAML: {exc}") from None
     if not isinstance(raw, dict):
@@ -138,5 +149,6 @@ def load_overrides(path: Path) -> dict[str, tuple[float, str | None]]:
             spec = spec["value"]
         if isinstance(spec, bool) or not isinstance(spec, int | float):
             raise LedgerError(f"{where}: value {spec!r} is not a number")
+        check_value(float(spec), where)
         out[check_name(str(name), where)] = (float(spec), source)
     return out

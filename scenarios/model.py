@@ -56,7 +56,7 @@ class _Strict(BaseModel):
 
 
 class AssumptionSpec(_Strict):
-    value: float
+    value: float = Field(ge=0, allow_inf_nan=False)
     unit: str = ""
     source: str
 
@@ -106,6 +106,10 @@ class Window(_Strict):
     @field_validator("start", "end", "peak", mode="before")
     @classmethod
     def _moment(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # YAML 1.1 reads an unquoted 8:30 as the sexagesimal number 510
+            raise ValueError(f"{value!r} is not a moment; quote clock times in YAML, e.g."
+                             " '08:30' (an unquoted 8:30 reads as a number)")
         return Moment.parse(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
@@ -152,11 +156,20 @@ class PersonaSpec(_Strict):
     mix: dict[str, float | str] = Field(default_factory=dict)
 
 
+def _duration(value: Any) -> float:
+    result = seconds(value)
+    if result <= 0:
+        raise ValueError(f"{value!r} must be a positive duration, e.g. 60s or 1m")
+    return result
+
+
 class Step(_Strict):
     """Capacity probing: the base mix's rates x `factor`, held `seconds` (real)."""
 
-    factor: float = Field(gt=0)
-    seconds: float = Field(gt=0)
+    factor: float = Field(gt=0, allow_inf_nan=False)
+    seconds: float
+
+    _seconds = field_validator("seconds", mode="before")(_duration)
 
 
 class Sweep(_Strict):
@@ -164,7 +177,17 @@ class Sweep(_Strict):
 
     personas: dict[str, float] = Field(min_length=1)  # persona -> share of the users
     users: list[int] = Field(min_length=1)
-    seconds: float = Field(gt=0)
+    seconds: float
+    think_scale: float = Field(0.0, ge=0, allow_inf_nan=False)  # back to back by default
+
+    _seconds = field_validator("seconds", mode="before")(_duration)
+
+    @field_validator("personas")
+    @classmethod
+    def _shares(cls, personas: dict[str, float]) -> dict[str, float]:
+        if any(not (v >= 0) for v in personas.values()) or not sum(personas.values()) > 0:
+            raise ValueError("shares of the users are non-negative and add up to more than 0")
+        return personas
 
     @field_validator("users")
     @classmethod
@@ -177,8 +200,7 @@ class Sweep(_Strict):
 class PlanKnobs(_Strict):
     """Load-plan settings a scenario may fix (the rest come from the ledger or defaults)."""
 
-    probe_rate: float | None = Field(None, ge=0, le=1)
-    probes: list[str] | None = None
+    probes: list[str] | None = None  # the probe rate is the ledger's probe.rate
     drain_seconds: float | None = Field(None, ge=0)
     late_after_seconds: float | None = Field(None, ge=0)
     drop_after_seconds: float | None = Field(None, gt=0)
@@ -191,10 +213,13 @@ class Scenario(_Strict):
     target: str = "staging"
     phase: Literal["cutover_day", "first_semester", "steady_state"] = "steady_state"
     day: str                                # the simulated span, HH:MM-HH:MM
+    # Which day of the profile's calendar: first_day, cutover, end:<grading period> or a
+    # YYYY-MM-DD date; bells ring only on school days. None: any ordinary school day.
+    date: str | None = None
     resolution: float = 300.0               # simulated seconds per slot of the curve
-    speed: float = Field(60.0, gt=0)        # simulated seconds per real second, by default
-    duration_seconds: float | None = Field(None, gt=0)  # fixes the real length (soak)
-    peak_rate: float | None = Field(None, gt=0)  # scale the curve so its total peak is this
+    speed: float = Field(60.0, gt=0, allow_inf_nan=False)  # simulated s per real s, default
+    duration_seconds: float | None = Field(None, gt=0, allow_inf_nan=False)  # soak: fixed
+    peak_rate: float | None = Field(None, gt=0, allow_inf_nan=False)  # normalize to this peak
     plan: PlanKnobs = PlanKnobs()
     personas: dict[str, PersonaSpec] = Field(default_factory=dict)
     assumptions: dict[str, AssumptionSpec] = Field(default_factory=dict)
@@ -250,7 +275,8 @@ class Scenario(_Strict):
         return self
 
     @property
-    def span(self) -> tuple[float, float]:
+    def bounds(self) -> tuple[float, float]:
+        """The simulated day, clock seconds."""
         return span(self.day)
 
 
@@ -280,6 +306,8 @@ def read_yaml(path: Path, what: str) -> dict[str, Any]:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a text file (a {what} is UTF-8 YAML)") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not YAML: {exc}") from None
     if not isinstance(raw, dict):

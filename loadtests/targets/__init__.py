@@ -4,6 +4,7 @@ security probes its paths run. `load_target` imports one by name (the plan's ``t
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -45,20 +46,32 @@ class Target:
                              f" probes are {', '.join(self.probes) or 'none'}")
         return chosen
 
+    def pools_for(self, personas: Iterable[str]) -> list[str]:
+        """The user-pool files a plan sending `personas` needs: theirs, and those the paths
+        borrow from or look up in (integration clients come from --oneroster-client)."""
+        used, shared = set(personas), set(self.shared_pools)
+        return [p for p in self.pool_personas if p != "integration"
+                and (p in used or p in shared or p not in self.click_paths)]
+
     def check_mix(self, mix: Mapping[str, Mapping[str, float]]) -> None:
         """A mix knob no path reads would silently change nothing: refuse it."""
         for persona, knobs in mix.items():
+            if persona not in self.click_paths:
+                raise ValueError(f"target {self.name!r} has no persona {persona!r}; its"
+                                 f" personas are {', '.join(sorted(self.click_paths))}")
             known = self.mix.get(persona, {})
             unknown = sorted(set(knobs) - set(known))
-            if persona not in self.click_paths or unknown:
-                what = (f"persona {persona!r}" if persona not in self.click_paths
-                        else f"mix knob {unknown[0]!r} of persona {persona!r}")
-                raise ValueError(f"target {self.name!r} has no {what}; its knobs are "
+            if unknown:
+                raise ValueError(f"target {self.name!r} has no mix knob {unknown[0]!r} for"
+                                 f" persona {persona!r}; its knobs are "
                                  f"{', '.join(sorted(known)) or 'none'}")
             for knob, value in knobs.items():
-                if value < 0:
+                if not (math.isfinite(value) and value >= 0):
                     raise ValueError(f"mix knob {persona}.{knob} is {value}; knobs are shares"
                                      " or counts and cannot be negative")
+                if knob.endswith("_share") and value > 1:
+                    raise ValueError(f"mix knob {persona}.{knob} is {value}; a share is"
+                                     " between 0 and 1")
 
 
 def load_target(name: str) -> Target:

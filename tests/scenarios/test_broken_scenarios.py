@@ -78,7 +78,7 @@ CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
     ("absolute-in-every", _set("activities/1/windows/0/from", "08:00"),
      ("field activities.1.windows.0", "'08:00'")),
     ("window-backwards", _set("activities/3/windows/0/to", "07:00"),
-     ("field activities.3.windows.0", "ends (07:00) before it starts (07:30)")),
+     ("field activities.3.windows.0", "from 07:30 to 07:00 is empty or backwards")),
     ("peak-outside", _set("activities/3/windows/0/peak", "18:00"),
      ("field activities.3.windows.0.peak", "18:00")),
     ("flat-with-peak", _set("activities/5/windows/0/peak", "08:00"),
@@ -100,6 +100,26 @@ CASES: list[tuple[str, Edit, tuple[str, ...]]] = [
     ("bad-plan-knob", _set("plan", {"probe_rate": 2}), ("field plan.probe_rate", "2")),
     ("bad-step", _set("steps", [{"factor": -1, "seconds": 60}]),
      ("field steps.0.factor", "-1")),
+    ("saturday", _set("date", "2018-09-08"), ("field date", "2018-09-08 is a Saturday")),
+    ("holiday", _set("date", "2018-11-22"), ("field date", "Thanksgiving, a holiday")),
+    ("summer", _set("date", "2019-07-15"), ("field date", "outside school year 2018-2019")),
+    ("unknown-period", _set("date", "end:Quarter 9"), ("field date", "'Quarter 9'")),
+    ("not-a-date", _set("date", "tomorrow"), ("field date", "'tomorrow'")),
+    ("infinite-peak", _set("peak_rate", float("inf")), ("field peak_rate", "inf")),
+    ("negative-assumption", _set("assumptions/clerk.first_day_sessions/value", -5),
+     ("field assumptions.clerk.first_day_sessions.value", "-5")),
+    ("sweep-without-shares", _set("sweep", {"personas": {"teacher": 0}, "users": [1],
+                                            "seconds": 10}),
+     ("field sweep.personas", "add up to more than 0")),
+    ("sweep-unknown-persona", _set("sweep", {"personas": {"ghost": 1}, "users": [1],
+                                             "seconds": "1m"}),
+     ("field sweep.personas", "'ghost'")),
+    ("unquoted-time", _set("activities/3/windows/0/to", 510),
+     ("field activities.3.windows.0.to", "quote clock times")),
+    ("share-above-one", _set("personas/guardian/mix/report_card_share", 7),
+     ("field personas.guardian", "a share is between 0 and 1")),
+    ("mix-names-missing-assumption", _set("personas/teacher/mix/grade_share", "no.such"),
+     ("field personas.teacher.mix.grade_share", "'no.such'")),
 ]
 
 
@@ -153,6 +173,13 @@ def test_unreadable_scenarios(text: str, hints: tuple[str, ...], tmp_path: Path,
     (["--scale", "-1"], ("--scale -1",)),
     (["--profile", "atlantis"], ("profile 'atlantis' not found",)),
     (["--every", "soon"], ("--every", "'soon'")),
+    (["--scale", "inf"], ("--scale inf",)),
+    (["--speed", "nan"], ("--speed nan",)),
+    (["--assume", "teacher.login_share=nan"], ("must be a finite number",)),
+    (["--assume", "teacher.login_share=-1"], ("must be a finite number",)),
+    (["--assume", "students=1"], ("students is not used by scenario 'back-to-school'",
+                                  "would change nothing")),
+    (["--out", "/nonexistent-folder/plan.json"], ("option --out", "cannot write")),
 ])
 def test_bad_options_exit_2(args: list[str], hints: tuple[str, ...],
                             capsys: pytest.CaptureFixture[str]) -> None:
@@ -160,6 +187,16 @@ def test_bad_options_exit_2(args: list[str], hints: tuple[str, ...],
     message = " ".join(output.split())
     assert code == 2, output
     assert all(h in message for h in hints), message
+
+
+def test_a_binary_file_is_not_a_traceback(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "day.yaml"
+    path.write_bytes(b"\xff\xfe\x00binary")
+    code, output = _run(["plan", str(path)], capsys)
+    assert code == 2 and "not a text file" in output and "Traceback" not in output
+    code, output = _run(["plan", "smoke", "--assumptions", str(path)], capsys)
+    assert code == 2 and "not a text file" in output
 
 
 def test_a_bad_assumptions_file_names_file_field_and_value(

@@ -161,3 +161,43 @@ def test_a_scenario_round_trips_through_yaml(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(MORNING))
     day, _ = load_scenario(str(path))
     assert compute(day, CPS).total_peak == pytest.approx(computed(MORNING).total_peak)
+
+
+def test_normalizing_to_a_peak_does_not_depend_on_the_window() -> None:
+    raw = {**MORNING, "peak_rate": 4}
+    whole = computed(raw)
+    part = computed(raw, window="07:30-07:45")
+    assert whole.slots[2].rates == part.slots[0].rates  # the 07:30 slot, same rate
+    assert whole.total_peak == pytest.approx(4.0)
+
+
+def test_a_soak_window_keeps_the_whole_days_speed() -> None:
+    soak, _ = load_scenario("soak")
+    whole = compute(soak, CPS)
+    part = compute(soak, CPS, window="12:00-13:00")
+    assert part.speed == whole.speed == pytest.approx(57_600 / 7_200)
+    assert part.duration == pytest.approx(3_600 / whole.speed)
+
+
+def test_littles_law_uses_every_think_scale() -> None:
+    """smoke thinks at 0.2 (think.scale): a teacher session is 50 s x 0.2 = 10 s long."""
+    smoke = compute(load_scenario("smoke")[0], CPS)
+    teacher = smoke.personas["teacher"]
+    assert teacher.session_seconds == pytest.approx(10.0)
+    assert teacher.peak_concurrency == pytest.approx(teacher.peak_rate * 10.0)
+    assert smoke.peak_concurrency < 40
+
+
+def test_a_flat_day_is_one_stage() -> None:
+    """Float noise must not cut a flat curve into stages that differ in the last bit."""
+    smoke = compute(load_scenario("smoke")[0], CPS)
+    assert len(smoke.plan.stages) == 1 and smoke.plan.stages[0].seconds == pytest.approx(30)
+
+
+def test_the_days_come_from_the_calendar() -> None:
+    """cps 2018-19: school starts Tuesday 2018-09-04, the SIS went live Monday 2019-04-22
+    (after spring break), Quarter 2 ends Friday 2019-01-25."""
+    dates = {name: compute(load_scenario(name)[0], CPS).plan.date
+             for name in ("back-to-school", "cutover-day", "grade-deadline", "soak")}
+    assert dates == {"back-to-school": "2018-09-04", "cutover-day": "2019-04-22",
+                     "grade-deadline": "2019-01-25", "soak": ""}

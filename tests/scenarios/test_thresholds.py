@@ -154,9 +154,12 @@ def test_a_run_shorter_than_for_is_judged_on_the_whole_run() -> None:
     auth = next(o for o in v["objectives"] if o["name"] == "auth.p95")
     assert auth["judged"] == "whole run" and not auth["passed"]
     assert v["verdict"] == "NO-GO" and v["exit_code"] == EXIT_NO_GO
-    assert "shorter than its `for` (20 s)" in v["reasons"][0]
-    long = e.verdict(0, whole, duration=60.0)  # long enough for `for`: the windows decide
+    assert "judged it for 5 s, shorter than its `for` (20 s)" in v["reasons"][0]
+    # judged from 10 s on: a run of 40 s had 30 s to show a lasting breach: windows decide
+    long = e.verdict(0, whole, duration=40.0)
     assert long["verdict"] == "GO"
+    # 25 s: judged for 15 s only (< 20 s `for`): the whole-run value decides
+    assert e.verdict(0, whole, duration=25.0)["verdict"] == "NO-GO"
 
 
 def test_verdicts_and_exit_codes() -> None:
