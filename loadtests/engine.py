@@ -22,7 +22,7 @@ import time
 import weakref
 from argparse import Namespace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import gevent
 import psutil
@@ -31,8 +31,9 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from firstbell import __version__
-from loadtests.arrivals import merged_arrivals
+from loadtests import feeding
 from loadtests.exporter import CPU_SATURATED, Live
+from loadtests.feeding import CLOSED_BACKOFF, Ticket
 from loadtests.hub_loop import HubLoop
 from loadtests.identities import IdentityPool, check_folder
 from loadtests.options import plan_from, thresholds_from
@@ -52,7 +53,6 @@ from loadtests.targets_allowed import TargetRefused, check_target
 log = logging.getLogger("firstbell")
 ASSIGN, FINAL = "firstbell:assign", "firstbell:final"
 START_DELAY = 1.0     # seconds between the start and the first arrival: users spawn meanwhile
-SCHEDULE_RESOLUTION = 0.001  # arrivals due this close together are queued in one wake-up
 LAG_PROBE = 0.1       # seconds between event-loop lag samples
 LAG_WARNING = 0.5
 
@@ -61,15 +61,6 @@ _ENGINES: weakref.WeakKeyDictionary[Environment, Engine] = weakref.WeakKeyDictio
 
 def engine_of(environment: Environment) -> Engine:
     return _ENGINES[environment]
-
-
-CLOSED_BACKOFF = 0.5  # seconds a closed-loop slot waits when no identity is free
-
-
-class Ticket(NamedTuple):
-    persona: str
-    intended: float   # perf_counter time the session was meant to start
-    closed: bool = False  # a closed-loop session: the next one starts when it ends
 
 
 class Engine:
@@ -155,9 +146,9 @@ class Engine:
         self.t0_perf = time.perf_counter() + (t0_wall - time.time())
         self.pool = self._pool()
         self.started = True
-        gevent.spawn(self._schedule)
+        gevent.spawn(feeding.schedule, self)
         if any(stage.users for stage in self.plan.stages):
-            gevent.spawn(self._closed_loop)
+            gevent.spawn(feeding.closed_loop, self)
         gevent.spawn(self._watch_loop)
 
     def _watch_loop(self) -> None:
@@ -183,64 +174,6 @@ class Engine:
         return IdentityPool.from_folder(Path(folder), self._personas(), index=self.index,
                                         count=self.count, seed=self.plan.seed,
                                         extra={"integration": clients})
-
-    # -- arrivals ---------------------------------------------------------------------------
-    def _schedule(self) -> None:
-        curve = self.plan.curve
-        streams = {p: _stream(self.plan.seed, self.index, p) for p in curve.personas
-                   if p in self.target.click_paths}
-        for persona in curve.personas:
-            if persona not in self.target.click_paths:
-                log.warning("persona %r has no click path on target %r; its arrivals are"
-                            " ignored", persona, self.target.name)
-            elif self.pool is not None and persona in self.pool.free \
-                    and not self.pool.size(persona):
-                log.warning("persona %r has no identity in this process's share of the user"
-                            " pool (integration clients come from --oneroster-client): every"
-                            " arrival will be dropped", persona)
-        scheduled = {p: key("scheduled", p) for p in streams}
-        for t, persona in merged_arrivals(curve, streams, share=1.0 / self.count):
-            due = self.t0_perf + t
-            delay = due - time.perf_counter()
-            if delay > SCHEDULE_RESOLUTION:  # a wake-up per arrival would cost more than a ms
-                gevent.sleep(delay)
-            self.recorder.count(scheduled[persona])
-            self.queue.put(Ticket(persona, due))
-        # The plan may end with closed-loop stages, or simply after its last arrival.
-        gevent.sleep(max(0.0, self.t0_perf + curve.duration - time.perf_counter()))
-        self.schedule_done = True
-        gevent.spawn(self._drain)
-
-    def _closed_loop(self) -> None:
-        """Closed-loop stages (capacity sweeps): keep this process's share of each stage's
-        users in sessions, a new one queued the moment one ends; none between such stages."""
-        plan = self.plan
-        while True:
-            elapsed = time.perf_counter() - self.t0_perf
-            if elapsed >= plan.duration:
-                return
-            wanted = plan.stages[plan.curve.stage_at(max(elapsed, 0.0))].users \
-                if elapsed >= 0 else {}
-            for persona, total in wanted.items():
-                if persona not in self.target.click_paths:
-                    continue  # warned about in _schedule's way: no path, nothing to run
-                mine = total // self.count + (1 if self.index < total % self.count else 0)
-                while self.closed_live.get(persona, 0) < mine:
-                    self.closed_live[persona] = self.closed_live.get(persona, 0) + 1
-                    self.queue.put(Ticket(persona, time.perf_counter(), closed=True))
-            gevent.sleep(0.02)
-
-    def _drain(self) -> None:
-        """The plan is over: arrivals still waiting for a user once they are late are dropped
-        (the run has ended for them), sessions in flight may finish."""
-        gevent.sleep(self.plan.late_after_seconds)
-        while not self.queue.empty():
-            ticket = self.queue.get_nowait()
-            self.recorder.count(key("sessions", ticket.persona, "dropped"))
-        deadline = time.perf_counter() + self.plan.drain_seconds
-        while time.perf_counter() < deadline and any(self.busy.values()):
-            gevent.sleep(0.2)
-        self.send_final()
 
     def send_final(self) -> None:
         if self.final_sent:
@@ -398,11 +331,6 @@ class Engine:
             target_rate={p: curve.rate(p, t) for p in self.plan.personas},
             achieved_rate=loop.achieved if loop else {},
             workers=len(loop.hub.gauges) if loop else 0, stage=self.plan.stage_label(t))
-
-
-def _stream(seed: int, index: int, persona: str) -> Any:
-    import numpy as np
-    return np.random.default_rng([seed, index, *persona.encode()])
 
 
 def _shared_run_dir(options: Any) -> Path | None:

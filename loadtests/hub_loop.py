@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from firstbell import __version__
 from loadtests.exporter import CPU_SATURATED, RunCollector, bucket_edges
 from loadtests.hdr import Timings, summary
+from loadtests.plan import hhmm
 from loadtests.rundir import RunDir, default_run_dir
 from loadtests.stats import Delta, Hub
 from loadtests.verdict import EXIT_GO, Evaluator, Interval
@@ -123,7 +124,7 @@ class HubLoop:
                             check.name, state.value, check.threshold, check.for_)
         target = sum(live.target_rate.values())
         stage = live.stage if t < engine.plan.duration else "draining"
-        log.info("t=%.0fs %s %s · %.2f/%.2f sessions/s · %s", t, _hhmm(live.clock_seconds),
+        log.info("t=%.0fs %s %s · %.2f/%.2f sessions/s · %s", t, hhmm(live.clock_seconds % 86400),
                  stage, sum(self.achieved.values()), target, self.evaluator.status_line())
         if self.abort_on_fail and not self.aborted and self.evaluator.abort_due():
             self.aborted = self.evaluator.abort_due()
@@ -221,11 +222,6 @@ def _histograms(timings: Timings) -> dict[str, Any]:
     return {k: {kind: {**summary(h), "hdr": encode(h)} for kind, h in pair.items()}
             for k, pair in sorted(timings.histograms.items())
             if pair["service"].get_total_count()}
-
-
-def _hhmm(clock: float) -> str:
-    minutes = int(clock // 60)
-    return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
 
 
 def report_lines(s: dict[str, Any], folder: Path) -> list[str]:

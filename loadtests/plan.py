@@ -127,6 +127,12 @@ class LoadPlan(BaseModel):
         return self.stages[index].label or f"stage {index + 1}"
 
 
+def hhmm(clock: float) -> str:
+    """Clock seconds as HH:MM (whole minutes passed; a day may end at 24:00)."""
+    minutes = int(round(clock) // 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def parse_rates(text: str, source: str = "--rate") -> dict[str, float]:
     """``teacher=2,guardian=0.5`` -> {"teacher": 2.0, "guardian": 0.5}."""
     rates: dict[str, float] = {}

@@ -153,10 +153,14 @@ class Evaluator:
                 ok.append(c)
 
         def named(cs: list[Check]) -> str:
-            return "" if not cs else " (" + ", ".join(
-                _fmt({"name": c.name, "measure": c.measure, "threshold": c.threshold,
-                      "worst": self.states[c.name].value}).join((f"{c.name} ", ""))
-                for c in cs[:3]) + (", …" if len(cs) > 3 else "") + ")"
+            """ `` (portal.p95 1.52 s > 1 s, …)`` for the first three, or nothing."""
+            if not cs:
+                return ""
+            shown = [f"{c.name} " + _fmt({"measure": c.measure, "threshold": c.threshold,
+                                          "worst": self.states[c.name].value})
+                     for c in cs[:3]]
+            return " (" + ", ".join(shown) + (", …" if len(cs) > 3 else "") + ")"
+
         return (f"objectives: {len(ok)} ok, {len(breaching)} breaching{named(breaching)},"
                 f" {len(failing)} FAILED{named(failing)}, {len(quiet)} without traffic")
 

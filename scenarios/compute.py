@@ -13,25 +13,17 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fake_data.profile import Profile
-from loadtests.plan import LoadPlan, PlanError, build_plan
-from loadtests.targets import Target, load_target
-from scenarios.district import Bells, populations, resolve_date, school_day_problem
+from loadtests.plan import LoadPlan, PlanError, build_plan, hhmm
+from loadtests.targets import load_target
+from scenarios.builder import Builder, Overrides
 from scenarios.ledger import Assumption, Ledger, LedgerError
-from scenarios.model import (
-    DEFAULTS_FILE,
-    Moment,
-    Scenario,
-    ScenarioError,
-    Window,
-    load_defaults,
-    span,
-)
+from scenarios.model import DEFAULTS_FILE, Scenario, ScenarioError, span
 from scenarios.shapes import Spread
 
 # Ledger names that set load-plan knobs rather than rates.
@@ -40,7 +32,6 @@ PLAN_ASSUMPTIONS = {"login.attempts": ("login_attempts", int),
                     "login.timeout_seconds": ("login_timeout_seconds", float),
                     "probe.rate": ("probe_rate", float),
                     "think.scale": ("think_scale", float)}
-Overrides = Sequence[tuple[Mapping[str, tuple[float, str | None]], str]]
 
 
 @dataclass(frozen=True)
@@ -105,160 +96,6 @@ class ComputedPlan:
         }
 
 
-def hhmm(clock: float) -> str:
-    """Clock seconds as HH:MM (to the nearest minute)."""
-    minutes = round(clock / 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"  # a day may end at 24:00
-
-
-class _Builder:
-    def __init__(self, scenario: Scenario, source: str, profile: Profile,
-                 target: Target) -> None:
-        self.s, self.source, self.profile, self.target = scenario, source, profile, target
-        self.bells = Bells.of(profile)
-
-    def fail(self, where: str, message: str) -> ScenarioError:
-        return ScenarioError(f"{self.source}: field {where}: {message}")
-
-    def ledger(self, defaults: Path, overrides: Overrides) -> Ledger:
-        ledger = Ledger(Assumption(n, a.value, a.unit, a.source, f"defaults {defaults.name}")
-                        for n, a in load_defaults(defaults).items())
-        for entry in populations(self.profile, self.s.phase):
-            ledger.add(entry)
-        for persona, think in self.target.session_seconds.items():
-            ledger.add(Assumption(f"session_seconds.{persona}", think, "seconds",
-                                  f"[E] think times of the {self.target.name} {persona} click"
-                                  " path", f"target {self.target.name}"))
-        for name, a in self.s.assumptions.items():
-            ledger.add(Assumption(name, a.value, a.unit, a.source, f"scenario {self.s.name}"))
-        for values, origin in overrides:
-            ledger.override(values, origin)
-        return ledger
-
-    def date(self) -> str:
-        """The calendar date the day rehearses ("" when any school day), checked: a day
-        whose activities follow the bells must be a school day."""
-        if self.s.date is None:
-            return ""
-        try:
-            day = resolve_date(self.profile, self.s.date)
-        except ValueError as exc:
-            raise self.fail("date", str(exc)) from None
-        problem = school_day_problem(self.profile, day)
-        belled = [w for a in self.s.activities for w in a.windows
-                  if w.every or any(m is not None and m.base and ":" not in m.base
-                                    for m in (w.start, w.end, w.peak))]
-        if problem and belled:
-            raise self.fail("date", f"{problem} in profile {self.profile.name!r}'s calendar,"
-                            " so no bell rings, but activities follow the bell schedule")
-        return day.isoformat()
-
-    def check_references(self, ledger: Ledger) -> None:
-        for i, a in enumerate(self.s.activities):
-            where = f"activities.{i}"
-            if a.persona not in self.target.click_paths:
-                raise self.fail(f"{where}.persona", f"target {self.target.name!r} has no click"
-                                f" path {a.persona!r} (value {a.persona!r}); its personas:"
-                                f" {', '.join(sorted(self.target.click_paths))}")
-            for name, kind in ((a.population, "population"), *((f, "factor")
-                                                               for f in a.factors)):
-                if name not in ledger:
-                    raise self.fail(f"{where}.{kind}", f"{name!r} is not in the assumption"
-                                    " ledger; declare it under `assumptions` or use one of: "
-                                    + ", ".join(sorted(ledger.entries)))
-        for persona, spec in self.s.personas.items():
-            mix = self.mix(persona, ledger)  # names a missing assumption itself
-            try:
-                self.target.check_mix({persona: mix})
-            except ValueError as exc:
-                raise self.fail(f"personas.{persona}", f"{exc} (value {spec.mix!r})") from None
-        if self.s.sweep is not None:
-            for persona in self.s.sweep.personas:
-                if persona not in self.target.click_paths:
-                    raise self.fail("sweep.personas", f"target {self.target.name!r} has no"
-                                    f" click path {persona!r}; its personas: "
-                                    + ", ".join(sorted(self.target.click_paths)))
-
-    def check_overrides_used(self, ledger: Ledger, overrides: Overrides) -> None:
-        """An override of a value this scenario never reads would change nothing: refuse it.
-        (Derived populations are values of their own: override the one the day uses.)"""
-        for values, origin in overrides:
-            unused = sorted(set(values) - ledger.used)
-            if unused:
-                raise LedgerError(f"{origin}: {', '.join(unused)} is not used by scenario"
-                                  f" {self.s.name!r}, so overriding it would change nothing;"
-                                  " it uses: " + ", ".join(sorted(ledger.used)))
-
-    def mix(self, persona: str, ledger: Ledger) -> dict[str, float]:
-        out = {}
-        for knob, value in self.s.personas[persona].mix.items():
-            if isinstance(value, str):
-                if value not in ledger:
-                    raise self.fail(f"personas.{persona}.mix.{knob}", f"{value!r} is neither"
-                                    " a number nor an assumption of the ledger")
-                value = ledger.value(value)
-            out[knob] = value
-        return out
-
-    def moment(self, m: Moment | None, where: str, base: float | None = None) -> float | None:
-        if m is None:
-            return None
-        if m.base is None:
-            if base is None:
-                raise self.fail(where, f"an offset ({m.offset:+g} s) needs a clock time or a"
-                                " bell event before it, e.g. high.first_bell - 45m")
-            return base + m.offset
-        if ":" in m.base:
-            return float(int(m.base[:2]) * 3600 + int(m.base[3:]) * 60) + m.offset
-        times = self.bells.events.get(m.base)
-        if times is None:
-            raise self.fail(where, f"{m.base!r} is not a bell event of profile"
-                            f" {self.profile.name!r}; events: "
-                            + ", ".join(sorted(self.bells.events)))
-        if len(times) > 1:
-            raise self.fail(where, f"{m.base!r} happens {len(times)} times a day; use"
-                            f" `every: {m.base}` with offsets")
-        return times[0] + m.offset
-
-    def spreads(self, index: int) -> list[Spread]:
-        out: list[Spread] = []
-        lo_day, hi_day = self.s.bounds
-        for j, w in enumerate(self.s.activities[index].windows):
-            where = f"activities.{index}.windows.{j}"
-            bases = [None] if w.every is None else self._occurrences(w, where)
-            for base in bases:
-                spread = self._spread(w, where, base, len(bases))
-                if spread.lo < lo_day or spread.hi > hi_day:
-                    raise self.fail(where, f"the window {hhmm(spread.lo)}-{hhmm(spread.hi)}"
-                                    f" falls outside the scenario's day {self.s.day}")
-                out.append(spread)
-        return out
-
-    def _occurrences(self, w: Window, where: str) -> list[float | None]:
-        assert w.every is not None
-        times = self.bells.events.get(w.every)
-        if times is None:
-            raise self.fail(f"{where}.every", f"{w.every!r} is not a bell event of profile"
-                            f" {self.profile.name!r}; events: "
-                            + ", ".join(sorted(self.bells.events)))
-        return list(times)
-
-    def _spread(self, w: Window, where: str, base: float | None, count: int) -> Spread:
-        lo = self.moment(w.start, f"{where}.from", base)
-        hi = self.moment(w.end, f"{where}.to", base)
-        assert lo is not None and hi is not None
-        if hi <= lo:
-            raise self.fail(where, f"the window from {hhmm(lo)} to {hhmm(hi)} is empty or"
-                            " backwards; `to` must come after `from`")
-        apex = self.moment(w.peak, f"{where}.peak", base) if w.shape == "peak" else None
-        if w.shape == "peak" and apex is None:
-            apex = (lo + hi) / 2
-        if apex is not None and not lo <= apex <= hi:
-            raise self.fail(f"{where}.peak", f"the peak {hhmm(apex)} is outside the window"
-                            f" {hhmm(lo)}-{hhmm(hi)}")
-        return Spread(lo, hi, w.share / count, apex)
-
-
 def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
             speed: float | None = None, scale: float = 1.0,
             window: str | None = None, overrides: Overrides = (), seed: int = 42,
@@ -273,7 +110,7 @@ def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
         target = load_target(scenario.target)
     except ValueError as exc:
         raise ScenarioError(f"{source}: field target: {exc}") from None
-    b = _Builder(scenario, source, profile, target)
+    b = Builder(scenario, source, profile, target)
     ledger = b.ledger(defaults, overrides)
     b.check_references(ledger)
     date = b.date()
