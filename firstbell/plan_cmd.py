@@ -105,7 +105,9 @@ def render(c: ComputedPlan, console: Console, step: float | None = None) -> None
                   + f" · runs {minutes:.1f} min", highlight=False)
     console.print(_curves(c, step))
     console.print(_peaks(c))
-    console.print(f"Peak: {c.total_peak:.2f} sessions/s at {hhmm(c.total_peak_at)}; peak"
+    busiest = max(c.slots, key=lambda s: sum(s.rates.values()))
+    when = busiest.label if busiest.end == busiest.start else f"at {hhmm(c.total_peak_at)}"
+    console.print(f"Peak: {c.total_peak:.2f} sessions/s {when}; peak"
                   f" concurrency (Little's law, rate x session length) {c.peak_concurrency:,.0f}"
                   " sessions.", highlight=False)
     console.print(_ledger(c))
@@ -163,11 +165,13 @@ def _peaks(c: ComputedPlan) -> Table:
     for name in ("persona", "sessions (simulated)", "sent by the run", "peak /s", "at",
                  "session s", "concurrency at peak"):
         table.add_column(name, justify="left" if name == "persona" else "right")
+    capacity = any(s.end == s.start for s in c.slots)  # steps and points: no clock
     for p, ps in c.personas.items():
         sent = sum(s.rates.get(p, 0.0) * s.real_seconds for s in c.slots)
-        table.add_row(p, f"{ps.sessions:,.0f}", f"{sent:,.0f}", f"{ps.peak_rate:.2f}",
-                      hhmm(ps.peak_at) if ps.peak_rate else "-", f"{ps.session_seconds:g}",
-                      f"{ps.peak_concurrency:,.0f}")
+        table.add_row(p, "-" if capacity else f"{ps.sessions:,.0f}", f"{sent:,.0f}",
+                      f"{ps.peak_rate:.2f}",
+                      hhmm(ps.peak_at) if ps.peak_rate and not capacity else "-",
+                      f"{ps.session_seconds:g}", f"{ps.peak_concurrency:,.0f}")
     return table
 
 

@@ -228,3 +228,42 @@ def test_a_target_outside_loopback_is_refused_before_any_request(
     message = " ".join(output.split())
     assert code == 2 and "refusing to send load to 'sis.district.example.org'" in message
     assert "--staging-hosts" in message and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("args", "hints"), [
+    ([], ("--userpool is required",)),
+    (["--userpool", "/nonexistent-pool"], ("--userpool /nonexistent-pool",
+                                           "teacher.arrow")),
+    (["--userpool", ".", "--oneroster-client", "abc"], ("--oneroster-client 'abc'",)),
+])
+def test_run_refuses_unusable_inputs_before_writing_anything(
+        args: list[str], hints: tuple[str, ...], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    if "--oneroster-client" in args:  # a pool that is complete, so the client is what fails
+        pool = tmp_path / "pool"
+        pool.mkdir()
+        for name in ("teacher", "student", "guardian", "clerk", "district_admin",
+                     "terminated_staff"):
+            (pool / f"{name}.arrow").write_bytes(b"")
+        args = ["--userpool", str(pool), *args[2:]]
+    out = tmp_path / "run"
+    code, output = _run(["run", "smoke", "--target", "http://127.0.0.1:9", "--out", str(out),
+                         *args], capsys)
+    message = " ".join(output.split())
+    assert code == 2 and all(h in message for h in hints), message
+    assert not out.exists()
+
+
+def test_run_refuses_an_out_that_is_a_file(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    for name in ("teacher", "student", "guardian", "clerk", "district_admin",
+                 "terminated_staff"):
+        (pool / f"{name}.arrow").write_bytes(b"")
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    code, output = _run(["run", "smoke", "--target", "http://127.0.0.1:9", "--userpool",
+                         str(pool), "--out", str(taken)], capsys)
+    assert code == 2 and "is not an empty folder" in " ".join(output.split())
+    assert taken.read_text() == "x"
