@@ -51,6 +51,14 @@ from staging.faults import FaultSpec, FaultState, parse_table
 from staging.metrics import Metrics
 from staging.middleware import ObserveAndInject
 
+DISTRICT_EVERY = 60.0  # seconds between refreshes of the seeded-district gauges
+DISTRICT_TABLES = ["schools", "students", "staff", "guardians", "sections", "enrollments",
+                   "accounts", "attendance_daily", "attendance_period", "line_items", "scores"]
+DISTRICT_ROWS = """
+SELECT c.relname AS name, greatest(c.reltuples, 0)::bigint AS n
+FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+WHERE ns.nspname = 'sis' AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s)
+"""
 ACTIVE_SESSIONS_EVERY = 5.0
 log = logging.getLogger(__name__)
 INSECURE_WARNING = (
@@ -118,13 +126,28 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
         if spec != state.spec or not row:
             await apply_faults(spec)
 
+    async def refresh_district(app: FastAPI) -> None:
+        """What was seeded, for the District data dashboard: rows per table (the planner's
+        count: no table scans) and the profile, scale and seed."""
+        rows = await app.state.db.fetch("ops.district_rows", DISTRICT_ROWS, [DISTRICT_TABLES])
+        for row in rows:
+            metrics.district_rows.labels(row["name"]).set(row["n"])
+        meta = {r["key"]: r["value"] for r in await app.state.db.fetch(
+            "ops.district_meta", "SELECT key, value FROM sis.firstbell_meta")}
+        if "profile" in meta:
+            metrics.district_info.labels(meta["profile"], meta.get("scale", ""),
+                                         meta.get("seed", "")).set(1)
+
     async def housekeeping(app: FastAPI) -> None:
-        last_sessions = 0.0
+        last_sessions = last_district = -DISTRICT_EVERY
         while True:
             await asyncio.sleep(settings.fault_refresh_seconds)
             try:
                 await refresh_faults(app)
                 app.state.db.refresh_pool_metrics()
+                if time.monotonic() - last_district >= DISTRICT_EVERY:
+                    last_district = time.monotonic()
+                    await refresh_district(app)
                 if time.monotonic() - last_sessions >= ACTIVE_SESSIONS_EVERY:
                     last_sessions = time.monotonic()
                     row = await app.state.db.fetchrow(

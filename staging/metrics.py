@@ -68,6 +68,13 @@ class Metrics:
             "1 when the test mailbox (GET /api/dev/mailbox) serves the email outbox over HTTP.",
             registry=r, multiprocess_mode="max")
 
+        self.district_rows = Gauge(
+            "sis_district_rows", "Rows of the seeded district per table (the planner's count,"
+            " exact after the seed's ANALYZE).", ["table"], registry=r, multiprocess_mode="max")
+        self.district_info = Gauge(
+            "sis_district_info", "The seeded district (value 1): profile, scale, seed.",
+            ["profile", "scale", "seed"], registry=r, multiprocess_mode="max")
+
     def exposition(self) -> bytes:
         if multiprocess_dir():
             merged = CollectorRegistry()

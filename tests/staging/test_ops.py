@@ -163,3 +163,20 @@ def test_faults_from_the_environment_at_start(fault_db: str) -> None:
         assert status == 401 and slow >= 0.3
         assert client.get("/admin/faults", headers=ADMIN).json()["latency"] == {"auth": 0.3}
         client.delete("/admin/faults", headers=ADMIN)
+
+
+def test_metrics_say_what_was_seeded(sis: tuple[httpx.Client, Metrics],
+                                     fault_db: str) -> None:
+    """sis_district_rows per table and sis_district_info (profile, scale, seed), for the
+    District data dashboard: equal to the seeded tables (the seed ANALYZEs them)."""
+    _, metrics = sis
+    get = metrics.registry.get_sample_value
+    deadline = time.monotonic() + 10
+    while get("sis_district_rows", {"table": "students"}) is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with psycopg.connect(fault_db) as conn:
+        for table in ("schools", "students", "sections", "enrollments", "accounts"):
+            exact = conn.execute(f"SELECT count(*) FROM sis.{table}").fetchone()[0]  # type: ignore[index]
+            assert get("sis_district_rows", {"table": table}) == exact, table
+    assert get("sis_district_info", {"profile": "small", "scale": "0.2", "seed": "3"}) == 1
