@@ -30,8 +30,8 @@ def generate(
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when a file"
                                                       " differs from what would be generated."),
 ) -> None:
-    """Regenerate monitoring/prometheus/ (config, recording rules, alert rules) from the launch
-    thresholds.
+    """Regenerate monitoring/prometheus/ (config, recording and alert rules) and
+    monitoring/grafana/ (provisioning, dashboards) from the launch thresholds.
 
     Example: firstbell monitoring generate --check
     """

@@ -27,6 +27,8 @@ class MonitoringConfig:
     sis_targets: tuple[str, ...] = ("127.0.0.1:8700",)
     postgres_targets: tuple[str, ...] = ("127.0.0.1:9187",)
     scrape_interval: str = "5s"      # a rehearsal is minutes long: see changes quickly
+    prometheus_url: str = "http://127.0.0.1:9090"   # what Grafana's datasource points at
+    grafana_dashboards_path: str = "/etc/grafana/dashboards/firstbell"  # where they are mounted
     evaluation_interval: str = "5s"
     generator_job: str = "firstbell"
     sis_job: str = "sis"

@@ -98,8 +98,7 @@ def recording_rules(t: Thresholds, cfg: MonitoringConfig) -> dict[str, Any]:
          "expr": "histogram_quantile(0.95, sum by (route, le) "
                  "(rate(sis_http_request_duration_seconds_bucket[5m])))"},
     ]
-    return {"groups": [{"name": "firstbell-recording", "interval": cfg.evaluation_interval,
-                        "rules": rules}]}
+    return {"groups": [{"name": "firstbell-recording", "rules": rules}]}
 
 
 def _labels(c: Check, **extra: str) -> str:

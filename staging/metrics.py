@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
 # Bucket edges in seconds. They include the usual launch thresholds (0.5, 1, 2, 3, 5 s) so the
@@ -74,6 +81,10 @@ class Metrics:
         self.district_info = Gauge(
             "sis_district_info", "The seeded district (value 1): profile, scale, seed.",
             ["profile", "scale", "seed"], registry=r, multiprocess_mode="max")
+
+        # CPU and memory of the server process (one worker; with several, multiprocess mode
+        # aggregates only the metrics above, so the SIS CPU panel stays empty there).
+        ProcessCollector(registry=r)
 
     def exposition(self) -> bytes:
         if multiprocess_dir():

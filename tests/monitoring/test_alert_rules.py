@@ -114,9 +114,10 @@ TESTS: dict[str, list[dict[str, Any]]] = {
                                [expected("FirstbellErrorBudgetBurn", {"group": "auth"}, "",
                                          group="auth", severity="ticket")])],
     "burn silent": [case(auth_requests(100, 0, 420), "7h", "FirstbellErrorBudgetBurn", [])],
-    # The first exposure fires at once (no `for`).
+    # The first exposure fires at once (no `for`): exposed in the first minute, seen at 2m
+    # (one evaluation later, so that the recording rule it reads has run).
     "exposure fires": [case(
-        [series("firstbell_data_exposures_total", "0 0 1 1", probe="foreign_student")], "2m",
+        [series("firstbell_data_exposures_total", "0 1 1 1", probe="foreign_student")], "2m",
         "FirstbellDataExposure",
         [expected("FirstbellDataExposure", {"job": "firstbell"}, "1")])],
     "exposure silent": [case(
