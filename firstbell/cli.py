@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from firstbell.district_cmd import district_app
 from firstbell.errors import UserError
+from firstbell.grafana_cmd import grafana_app
 from firstbell.monitor_cmd import monitor_app
 from firstbell.monitoring_cmd import monitoring_app
 from firstbell.plan_cmd import plan
@@ -32,6 +33,7 @@ app.add_typer(district_app, name="district")
 app.add_typer(staging_app, name="staging")
 app.add_typer(monitoring_app, name="monitoring")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(grafana_app, name="grafana")
 app.command("plan")(plan)
 app.command("run")(run)
 app.command("rehearse")(rehearse)

@@ -41,7 +41,7 @@ LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
 def locust_command(target: str, plan_file: Path, run_dir: Path, *, userpool: Path | None,
                    thresholds: Path | None, workers: int, abort_on_fail: bool,
                    staging_hosts: str, oneroster_client: str, exporter_port: int,
-                   master_port: int) -> list[str]:
+                   master_port: int, grafana_url: str = "") -> list[str]:
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "--host", target, "--plan", str(plan_file), "--run-dir", str(run_dir),
            "--exporter-port", str(exporter_port)]
@@ -55,6 +55,8 @@ def locust_command(target: str, plan_file: Path, run_dir: Path, *, userpool: Pat
         cmd += ["--staging-hosts", staging_hosts]
     if oneroster_client:
         cmd += ["--oneroster-client", oneroster_client]
+    if grafana_url:  # the token travels in the environment, not on the command line
+        cmd += ["--grafana-url", grafana_url]
     if workers > 1:  # Locust's own master and local workers, over its own protocol
         cmd += ["--processes", str(workers), "--master-bind-port", str(master_port),
                 "--master-port", str(master_port)]
@@ -95,6 +97,12 @@ def run(
                                       help="Prometheus exporter port (0 any free, -1 off)."),
     master_port: int = typer.Option(5557, "--master-port", envvar="FIRSTBELL_MASTER_PORT",
                                     help="Locust master port with --workers above 1."),
+    grafana_url: str = typer.Option("", "--grafana-url", envvar="FIRSTBELL_GRAFANA_URL",
+                                    help="Annotate the run in this Grafana (start, phases,"
+                                         " abort, end) and print a dashboard link."),
+    grafana_token: str = typer.Option("", "--grafana-token", envvar="FIRSTBELL_GRAFANA_TOKEN",
+                                      help="Grafana service-account token (prefer the"
+                                           " environment variable)."),
 ) -> None:
     """Run a scenario against a target and judge it against the launch thresholds.
 
@@ -139,14 +147,15 @@ def run(
     cmd = locust_command(target, plan_file, run_dir, userpool=userpool, thresholds=thresholds,
                          workers=workers, abort_on_fail=abort_on_fail,
                          staging_hosts=staging_hosts, oneroster_client=oneroster_client,
-                         exporter_port=exporter_port, master_port=master_port)
-    code = _drive(cmd)
+                         exporter_port=exporter_port, master_port=master_port,
+                         grafana_url=grafana_url)
+    code = _drive(cmd, {"FIRSTBELL_GRAFANA_TOKEN": grafana_token} if grafana_token else {})
     if code == USAGE_ERROR_EXIT and not (run_dir / "run.json").exists():
         shutil.rmtree(run_dir, ignore_errors=True)  # Locust refused to start: no run to keep
     raise typer.Exit(code)
 
 
-def _drive(cmd: list[str]) -> int:
+def _drive(cmd: list[str], secrets: dict[str, str]) -> int:
     """Run Locust in the foreground, in a process group of its own so that a terminal's
     Ctrl-C reaches it once, from us, as SIGINT (it then writes a partial summary and
     verdict); its exit code is ours (128 + N when a signal N killed it)."""
@@ -154,7 +163,7 @@ def _drive(cmd: list[str]) -> int:
     # already holds every value, and a stray FIRSTBELL_THINK_SCALE would change the run
     # behind the ledger's back.
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIRSTBELL_")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env.update(secrets, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(cmd, env=env, process_group=0)
     while True:
         try:

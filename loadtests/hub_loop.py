@@ -21,11 +21,13 @@ from loadtests.plan import hhmm
 from loadtests.rundir import RunDir, default_run_dir
 from loadtests.stats import Delta, Hub
 from loadtests.verdict import EXIT_GO, Evaluator, Interval
+from monitoring.grafana_api import RunAnnotations, connect
 from scenarios.thresholds import latency_thresholds
 
 if TYPE_CHECKING:
     from loadtests.engine import Engine
 
+SECRET_OPTIONS = {"firstbell_grafana_token"}  # never written to run.json
 log = logging.getLogger("firstbell")
 INTERVAL_SECONDS = 10.0
 FINAL_GRACE = 15.0   # seconds to wait for the workers' finals after the drain
@@ -49,6 +51,8 @@ class HubLoop:
         self.abort_on_fail = bool(getattr(options, "firstbell_abort_on_fail", False))
         self.aborted: list[str] = []
         self.exit_code = EXIT_GO
+        self.annotations: RunAnnotations | None = None
+        self.stage = ""
 
     def serve_exporter(self) -> None:
         port = int(getattr(self.engine.options, "firstbell_exporter_port", -1))
@@ -80,8 +84,15 @@ class HubLoop:
                 "firstbell": __version__, "python": platform.python_version()},
             "exporter_port": self.exporter_port,
             "options": {k: v for k, v in vars(engine.options).items()
-                        if k.startswith("firstbell_")}})
+                        if k.startswith("firstbell_") and k not in SECRET_OPTIONS}})
         self._last = time.monotonic()
+        url = getattr(engine.options, "firstbell_grafana_url", None)
+        if url:
+            token = getattr(engine.options, "firstbell_grafana_token", None) or ""
+            self.annotations = RunAnnotations(connect(url, token), url, self.run_id,
+                                              engine.plan.scenario)
+            self.annotations.start(f"scenario {engine.plan.scenario} against"
+                                   f" {engine.environment.host}", at=t0_wall)
         gevent.spawn(self._loop)
 
     def _loop(self) -> None:
@@ -124,11 +135,16 @@ class HubLoop:
                             check.name, state.value, check.threshold, check.for_)
         target = sum(live.target_rate.values())
         stage = live.stage if t < engine.plan.duration else "draining"
+        if stage != self.stage and self.annotations is not None:
+            self.annotations.phase(stage)
+        self.stage = stage
         log.info("t=%.0fs %s %s · %.2f/%.2f sessions/s · %s", t, hhmm(live.clock_seconds % 86400),
                  stage, sum(self.achieved.values()), target, self.evaluator.status_line())
         if self.abort_on_fail and not self.aborted and self.evaluator.abort_due():
             self.aborted = self.evaluator.abort_due()
             log.warning("aborting the run (--abort-on-fail): %s", ", ".join(self.aborted))
+            if self.annotations is not None:
+                self.annotations.abort(", ".join(self.aborted))
         self.run_dir.append("intervals.jsonl", {
             "t": round(t, 3), "seconds": round(span, 3), "time": time.time(),
             "clock": round(live.clock_seconds, 1), "stage": live.stage,
@@ -178,6 +194,9 @@ class HubLoop:
                  len(verdict["objectives"]) - passed)
         log.info("  verdict: %s%s", verdict["verdict"],
                  "".join(f"\n    - {r}" for r in verdict["reasons"]))
+        if self.annotations is not None:
+            link = self.annotations.end(str(verdict["verdict"]), list(verdict["reasons"]))
+            log.info("  Grafana: %s", link)
 
     def summary(self) -> dict[str, Any]:
         engine, hub = self.engine, self.hub

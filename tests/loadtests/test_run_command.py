@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from support.grafana_contract import GrafanaState, grafana_app
 from support.locust_run import ROOT, environment
 from support.sis_server import free_port, serve
 from support.sisdb import ADMIN_TOKEN, new_database, query, staging_settings
@@ -21,14 +22,14 @@ from staging.app import create_app
 from staging.seed import SeedRequest, seed_database
 
 
-def firstbell_run(url: str, userpool: Path, *args: str,
-                  scenario: str = "smoke") -> tuple[int, str, Path]:
+def firstbell_run(url: str, userpool: Path, *args: str, scenario: str = "smoke",
+                  env: dict[str, str] | None = None) -> tuple[int, str, Path]:
     out = Path("/tmp") / f"firstbell-run-{uuid.uuid4().hex[:10]}"
     cmd = [sys.executable, "-m", "firstbell.cli", "run", scenario, "--profile", "small",
            "--target", url, "--userpool", str(userpool), "--out", str(out / "run"),
            "--exporter-port", "-1", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT,
-                          env=environment())
+                          env=environment(env))
     return proc.returncode, proc.stdout + proc.stderr, out / "run"
 
 
@@ -180,3 +181,24 @@ def test_smoke_on_two_load_processes(staging_url: str, userpool_dir: Path) -> No
     assert started == sum(v for w in workers for k, v in w["counters"].items()
                           if k.startswith("sessions|") and k.endswith("|started"))
     assert read(run, "verdict.json")["verdict"] == "GO"
+
+
+def test_a_run_annotates_grafana(staging_url: str, userpool_dir: Path) -> None:
+    """`--grafana-url` (token from the environment): a region over the run tagged with the
+    run and scenario, a point per phase, the verdict in the text, a dashboard link printed;
+    the token is never written to the run directory. The Grafana is the contract test double
+    (tests/support/grafana_contract.py)."""
+    state = GrafanaState("glsa_run_token")
+    with serve(grafana_app(state)) as grafana:
+        code, output, run = firstbell_run(staging_url, userpool_dir, "--grafana-url", grafana,
+                                          env={"FIRSTBELL_GRAFANA_TOKEN": "glsa_run_token"})
+    assert code == 0, output[-3000:]
+    assert state.violations == []
+    region = state.annotations[1]
+    assert region["tags"][:3] == ["firstbell", f"run:{run.name}", "scenario:smoke"]
+    assert region["timeEnd"] - region["time"] >= 30_000 and "smoke" in region["text"]
+    assert "GO" in region["text"]
+    phases = [a for a in state.annotations.values() if "phase" in a["tags"]]
+    assert [a["text"] for a in phases][:1] == ["phase: guardians"]
+    assert f"Grafana: {grafana}/d/firstbell-launch-overview/?from=" in output
+    assert "glsa_run_token" not in (run / "run.json").read_text()
