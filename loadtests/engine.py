@@ -326,7 +326,7 @@ class Engine:
         return Live(
             run_id=loop.run_id if loop else "", scenario=self.plan.scenario,
             target=str(self.environment.host or ""), personas=self.plan.personas,
-            probes=tuple(sorted(self.probes)), elapsed=t,
+            probes=tuple(sorted(self.probes)), elapsed=t, planned=self.plan.duration,
             clock_seconds=self.plan.clock_seconds(t),
             target_rate={p: curve.rate(p, t) for p in self.plan.personas},
             achieved_rate=loop.achieved if loop else {},

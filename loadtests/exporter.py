@@ -45,6 +45,7 @@ class Live:
     personas: tuple[str, ...] = ()
     probes: tuple[str, ...] = ()
     elapsed: float = 0.0
+    planned: float = 0.0          # the plan's length: a run seen to stop short of it was lost
     clock_seconds: float = 0.0
     target_rate: dict[str, float] = field(default_factory=dict)
     achieved_rate: dict[str, float] = field(default_factory=dict)
@@ -177,6 +178,9 @@ class RunCollector(Collector):
                                 " seconds after midnight.", value=live.clock_seconds)
         yield GaugeMetricFamily("firstbell_run_elapsed_seconds", "Real seconds since the run"
                                 " started.", value=live.elapsed)
+        yield GaugeMetricFamily("firstbell_run_planned_seconds", "Real seconds the plan lasts"
+                                " (an exporter gone before elapsed reaches it: a lost run).",
+                                value=live.planned)
         yield GaugeMetricFamily("firstbell_workers_connected", "Load processes reporting.",
                                 value=live.workers)
         cpu = GaugeMetricFamily("firstbell_generator_cpu_percent", "CPU of each load process;"

@@ -171,10 +171,17 @@ def alert_rules(t: Thresholds, cfg: MonitoringConfig) -> dict[str, Any]:
                "warning", "a load process is CPU-saturated",
                "A load process is above its CPU limit: its own delays now show up as target"
                " latency. Add load processes (--workers) or machines."),
+        # The SIS must always answer; the generator's exporter lives only while a run does, so
+        # it is "down" only when it vanished before its plan's end (a lost run), not between
+        # runs.
         _alert(cfg, "FirstbellTargetDown",
-               f'up{{job=~"{cfg.sis_job}|{cfg.generator_job}"}} == 0', cfg.target_down_for,
+               f'up{{job="{cfg.sis_job}"}} == 0 or (up{{job="{cfg.generator_job}"}} == 0'
+               " and on (instance) max_over_time(firstbell_run_elapsed_seconds[10m])"
+               " < on (instance) max_over_time(firstbell_run_planned_seconds[10m]))",
+               cfg.target_down_for,
                "page", "{{ $labels.job }} at {{ $labels.instance }} is down",
-               "Prometheus cannot scrape {{ $labels.job }} at {{ $labels.instance }}."),
+               "Prometheus cannot scrape {{ $labels.job }} at {{ $labels.instance }}"
+               " (for the load generator: it stopped before its plan's end)."),
     ]
     burn = []
     for c in checks(t):
@@ -183,10 +190,13 @@ def alert_rules(t: Thresholds, cfg: MonitoringConfig) -> dict[str, Any]:
         for bw in cfg.burn_windows:
             budget = c.threshold
             sel = f'{{group="{c.group}"}}'
+            # as the objective alerts: no judgement on a handful of requests
             expr = (f"group:firstbell_request_error_ratio:ratio_rate{bw.long}{sel}"
                     f" > {bw.factor:g} * {budget:g}"
                     f" and on (group) group:firstbell_request_error_ratio:ratio_rate{bw.short}"
-                    f"{sel} > {bw.factor:g} * {budget:g}")
+                    f"{sel} > {bw.factor:g} * {budget:g}"
+                    f" and on (group) group:firstbell_requests:rate{bw.short}{sel}"
+                    f" * {_seconds(bw.short)} >= {c.min_requests}")
             burn.append(_alert(
                 cfg, "FirstbellErrorBudgetBurn", expr, "0s", bw.severity,
                 f"{c.group} burns its error budget {bw.factor:g}x too fast",

@@ -114,6 +114,11 @@ TESTS: dict[str, list[dict[str, Any]]] = {
                                [expected("FirstbellErrorBudgetBurn", {"group": "auth"}, "",
                                          group="auth", severity="ticket")])],
     "burn silent": [case(auth_requests(100, 0, 420), "7h", "FirstbellErrorBudgetBurn", [])],
+    # Half of two requests a minute fail: the 5-minute window's 10 requests are too few to
+    # page (min_requests 20); the 30-minute window's 60 are enough for the ticket.
+    "burn without traffic": [case(auth_requests(1, 1, 420), "7h", "FirstbellErrorBudgetBurn",
+                                  [expected("FirstbellErrorBudgetBurn", {"group": "auth"}, "",
+                                            group="auth", severity="ticket")])],
     # The first exposure fires at once (no `for`): exposed in the first minute, seen at 2m
     # (one evaluation later, so that the recording rule it reads has run).
     "exposure fires": [case(
@@ -151,6 +156,19 @@ TESTS: dict[str, list[dict[str, Any]]] = {
          {"series": 'up{job="postgres", instance="127.0.0.1:9187"}', "values": "0x5"}],
         "2m", "FirstbellTargetDown",
         [expected("FirstbellTargetDown", {"job": "sis", "instance": "127.0.0.1:8700"}, "0")])],
+    # The generator's exporter gone at 20 s of a 60 s plan: a lost run pages.
+    "generator lost fires": [case(
+        [{"series": 'up{job="firstbell", instance="127.0.0.1:9646"}', "values": "1 1 0 0 0 0"},
+         series("firstbell_run_elapsed_seconds", "10 20 _ _ _ _"),
+         series("firstbell_run_planned_seconds", "60 60 _ _ _ _")], "4m", "FirstbellTargetDown",
+        [expected("FirstbellTargetDown", {"job": "firstbell", "instance": "127.0.0.1:9646"},
+                  "0")])],
+    # ...but gone after its plan ended (a finished run, or between runs): silent.
+    "generator finished silent": [case(
+        [{"series": 'up{job="firstbell", instance="127.0.0.1:9646"}', "values": "1 1 0 0 0 0"},
+         series("firstbell_run_elapsed_seconds", "30 60 _ _ _ _"),
+         series("firstbell_run_planned_seconds", "60 60 _ _ _ _")], "4m", "FirstbellTargetDown",
+        [])],
     "target up silent": [case(
         [{"series": 'up{job="sis", instance="127.0.0.1:8700"}', "values": "1x5"}], "2m",
         "FirstbellTargetDown", [])],
