@@ -19,6 +19,7 @@ from firstbell.monitor_cmd import monitor_app
 from firstbell.monitoring_cmd import monitoring_app
 from firstbell.plan_cmd import plan
 from firstbell.rehearse_cmd import rehearse
+from firstbell.report_cmd import report
 from firstbell.run_cmd import run
 from firstbell.staging_cmd import staging_app
 
@@ -36,6 +37,7 @@ app.add_typer(monitor_app, name="monitor")
 app.add_typer(grafana_app, name="grafana")
 app.command("plan")(plan)
 app.command("run")(run)
+app.command("report")(report)
 app.command("rehearse")(rehearse)
 
 

@@ -1,0 +1,178 @@
+"""What a report says, computed from a run directory alone (run.json, scenario.json, verdict.json,
+summary.json, intervals.jsonl, exposures.jsonl, capacity.json when a capacity search ran):
+the verdict and its reasons, what was rehearsed, the assumption ledger, per-interval latency
+per objective group (merged exactly from the intervals' HDR histograms), planned vs achieved
+arrivals, errors by endpoint, exposures, capacity and headroom, differences from a baseline
+run, and the recommended actions with their runbooks. `report.json` is this, as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from firstbell.errors import UserError
+from loadtests.hdr import decode, new_histogram, percentile_value
+from loadtests.plan import hhmm
+from loadtests.rundir import read_jsonl
+
+RUNBOOKS = "runbooks/alerts"
+ACTIONS = {
+    "p95": ("FirstbellLatencyHigh", "firstbell-latency-high.md"),
+    "p99": ("FirstbellLatencyHigh", "firstbell-latency-high.md"),
+    "error_ratio": ("FirstbellErrorRatioHigh", "firstbell-error-ratio-high.md"),
+    "arrival_ratio": ("FirstbellArrivalShortfall", "firstbell-arrival-shortfall.md"),
+}
+
+
+def _read(path: Path, required: bool = True) -> Any:
+    if not path.is_file():
+        if required:
+            raise UserError(f"{path.parent}: no {path.name} there: not a finished firstbell run"
+                            " directory (a run writes it when it ends; an interrupted run"
+                            " writes a partial one)")
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def _group(endpoint: str) -> str | None:
+    head, dot, _ = endpoint.partition(".")
+    return head if dot else None
+
+
+def latency_series(intervals: list[dict[str, Any]], groups: list[str]) -> dict[str, Any]:
+    """Per interval: the simulated clock and, per objective group, the corrected p95/p99 of
+    that interval (its histograms merged, so exact to the HDR's 3 digits)."""
+    clock: list[str] = []
+    series: dict[str, dict[str, list[float | None]]] = {g: {"p95": [], "p99": []}
+                                                         for g in groups}
+    for line in intervals:
+        clock.append(hhmm(float(line.get("clock", 0.0)) % 86400))
+        merged = {g: new_histogram() for g in groups}
+        for key, kinds in line.get("histograms", {}).items():
+            group = _group(key.split("|", 1)[-1])
+            if group in merged:
+                merged[group].add(decode(kinds["corrected"]["hdr"]))
+        for g, h in merged.items():
+            empty = h.get_total_count() == 0
+            for q in ("p95", "p99"):
+                series[g][q].append(None if empty else
+                                    percentile_value(h, 95.0 if q == "p95" else 99.0))
+    return {"clock": clock, "groups": series}
+
+
+def arrival_series(intervals: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"clock": [hhmm(float(x.get("clock", 0.0)) % 86400) for x in intervals],
+            "planned": [round(sum(x.get("target_rate", {}).values()), 4) for x in intervals],
+            "achieved": [round(sum(x.get("achieved_rate", {}).values()), 4) for x in intervals]}
+
+
+def errors_by_endpoint(counters: dict[str, float]) -> list[dict[str, Any]]:
+    """Requests and errors (5xx, no answer, failed checks) per endpoint, worst first."""
+    table: dict[str, dict[str, float]] = {}
+    for key, n in counters.items():
+        family, _, rest = key.partition("|")
+        parts = rest.split("|")
+        if family == "requests" and len(parts) == 4:
+            row = table.setdefault(parts[1], {"requests": 0, "errors": 0})
+            row["requests"] += n
+            if parts[3] in ("5xx", "error"):
+                row["errors"] += n
+        elif family == "checks_failed" and len(parts) == 2:
+            table.setdefault(parts[1], {"requests": 0, "errors": 0})["errors"] += n
+    rows = [{"endpoint": e, "requests": int(r["requests"]), "errors": int(r["errors"]),
+             "error_ratio": r["errors"] / r["requests"] if r["requests"] else 0.0}
+            for e, r in table.items()]
+    return sorted(rows, key=lambda r: (-r["error_ratio"], -r["requests"], r["endpoint"]))
+
+
+def actions(verdict: dict[str, Any]) -> list[dict[str, str]]:
+    """One recommended action per failed objective or gate, with its runbook."""
+    out = []
+    if verdict["gates"]["data_exposures"]["measured"] > \
+            verdict["gates"]["data_exposures"]["allowed"]:
+        out.append({"action": "Stop: a security probe read data it must not. Fix the access"
+                              " rule before any go-live, then rehearse again.",
+                    "alert": "FirstbellDataExposure",
+                    "runbook": f"{RUNBOOKS}/firstbell-data-exposure.md"})
+    for o in verdict["objectives"]:
+        if o["passed"]:
+            continue
+        alert, file = ACTIONS[o["measure"]]
+        what = {"p95": "latency", "p99": "tail latency", "error_ratio": "errors",
+                "arrival_ratio": "the load generator's arrival rate"}[o["measure"]]
+        out.append({"action": f"{o['name']}: bring {what} of {o['group']} within"
+                              f" {o['threshold']:g}{' s' if o['measure'] in ('p95', 'p99') else ''}"
+                              " and rehearse again.",
+                    "alert": alert, "runbook": f"{RUNBOOKS}/{file}"})
+    return out
+
+
+def baseline_diff(current: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each objective's whole-run value now and in the baseline run."""
+    before = {o["name"]: o for o in base["verdict"]["objectives"]}
+    rows = []
+    for o in current["verdict"]["objectives"]:
+        b = before.get(o["name"])
+        if b is None:
+            continue
+        rows.append({"objective": o["name"], "now": o["whole_run"], "baseline": b["whole_run"],
+                     "change": (o["whole_run"] - b["whole_run"])
+                     if o["whole_run"] is not None and b["whole_run"] is not None else None,
+                     "passed_now": o["passed"], "passed_baseline": b["passed"]})
+    return rows
+
+
+def load(run_dir: Path, baseline: Path | None = None) -> dict[str, Any]:
+    """The report's data, from a run directory (and a baseline run directory)."""
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir}: no such run directory")
+    run = _read(run_dir / "run.json")
+    verdict = _read(run_dir / "verdict.json")
+    summary = _read(run_dir / "summary.json")
+    scenario = _read(run_dir / "scenario.json", required=False) or {}
+    capacity = _read(run_dir / "capacity.json", required=False)
+    intervals = read_jsonl(run_dir / "intervals.jsonl") \
+        if (run_dir / "intervals.jsonl").is_file() else []
+    exposures = read_jsonl(run_dir / "exposures.jsonl") \
+        if (run_dir / "exposures.jsonl").is_file() else []
+    plan = run.get("plan", {})
+    groups = sorted({o["group"] for o in verdict["objectives"]
+                     if o["measure"] in ("p95", "p99") and o["group"] != "*"})
+    forecast = scenario.get("total_peak_rate")
+    headroom = None
+    if capacity and forecast:
+        headroom = capacity.get("sustainable_rate", 0.0) / forecast
+    data: dict[str, Any] = {
+        "run_id": run.get("run_id"), "verdict": verdict,
+        "rehearsed": {
+            "scenario": plan.get("scenario"), "title": plan.get("title") or plan.get("scenario"),
+            "rehearses": scenario.get("rehearses", ""), "profile": plan.get("profile", ""),
+            "date": plan.get("date", ""), "speed": plan.get("speed"),
+            "scale": scenario.get("scale", 1.0), "target": run.get("target"),
+            "started_at": run.get("started_at"), "duration": summary.get("duration"),
+            "window": scenario.get("window"), "workers": run.get("workers"),
+        },
+        "assumptions": plan.get("assumptions", []),
+        "totals": {"requests": summary["requests"], "exposures": summary["exposures"],
+                   "sessions_started": sum(a["started"] for a in summary["arrivals"].values()),
+                   "sessions_due": round(sum(a["expected"]
+                                             for a in summary["arrivals"].values()), 1),
+                   "corrected": summary["overall"]["corrected"],
+                   "service": summary["overall"]["service"], "partial": summary["partial"]},
+        "thresholds": {o["name"]: o["threshold"] for o in verdict["objectives"]},
+        "latency": latency_series(intervals, groups),
+        "arrivals": arrival_series(intervals),
+        "errors": errors_by_endpoint(summary["counters"]),
+        "exposures": exposures,
+        "capacity": capacity, "forecast_peak": forecast, "headroom": headroom,
+        "headroom_required": verdict["gates"]["capacity_headroom"]["required"],
+        "actions": actions(verdict), "baseline": None,
+    }
+    if baseline is not None:
+        data["baseline"] = {"run_id": _read(baseline / "run.json").get("run_id"),
+                            "diff": baseline_diff(data, load(baseline))}
+    return data
