@@ -4,15 +4,23 @@ achieved arrivals, and the capacity curve with its USL fit."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pygal
 from pygal.style import Style
 
+SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 STYLE = Style(background="white", plot_background="white", foreground="#333",
               foreground_strong="#111", foreground_subtle="#999",
               colors=("#1f77b4", "#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"),
               font_family="sans-serif")
+
+
+def _svg(chart: Any) -> str:
+    """The chart's SVG without pygal's inline config script: with no tooltip JavaScript
+    loaded it does nothing, and the report is a page without scripts."""
+    return SCRIPT.sub("", str(chart.render(is_unicode=True)))
 
 
 def _base(kind: Any, title: str, y_title: str, **kw: Any) -> Any:
@@ -36,7 +44,7 @@ def latency(group: str, clock: list[str], series: dict[str, list[float | None]],
         if q in thresholds:  # the launch threshold, as a flat line
             chart.add(f"{q} threshold {thresholds[q]:g} s", [thresholds[q]] * len(clock),
                       stroke_style={"dasharray": "6, 4", "width": 2})
-    return str(chart.render(is_unicode=True))
+    return _svg(chart)
 
 
 def arrivals(clock: list[str], planned: list[float], achieved: list[float]) -> str:
@@ -44,7 +52,7 @@ def arrivals(clock: list[str], planned: list[float], achieved: list[float]) -> s
     chart.x_labels, chart.x_labels_major = _labels(clock)
     chart.add("planned", planned)
     chart.add("achieved", achieved)
-    return str(chart.render(is_unicode=True))
+    return _svg(chart)
 
 
 def capacity(points: list[tuple[float, float]], fitted: list[tuple[float, float]],
@@ -57,4 +65,4 @@ def capacity(points: list[tuple[float, float]], fitted: list[tuple[float, float]
         top = max(y for _, y in points)
         chart.add(f"latency knee ({knee:g})", [(knee, 0), (knee, top)],
                   stroke_style={"dasharray": "6, 4"})
-    return str(chart.render(is_unicode=True))
+    return _svg(chart)
