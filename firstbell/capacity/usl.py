@@ -15,11 +15,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+# Measurements arrive as lists from run records or as arrays from other analysis; both work.
+Values = Sequence[float] | npt.NDArray[np.floating[Any]]
 
 # Three parameters and noisy points: with fewer than six distinct levels the fit can bend
 # through every point and σ/κ mean nothing.
@@ -95,7 +98,7 @@ def _sse(n: FloatArray, x: FloatArray, p: FloatArray) -> float:
     return float(r @ r)
 
 
-def _as_arrays(a: Sequence[float], b: Sequence[float], names: tuple[str, str]) -> tuple[
+def _as_arrays(a: Values, b: Values, names: tuple[str, str]) -> tuple[
         FloatArray, FloatArray]:
     xa = np.asarray(a, dtype=float)
     xb = np.asarray(b, dtype=float)
@@ -143,7 +146,7 @@ def _refine(n: FloatArray, x: FloatArray, p: FloatArray) -> FloatArray:
         scale = np.linalg.norm(jac, axis=0)
         scale[scale == 0] = 1.0
         jac_s = jac / scale
-        improved = False
+        improved = done = False
         for _ in range(12):
             lhs = np.vstack([jac_s, math.sqrt(mu) * np.eye(3)])
             rhs = np.concatenate([residual, np.zeros(3)])
@@ -163,7 +166,7 @@ def _refine(n: FloatArray, x: FloatArray, p: FloatArray) -> FloatArray:
     return p
 
 
-def fit_usl(concurrency: Sequence[float], throughput: Sequence[float]) -> UslFit:
+def fit_usl(concurrency: Values, throughput: Values) -> UslFit:
     """Fit the USL to a sweep: X measured at each concurrency N (repeats of an N are allowed).
 
     Needs at least six distinct N ≥ 1 and positive throughputs. σ is clamped to [0, 1) and κ to
@@ -197,7 +200,7 @@ def fit_usl(concurrency: Sequence[float], throughput: Sequence[float]) -> UslFit
     return UslFit(sigma=sigma, kappa=kappa, lam=lam, r2=r2, points=points)
 
 
-def latency_knee(concurrency: Sequence[float], latency: Sequence[float], *,
+def latency_knee(concurrency: Values, latency: Values, *,
                  min_gap: float = 0.05) -> float | None:
     """The concurrency where latency starts to rise sharply (the elbow), or None.
 
