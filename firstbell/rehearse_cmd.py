@@ -1,14 +1,22 @@
-"""`firstbell rehearse`: everything from nothing to a result in one command.
+"""`firstbell rehearse`: from nothing to a report in one command, what `make rehearse` runs.
 
-Today the pipeline reaches the district: generate it (cached under ``.firstbell/districts``,
-keyed by the profile file's content, scale and seed) and print what it holds. Staging, load and
-the report join as their parts land.
+Generate the district (cached under ``.firstbell/districts``, keyed by the profile file's
+content, scale and seed), start the embedded PostgreSQL and the staging SIS and seed it (cached
+in the embedded cluster), start a local Prometheus when the binary is there, run the scenario
+(time-compressed), judge it, write the report, and stop everything it started — also on Ctrl-C
+or an error, with a partial report. `--target URL` rehearses against an external staging
+system instead: nothing is seeded, only load is sent (with `--userpool`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
+import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -17,9 +25,22 @@ from fake_data.describe import describe
 from fake_data.output import Request, write_district
 from fake_data.profile import load_profile, resolve_profile_path
 from firstbell.district_cmd import render, seed_in_range
+from firstbell.errors import UserError
+from firstbell.plan_cmd import computed_plan
+from firstbell.report.data import load as load_report
+from firstbell.report.render import write as write_report
+from firstbell.run_cmd import finish, prepare, spawn
+from loadtests.plan import hhmm
+from monitoring.config import DEFAULT as MONITORING
+from monitoring.local import LocalPrometheus, start, stop
+from scenarios.thresholds import load_thresholds
+from staging.control import UpOptions, down, load_state, up
+from staging.embedded import free_port
+from staging.seed import SeedRequest
 
 STATE_DIR = Path(".firstbell")
 DIGEST_CHARS = 12
+MAX_LOAD_SECONDS = 300.0
 
 
 def district_cache(profile: str, scale: float, seed: int) -> Path:
@@ -33,22 +54,137 @@ def district_cache(profile: str, scale: float, seed: int) -> Path:
     return STATE_DIR / "districts" / f"{path.stem}-{digest}-scale{scale:g}-seed{seed}"
 
 
+def _district(profile: str, scale: float, seed: int, console: Console) -> Path:
+    folder = district_cache(profile, scale, seed)
+    if (folder / "district.json").is_file():
+        console.print(f"[1/5] district: cached in {folder}", highlight=False)
+    else:
+        console.print(f"[1/5] district: generating '{profile}' (scale {scale:g}, seed {seed})"
+                      f" in {folder} …", highlight=False)
+        write_district(Request(profile=profile, scale=scale, seed=seed), folder, force=True)
+        render(describe(folder), console)
+    return folder
+
+
+def default_speed(scenario: str, profile: str, window: str | None, seed: int) -> float:
+    """The scenario's own speed, or faster so that the load lasts at most MAX_LOAD_SECONDS:
+    the default rehearsal must finish within 10 minutes on a 2-core machine."""
+    natural = computed_plan(scenario, profile, None, 1.0, window, None, None, seed)
+    if natural.duration <= MAX_LOAD_SECONDS:
+        return natural.speed
+    return round(natural.speed * natural.duration / MAX_LOAD_SECONDS, 1)
+
+
+def _status(run_dir: Path) -> str:
+    """One line of the run so far, from the last interval written."""
+    path = run_dir / "intervals.jsonl"
+    if not path.is_file():
+        return "starting the load generator …"
+    lines = path.read_text(encoding="utf-8").strip().splitlines()
+    if not lines:
+        return "starting the load generator …"
+    last: dict[str, Any] = json.loads(lines[-1])
+    failing = [n for n, s in last.get("objectives", {}).items() if s.get("failing")]
+    return (f"t={last['t']:.0f}s · simulated {hhmm(float(last.get('clock', 0)) % 86400)} ·"
+            f" {last.get('stage', '')} · {sum(last.get('achieved_rate', {}).values()):.1f}/"
+            f"{sum(last.get('target_rate', {}).values()):.1f} sessions/s · objectives failing:"
+            f" {', '.join(failing) or 'none'}")
+
+
 def rehearse(
     profile: str = typer.Option("cps", envvar="FIRSTBELL_PROFILE", help="District profile."),
     scale: float = typer.Option(1.0, envvar="FIRSTBELL_SCALE", help="Population multiplier."),
     seed: int = typer.Option(42, envvar="FIRSTBELL_SEED", callback=seed_in_range,
                              help="Random seed (0 to 2**63-1)."),
+    scenario: str = typer.Option("back-to-school", "--scenario", envvar="FIRSTBELL_SCENARIO",
+                                 help="The day to rehearse (a built-in day or a file)."),
+    speed: float | None = typer.Option(None, "--speed", envvar="FIRSTBELL_SPEED",
+                                       help="Simulated minutes per real minute (rates stay"
+                                            " real). Default: the scenario's, compressed"
+                                            " further so the load lasts at most 5 minutes"
+                                            " (back-to-school: 17 h at speed 204)."),
+    window: str | None = typer.Option(None, "--window", envvar="FIRSTBELL_WINDOW",
+                                      help="Only this part of the day, HH:MM-HH:MM."),
+    target: str = typer.Option("", "--target", envvar="FIRSTBELL_TARGET",
+                               help="An external staging SIS (nothing is seeded; needs"
+                                    " --userpool)."),
+    userpool: Path | None = typer.Option(None, "--userpool", envvar="FIRSTBELL_USERPOOL",
+                                         help="User pool for --target (default: the"
+                                              " generated district's)."),
+    staging_hosts: str = typer.Option("", "--staging-hosts", envvar="FIRSTBELL_STAGING_HOSTS",
+                                      help="Hosts besides loopback that may receive load."),
+    out: Path | None = typer.Option(None, "--out", envvar="FIRSTBELL_RUN_DIR",
+                                    help="Run directory (default runs/<UTC time>-<scenario>)."),
+    monitor: bool = typer.Option(True, "--monitor/--no-monitor", envvar="FIRSTBELL_MONITOR",
+                                 help="Start a local Prometheus when `prometheus` is on PATH."),
 ) -> None:
-    """Rehearse the go-live on the embedded default (today: generate and describe the district).
+    """Rehearse the go-live: district, staging SIS, load, verdict, report — and clean up.
 
-    Example: firstbell rehearse --profile small
+    Example: firstbell rehearse --profile small --scenario smoke
     """
-    console = Console(width=100)
-    folder = district_cache(profile, scale, seed)
-    if (folder / "district.json").is_file():
-        console.print(f"Using the cached district in {folder}.")
-    else:
-        console.print(f"Generating district '{profile}' (scale {scale:g}, seed {seed}) "
-                      f"in {folder} …")
-        write_district(Request(profile=profile, scale=scale, seed=seed), folder, force=True)
-    render(describe(folder), console)
+    console = Console(width=110)
+    started_staging = False
+    prom: LocalPrometheus | None = None
+    run_dir: Path | None = None
+    code = 2
+    try:
+        pool = userpool
+        if not target:
+            folder = _district(profile, scale, seed, console)
+            pool = pool or folder / "userpool"
+            console.print("[2/5] staging SIS: embedded PostgreSQL, seeding (cached), server …")
+            was_running = load_state() is not None
+            state, _ = up(UpOptions(seed=SeedRequest(profile, scale, seed), port=0),
+                          step=lambda s: console.print(f"      {s}"))
+            started_staging = not was_running
+            target = state.base_url
+        else:
+            console.print(f"[1/5] district: not generated (external target {target})")
+            console.print("[2/5] staging SIS: external, nothing seeded")
+        exporter = free_port()
+        if monitor and shutil.which("prometheus"):
+            netloc = target.split("://", 1)[-1].rstrip("/")
+            cfg = dataclasses.replace(MONITORING, generator_targets=(f"127.0.0.1:{exporter}",),
+                                      sis_targets=(netloc,))
+            prom = start(load_thresholds(), cfg, STATE_DIR / "rehearse-prometheus",
+                         free_port())
+            console.print(f"[3/5] monitoring: Prometheus on {prom.url}", highlight=False)
+        else:
+            console.print("[3/5] monitoring: none (no `prometheus` on PATH, or --no-monitor)")
+        if speed is None:
+            speed = default_speed(scenario, profile, window, seed)
+        computed, run_dir, cmd = prepare(
+            scenario, target, profile=profile, speed=speed, scale=1.0, window=window,
+            seed=seed, userpool=pool, staging_hosts=staging_hosts, out=out,
+            exporter_port=exporter)
+        console.print(f"[4/5] run: {computed.scenario.title}, {hhmm(computed.span[0])}-"
+                      f"{hhmm(computed.span[1])} at speed {computed.speed:g}"
+                      f" ({computed.duration / 60:.1f} min), peak"
+                      f" {computed.total_peak:.1f} sessions/s → {run_dir}", highlight=False)
+        proc = spawn(cmd, {}, log=run_dir / "locust.log")
+        last = [0.0]
+
+        def show() -> None:
+            if time.monotonic() - last[0] >= 10:
+                last[0] = time.monotonic()
+                console.print(f"      {_status(run_dir)}", highlight=False)
+
+        code = finish(proc, show)
+    except KeyboardInterrupt:
+        console.print("interrupted: stopping and writing a partial report …")
+        code = 130
+    finally:
+        if prom is not None:
+            stop(prom)
+        if started_staging:
+            down()
+    if run_dir is None or not (run_dir / "verdict.json").is_file():
+        raise UserError(f"the run wrote no verdict (Locust exit {code}); see"
+                        f" {run_dir / 'locust.log' if run_dir else 'the output above'}")
+    data = load_report(run_dir)
+    paths = write_report(run_dir, data, Path(__file__).resolve().parents[1].as_uri())
+    console.print(f"[5/5] report: {paths[0]}", highlight=False)
+    console.print(f"{data['verdict']['verdict']}"
+                  + "".join(f"\n  - {r}" for r in data["verdict"]["reasons"]),
+                  style="bold green" if data["verdict"]["verdict"] == "GO" else "bold red")
+    raise typer.Exit(code)

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -32,7 +33,7 @@ from loadtests.identities import check_folder
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.targets import load_target
 from loadtests.targets_allowed import TargetRefused, check_target
-from scenarios.compute import hhmm
+from scenarios.compute import ComputedPlan, hhmm
 from scenarios.thresholds import ThresholdError, load_thresholds
 
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
@@ -61,6 +62,54 @@ def locust_command(target: str, plan_file: Path, run_dir: Path, *, userpool: Pat
         cmd += ["--processes", str(workers), "--master-bind-port", str(master_port),
                 "--master-port", str(master_port)]
     return cmd
+
+
+def prepare(scenario: str, target: str, *, profile: str = "cps", speed: float | None = None,
+            scale: float = 1.0, window: str | None = None, assume: list[str] | None = None,
+            assumptions: Path | None = None, seed: int = 42, userpool: Path | None = None,
+            thresholds: Path | None = None, workers: int = 1, abort_on_fail: bool = False,
+            staging_hosts: str = "", oneroster_client: str = "", out: Path | None = None,
+            exporter_port: int = 9646, master_port: int = 5557,
+            grafana_url: str = "") -> tuple[ComputedPlan, Path, list[str]]:
+    """Everything before the first request: check every input (a UserError otherwise),
+    compute the plan, create the run directory with plan.json and scenario.json; the Locust
+    command line."""
+    try:
+        check_target(target, staging_hosts.split(","))
+    except TargetRefused as exc:
+        raise UserError(f"option --target: {exc}") from None
+    try:
+        load_thresholds(thresholds) if thresholds is not None else load_thresholds()
+    except ThresholdError as exc:
+        raise UserError(str(exc)) from None
+    computed = computed_plan(scenario, profile, speed, scale, window, assume, assumptions, seed)
+    target_paths = load_target(computed.plan.target)
+    try:  # every input Locust would refuse, refused here before anything is written
+        check_folder(str(userpool) if userpool else None,
+                     target_paths.pools_for(computed.plan.personas))
+        if oneroster_client and any(":" not in c for c in oneroster_client.split(",") if c):
+            raise ValueError(f"--oneroster-client {oneroster_client!r}: write id:secret,"
+                             " comma-separated")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    run_dir = out or default_run_dir(computed.scenario.name)
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise UserError(f"option --out: {run_dir} already exists and is not an empty folder;"
+                        " choose a new one")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        plan_file = run_dir / "plan.json"
+        write_json(plan_file, computed.plan.model_dump(mode="json"))
+        write_json(run_dir / "scenario.json", computed.as_json())
+    except OSError as exc:
+        raise UserError(f"option --out: cannot write the run directory {run_dir}"
+                        f" ({exc.strerror})") from None
+    cmd = locust_command(target, plan_file, run_dir, userpool=userpool, thresholds=thresholds,
+                         workers=workers, abort_on_fail=abort_on_fail,
+                         staging_hosts=staging_hosts, oneroster_client=oneroster_client,
+                         exporter_port=exporter_port, master_port=master_port,
+                         grafana_url=grafana_url)
+    return computed, run_dir, cmd
 
 
 def run(
@@ -109,65 +158,53 @@ def run(
     Example: firstbell run smoke --profile small --target http://127.0.0.1:8700
     --userpool pool/userpool
     """
-    try:
-        check_target(target, staging_hosts.split(","))
-    except TargetRefused as exc:
-        raise UserError(f"option --target: {exc}") from None
-    try:
-        load_thresholds(thresholds) if thresholds is not None else load_thresholds()
-    except ThresholdError as exc:
-        raise UserError(str(exc)) from None
-    computed = computed_plan(scenario, profile, speed, scale, window, assume, assumptions, seed)
-    target_paths = load_target(computed.plan.target)
-    try:  # every input Locust would refuse, refused here before anything is written
-        check_folder(str(userpool) if userpool else None,
-                     target_paths.pools_for(computed.plan.personas))
-        if oneroster_client and any(":" not in c for c in oneroster_client.split(",") if c):
-            raise ValueError(f"--oneroster-client {oneroster_client!r}: write id:secret,"
-                             " comma-separated")
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    run_dir = out or default_run_dir(computed.scenario.name)
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-        raise UserError(f"option --out: {run_dir} already exists and is not an empty folder;"
-                        " choose a new one")
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        plan_file = run_dir / "plan.json"
-        write_json(plan_file, computed.plan.model_dump(mode="json"))
-        write_json(run_dir / "scenario.json", computed.as_json())
-    except OSError as exc:
-        raise UserError(f"option --out: cannot write the run directory {run_dir}"
-                        f" ({exc.strerror})") from None
+    computed, run_dir, cmd = prepare(
+        scenario, target, profile=profile, speed=speed, scale=scale, window=window,
+        assume=assume, assumptions=assumptions, seed=seed, userpool=userpool,
+        thresholds=thresholds, workers=workers, abort_on_fail=abort_on_fail,
+        staging_hosts=staging_hosts, oneroster_client=oneroster_client, out=out,
+        exporter_port=exporter_port, master_port=master_port, grafana_url=grafana_url)
     console = Console(width=120)
     console.print(f"{computed.scenario.name}: {computed.scenario.title} · profile"
                   f" {computed.profile} · {hhmm(computed.span[0])}-{hhmm(computed.span[1])}"
                   f" at speed {computed.speed:g} · {computed.duration / 60:.1f} min ·"
                   f" peak {computed.total_peak:.2f} sessions/s · {run_dir}", highlight=False)
-    cmd = locust_command(target, plan_file, run_dir, userpool=userpool, thresholds=thresholds,
-                         workers=workers, abort_on_fail=abort_on_fail,
-                         staging_hosts=staging_hosts, oneroster_client=oneroster_client,
-                         exporter_port=exporter_port, master_port=master_port,
-                         grafana_url=grafana_url)
-    code = _drive(cmd, {"FIRSTBELL_GRAFANA_TOKEN": grafana_token} if grafana_token else {})
+    code = drive(cmd, {"FIRSTBELL_GRAFANA_TOKEN": grafana_token} if grafana_token else {})
     if code == USAGE_ERROR_EXIT and not (run_dir / "run.json").exists():
         shutil.rmtree(run_dir, ignore_errors=True)  # Locust refused to start: no run to keep
     raise typer.Exit(code)
 
 
-def _drive(cmd: list[str], secrets: dict[str, str]) -> int:
-    """Run Locust in the foreground, in a process group of its own so that a terminal's
-    Ctrl-C reaches it once, from us, as SIGINT (it then writes a partial summary and
-    verdict); its exit code is ours (128 + N when a signal N killed it)."""
+def spawn(cmd: list[str], secrets: dict[str, str],
+          log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start Locust in a process group of its own, so that a terminal's Ctrl-C reaches it
+    once, from us (see `finish`). With `log`, its output goes to that file (a file, never a
+    pipe nobody reads: a full pipe would block Locust's event loop)."""
     # firstbell's FIRSTBELL_* variables must not reach Locust's own options: the plan file
     # already holds every value, and a stray FIRSTBELL_THINK_SCALE would change the run
     # behind the ledger's back.
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIRSTBELL_")}
     env.update(secrets, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(cmd, env=env, process_group=0)
+    out = log.open("ab") if log is not None else None
+    return subprocess.Popen(cmd, env=env, process_group=0, stdout=out,
+                            stderr=subprocess.STDOUT if out else None)
+
+
+def finish(proc: subprocess.Popen[bytes], poll: Callable[[], None] | None = None,
+           every: float = 1.0) -> int:
+    """Wait for Locust (calling `poll` every `every` seconds); Ctrl-C is passed on as one
+    SIGINT (Locust then writes a partial summary and verdict). Its exit code, 128 + N when a
+    signal N killed it."""
     while True:
         try:
-            code = proc.wait()
+            code = proc.wait(timeout=every if poll else None)
             return 128 - code if code < 0 else code
+        except subprocess.TimeoutExpired:
+            if poll:
+                poll()
         except KeyboardInterrupt:
             proc.send_signal(signal.SIGINT)
+
+
+def drive(cmd: list[str], secrets: dict[str, str], log: Path | None = None) -> int:
+    return finish(spawn(cmd, secrets, log))

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from firstbell.capacity import headroom as capacity_headroom
 from firstbell.errors import UserError
 from loadtests.hdr import decode, new_histogram, percentile_value
 from loadtests.plan import hhmm
@@ -145,7 +146,7 @@ def load(run_dir: Path, baseline: Path | None = None) -> dict[str, Any]:
     forecast = scenario.get("total_peak_rate")
     headroom = None
     if capacity and forecast:
-        headroom = capacity.get("sustainable_rate", 0.0) / forecast
+        headroom = capacity_headroom(float(capacity.get("sustainable_rate", 0.0)), forecast)
     data: dict[str, Any] = {
         "run_id": run.get("run_id"), "verdict": verdict,
         "rehearsed": {

@@ -7,10 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from support.profiles import SMALL_PROFILE, profile_variant
 
 from firstbell.cli import main
-from firstbell.rehearse_cmd import STATE_DIR, district_cache
+from firstbell.rehearse_cmd import STATE_DIR, _district, district_cache
 
 
 def test_cache_key_follows_the_profile_content(tmp_path: Path) -> None:
@@ -34,25 +35,25 @@ def test_cache_key_follows_the_profile_content(tmp_path: Path) -> None:
 
 
 def test_rehearse_reuses_the_cache_only_for_the_same_profile(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The district step of `firstbell rehearse` (the whole rehearsal is tested in
+    tests/firstbell/test_rehearse_run.py)."""
     monkeypatch.chdir(tmp_path)
-    args = ["rehearse", "--scale", "0.1", "--seed", "3"]
-    assert main([*args, "--profile", "small"]) == 0
-    assert "Generating district" in capsys.readouterr().out
-    assert main([*args, "--profile", "small"]) == 0
-    assert "Using the cached district" in capsys.readouterr().out
+    console = Console(width=200, record=True)
 
+    def step(profile: str) -> str:
+        _district(profile, 0.1, 3, console)
+        return " ".join(console.export_text(clear=True).split())
+
+    assert "district: generating 'small'" in step("small")
+    assert "district: cached" in step("small")
     (tmp_path / "mine").mkdir()
     custom = profile_variant(tmp_path / "mine", lambda d: d["staff"].update(employees=600),
                              name="small.yaml")
-    assert main([*args, "--profile", str(custom)]) == 0
-    out = capsys.readouterr().out
-    assert "Generating district" in out  # not the built-in small's cache
+    assert "district: generating" in step(str(custom))  # not the built-in small's cache
     custom.write_text(custom.read_text().replace("employees: 600", "employees: 640"))
-    assert main([*args, "--profile", str(custom)]) == 0
-    out = " ".join(capsys.readouterr().out.split())
-    assert "Generating district" in out  # the edit is picked up
+    out = step(str(custom))
+    assert "district: generating" in out  # the edit is picked up
     assert "employees (active) │ 64 │ 64" in out
     assert len(list((tmp_path / STATE_DIR / "districts").iterdir())) == 3
 

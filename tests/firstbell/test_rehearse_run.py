@@ -1,0 +1,37 @@
+"""A real `firstbell rehearse` at small scale, from nothing: district, embedded PostgreSQL,
+staging SIS, local Prometheus (Debian's), the smoke day, verdict and report — and everything it
+started stopped again. The report says what verdict.json and the run's results say."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from support.locust_run import ROOT
+
+
+def test_rehearse_from_nothing_to_a_report() -> None:
+    work = Path(tempfile.mkdtemp(prefix="firstbell-rehearse-"))
+    work.chmod(0o755)  # the embedded PostgreSQL runs as the unprivileged postgres user
+    result = subprocess.run(
+        [sys.executable, "-m", "firstbell.cli", "rehearse", "--profile", "small", "--scale",
+         "0.2", "--seed", "5", "--scenario", "smoke", "--out", "runs/rehearsal"],
+        cwd=work, capture_output=True, text=True, timeout=420,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    for phase in ("[1/5] district: generating 'small'", "[2/5] staging SIS",
+                  "[3/5] monitoring", "[4/5] run: Smoke test", "[5/5] report:"):
+        assert phase in output, phase
+    run = work / "runs/rehearsal"
+    verdict = json.loads((run / "verdict.json").read_text())
+    summary = json.loads((run / "summary.json").read_text())
+    report = json.loads((run / "report.json").read_text())
+    assert report["verdict"] == verdict and verdict["verdict"] == "GO"
+    assert report["totals"]["requests"] == summary["requests"] > 100
+    assert report["rehearsed"]["profile"] == "small" and (run / "report.html").is_file()
+    assert not (work / ".firstbell/staging.json").exists()  # the SIS and database stopped
+    assert (work / ".firstbell/districts").is_dir()          # the cache stays
