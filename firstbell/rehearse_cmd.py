@@ -123,6 +123,14 @@ def rehearse(
     Example: firstbell rehearse --profile small --scenario smoke
     """
     console = Console(width=110)
+    phases: dict[str, float] = {}
+    clock = [time.monotonic()]
+
+    def lap(name: str) -> None:
+        now = time.monotonic()
+        phases[name] = now - clock[0]
+        clock[0] = now
+
     started_staging = False
     prom: LocalPrometheus | None = None
     run_dir: Path | None = None
@@ -132,6 +140,7 @@ def rehearse(
         if not target:
             folder = _district(profile, scale, seed, console)
             pool = pool or folder / "userpool"
+            lap("district")
             console.print("[2/5] staging SIS: embedded PostgreSQL, seeding (cached), server …")
             was_running = load_state() is not None
             state, _ = up(UpOptions(seed=SeedRequest(profile, scale, seed), port=0),
@@ -141,6 +150,7 @@ def rehearse(
         else:
             console.print(f"[1/5] district: not generated (external target {target})")
             console.print("[2/5] staging SIS: external, nothing seeded")
+        lap("staging")
         exporter = free_port()
         if monitor and shutil.which("prometheus"):
             netloc = target.split("://", 1)[-1].rstrip("/")
@@ -151,6 +161,7 @@ def rehearse(
             console.print(f"[3/5] monitoring: Prometheus on {prom.url}", highlight=False)
         else:
             console.print("[3/5] monitoring: none (no `prometheus` on PATH, or --no-monitor)")
+        lap("monitoring")
         if speed is None:
             speed = default_speed(scenario, profile, window, seed)
         computed, run_dir, cmd = prepare(
@@ -162,14 +173,16 @@ def rehearse(
                       f" ({computed.duration / 60:.1f} min), peak"
                       f" {computed.total_peak:.1f} sessions/s → {run_dir}", highlight=False)
         proc = spawn(cmd, {}, log=run_dir / "locust.log")
-        last = [0.0]
+        shown = [""]
 
         def show() -> None:
-            if time.monotonic() - last[0] >= 10:
-                last[0] = time.monotonic()
-                console.print(f"      {_status(run_dir)}", highlight=False)
+            line = _status(run_dir)
+            if line != shown[0]:  # a new interval (every 10 s)
+                shown[0] = line
+                console.print(f"      {line}", highlight=False)
 
         code = finish(proc, show)
+        lap("run")
     except KeyboardInterrupt:
         console.print("interrupted: stopping and writing a partial report …")
         code = 130
@@ -183,7 +196,10 @@ def rehearse(
                         f" {run_dir / 'locust.log' if run_dir else 'the output above'}")
     data = load_report(run_dir)
     paths = write_report(run_dir, data, Path(__file__).resolve().parents[1].as_uri())
+    lap("report")
     console.print(f"[5/5] report: {paths[0]}", highlight=False)
+    console.print("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+                  + f"; total {sum(phases.values()):.0f} s", highlight=False)
     console.print(f"{data['verdict']['verdict']}"
                   + "".join(f"\n  - {r}" for r in data["verdict"]["reasons"]),
                   style="bold green" if data["verdict"]["verdict"] == "GO" else "bold red")
