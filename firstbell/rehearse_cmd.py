@@ -31,8 +31,9 @@ from firstbell.report.data import load as load_report
 from firstbell.report.render import write as write_report
 from firstbell.run_cmd import finish, prepare, spawn
 from loadtests.plan import hhmm
+from loadtests.rundir import write_json
 from monitoring.config import DEFAULT as MONITORING
-from monitoring.local import LocalPrometheus, start, stop
+from monitoring.local import LocalPrometheus, saturation, start, stop
 from scenarios.thresholds import load_thresholds
 from staging.control import UpOptions, down, load_state, up
 from staging.embedded import free_port
@@ -182,6 +183,9 @@ def rehearse(
                 console.print(f"      {line}", highlight=False)
 
         code = finish(proc, show)
+        if prom is not None:  # the SIS's peaks while it was under load, for the report
+            write_json(run_dir / "saturation.json",
+                       saturation(prom, time.monotonic() - clock[0]))
         lap("run")
     except KeyboardInterrupt:
         console.print("interrupted: stopping and writing a partial report …")

@@ -42,6 +42,29 @@ class LocalPrometheus:
         return result
 
 
+SATURATION = {
+    "sis_requests_per_second": "job:sis_http_requests:rate1m",
+    "sis_in_flight": "sum(sis_http_requests_in_flight)",
+    "db_pool_in_use": "sum(sis_db_pool_in_use)",
+    "db_pool_waiting": "sum(sis_db_pool_waiting)",
+    "sis_cpu": 'sum(rate(process_cpu_seconds_total{job="sis"}[1m]))',
+}
+
+
+def saturation(prom: LocalPrometheus, seconds: float, at: float | None = None
+               ) -> dict[str, float | None]:
+    """The staging SIS's peaks over the last `seconds` (a run): requests/s, requests in
+    flight, database pool in use and waiting, CPU (cores); None where nothing was scraped."""
+    window = f"{max(int(seconds), 10)}s"
+    out: dict[str, float | None] = {}
+    for name, expr in SATURATION.items():
+        result = prom.query(f"max_over_time(({expr})[{window}:5s])", at)
+        out[name] = float(result[0]["value"][1]) if result else None  # type: ignore[index]
+    pool_max = prom.query(f"max_over_time(sum(sis_db_pool_max)[{window}:5s])", at)
+    out["db_pool_max"] = float(pool_max[0]["value"][1]) if pool_max else None  # type: ignore[index]
+    return out
+
+
 def binary() -> str:
     found = shutil.which("prometheus")
     if found is None:

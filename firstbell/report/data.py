@@ -136,6 +136,7 @@ def load(run_dir: Path, baseline: Path | None = None) -> dict[str, Any]:
     summary = _read(run_dir / "summary.json")
     scenario = _read(run_dir / "scenario.json", required=False) or {}
     capacity = _read(run_dir / "capacity.json", required=False)
+    saturation = _read(run_dir / "saturation.json", required=False)
     intervals = read_jsonl(run_dir / "intervals.jsonl") \
         if (run_dir / "intervals.jsonl").is_file() else []
     exposures = read_jsonl(run_dir / "exposures.jsonl") \
@@ -171,7 +172,7 @@ def load(run_dir: Path, baseline: Path | None = None) -> dict[str, Any]:
         "exposures": exposures,
         "capacity": capacity, "forecast_peak": forecast, "headroom": headroom,
         "headroom_required": verdict["gates"]["capacity_headroom"]["required"],
-        "actions": actions(verdict), "baseline": None,
+        "actions": actions(verdict), "baseline": None, "saturation": saturation,
     }
     if baseline is not None:
         data["baseline"] = {"run_id": _read(baseline / "run.json").get("run_id"),

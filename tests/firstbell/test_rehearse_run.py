@@ -33,5 +33,10 @@ def test_rehearse_from_nothing_to_a_report() -> None:
     assert report["verdict"] == verdict and verdict["verdict"] == "GO"
     assert report["totals"]["requests"] == summary["requests"] > 100
     assert report["rehearsed"]["profile"] == "small" and (run / "report.html").is_file()
+    # the local Prometheus scraped the SIS under load: its peaks are in the report
+    saturation = json.loads((run / "saturation.json").read_text())
+    assert saturation["sis_requests_per_second"] > 0 and saturation["db_pool_max"] >= 1
+    assert report["saturation"] == saturation
+    assert "requests waiting for a database connection" in (run / "report.html").read_text()
     assert not (work / ".firstbell/staging.json").exists()  # the SIS and database stopped
     assert (work / ".firstbell/districts").is_dir()          # the cache stays
