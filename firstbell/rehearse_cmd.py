@@ -157,9 +157,12 @@ def rehearse(
             netloc = target.split("://", 1)[-1].rstrip("/")
             cfg = dataclasses.replace(MONITORING, generator_targets=(f"127.0.0.1:{exporter}",),
                                       sis_targets=(netloc,))
-            prom = start(load_thresholds(), cfg, STATE_DIR / "rehearse-prometheus",
-                         free_port())
-            console.print(f"[3/5] monitoring: Prometheus on {prom.url}", highlight=False)
+            try:  # monitoring helps; a Prometheus that will not start must not stop the run
+                prom = start(load_thresholds(), cfg, STATE_DIR / "rehearse-prometheus",
+                             free_port())
+                console.print(f"[3/5] monitoring: Prometheus on {prom.url}", highlight=False)
+            except RuntimeError as exc:
+                console.print(f"[3/5] monitoring: none ({exc})", highlight=False)
         else:
             console.print("[3/5] monitoring: none (no `prometheus` on PATH, or --no-monitor)")
         lap("monitoring")

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from loadtests.arrivals import RateCurve, RateStage
+from scenarios.thresholds import field_errors
 
 
 class PlanError(ValueError):
@@ -149,11 +150,7 @@ def parse_rates(text: str, source: str = "--rate") -> dict[str, float]:
 
 
 def _message(source: str, exc: ValidationError) -> str:
-    lines = [f"{source}: the plan is not valid:"]
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"])
-        lines.append(f"  field {where}: {err['msg']} (value {err.get('input')!r})")
-    return "\n".join(lines)
+    return "\n".join([f"{source}: the plan is not valid:", *field_errors(exc)])
 
 
 def load_plan(path: Path, overrides: dict[str, Any] | None = None) -> LoadPlan:

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scenarios.ledger import LedgerError, check_name, check_source
-from scenarios.thresholds import seconds
+from scenarios.thresholds import field_errors, seconds
 
 DAYS_DIR = Path(__file__).with_name("days")
 DEFAULTS_FILE = Path(__file__).with_name("assumptions.yaml")
@@ -281,13 +281,8 @@ class Scenario(_Strict):
 
 
 def _message(path: Path | str, exc: ValidationError) -> str:
-    lines = [f"{path}: the scenario is not valid:"]
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"])
-        lines.append(f"  field {where}: {err['msg'].removeprefix('Value error, ')}"
-                     f" (value {err.get('input')!r})")
-    lines.append("  See docs/scenarios.md for the format.")
-    return "\n".join(lines)
+    return "\n".join([f"{path}: the scenario is not valid:", *field_errors(exc),
+                      "  See docs/scenarios.md for the format."])
 
 
 def builtin_scenarios() -> list[str]:

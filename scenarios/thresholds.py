@@ -151,13 +151,20 @@ def latency_thresholds(t: Thresholds) -> list[float]:
     return sorted({c.threshold for c in checks(t) if c.measure in ("p95", "p99")})
 
 
-def _message(path: Path, exc: ValidationError) -> str:
-    lines = [f"{path}: the launch thresholds are not valid:"]
+def field_errors(exc: ValidationError) -> list[str]:
+    """One line per pydantic error: the dotted field, the message, the value. Shared by the
+    thresholds, the load plan and the scenario files so that every one reads the same."""
+    lines = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]).replace("for_", "for")
-        lines.append(f"  field {where}: {err['msg']} (value {err.get('input')!r})")
-    lines.append("  See scenarios/launch-thresholds.yaml for the format.")
-    return "\n".join(lines)
+        lines.append(f"  field {where}: {err['msg'].removeprefix('Value error, ')}"
+                     f" (value {err.get('input')!r})")
+    return lines
+
+
+def _message(path: Path, exc: ValidationError) -> str:
+    return "\n".join([f"{path}: the launch thresholds are not valid:", *field_errors(exc),
+                      "  See scenarios/launch-thresholds.yaml for the format."])
 
 
 def load_thresholds(path: Path = DEFAULT_FILE) -> Thresholds:
