@@ -39,6 +39,16 @@ def _read(path: Path, required: bool = True) -> Any:
         raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
+def _lines(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    try:
+        return read_jsonl(path)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: a line is not valid JSON ({exc.msg}); the run directory was"
+                        " damaged: rerun, or report on a copy without that line") from None
+
+
 def _group(endpoint: str) -> str | None:
     head, dot, _ = endpoint.partition(".")
     return head if dot else None
@@ -137,10 +147,8 @@ def load(run_dir: Path, baseline: Path | None = None) -> dict[str, Any]:
     scenario = _read(run_dir / "scenario.json", required=False) or {}
     capacity = _read(run_dir / "capacity.json", required=False)
     saturation = _read(run_dir / "saturation.json", required=False)
-    intervals = read_jsonl(run_dir / "intervals.jsonl") \
-        if (run_dir / "intervals.jsonl").is_file() else []
-    exposures = read_jsonl(run_dir / "exposures.jsonl") \
-        if (run_dir / "exposures.jsonl").is_file() else []
+    intervals = _lines(run_dir / "intervals.jsonl")
+    exposures = _lines(run_dir / "exposures.jsonl")
     plan = run.get("plan", {})
     groups = sorted({o["group"] for o in verdict["objectives"]
                      if o["measure"] in ("p95", "p99") and o["group"] != "*"})
