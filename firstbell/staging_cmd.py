@@ -114,7 +114,8 @@ def _admin(method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
 def _show(spec: dict[str, Any]) -> None:
     active = [k for k, on in spec["active"].items() if on]
     Console().print(f"faults: {', '.join(active) or 'none'} · latency {spec['latency']} · "
-                    f"error rate {spec['error_rate']} · pool size {spec['pool_size'] or 'normal'}")
+                    f"error rate {spec['error_rate']} · rate limit {spec.get('rate_limit', {})} · "
+                    f"pool size {spec['pool_size'] or 'normal'}")
 
 
 @fault_app.command("set")
@@ -122,6 +123,8 @@ def fault_set(
     latency: str = typer.Option("", help="Added latency per route group: portal=200ms,auth=1s"),
     error_rate: str = typer.Option("", help="Share of requests answered 503: gradebook=0.1"),
     pool_size: int = typer.Option(0, min=0, help="Shrink the DB pool to N connections."),
+    rate_limit: str = typer.Option("", help="Requests/s a route group serves (per server"
+                                            " worker); the rest get 503: auth=20"),
     stall: float = typer.Option(0.0, min=0, help="Pause every request for N seconds from now."),
 ) -> None:
     """Switch faults on (replaces the current switches).
@@ -131,7 +134,9 @@ def fault_set(
     try:
         body = {"latency": parse_table(latency, "--latency", durations=True),
                 "error_rate": parse_table(error_rate, "--error-rate", durations=False),
-                "pool_size": pool_size, "stall_seconds": stall}
+                "pool_size": pool_size, "stall_seconds": stall,
+                "rate_limit": parse_table(rate_limit, "--rate-limit", durations=False,
+                                          upper=None)}
     except ValueError as exc:
         raise UserError(f"option {exc}. Use group=value pairs, groups auth, portal, "
                         "gradebook, attendance, sim, admin, ims or *.") from exc

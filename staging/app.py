@@ -71,10 +71,12 @@ def initial_faults(settings: Settings) -> FaultSpec | None:
     """The fault switches asked for in the environment at start, if any."""
     latency = parse_table(settings.fault_latency, "FIRSTBELL_FAULT_LATENCY", durations=True)
     rate = parse_table(settings.fault_error_rate, "FIRSTBELL_FAULT_ERROR_RATE", durations=False)
+    limit = parse_table(settings.fault_rate_limit, "FIRSTBELL_FAULT_RATE_LIMIT", durations=False,
+                        upper=None)
     stall = time.time() + settings.fault_stall_seconds if settings.fault_stall_seconds else 0.0
-    if not (latency or rate or settings.fault_pool_size or stall):
+    if not (latency or rate or settings.fault_pool_size or stall or limit):
         return None
-    return FaultSpec(latency, rate, settings.fault_pool_size, stall)
+    return FaultSpec(latency, rate, settings.fault_pool_size, stall, limit)
 
 
 def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None) -> FastAPI:

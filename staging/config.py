@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     fault_error_rate: str = ""  # "gradebook=0.1"
     fault_pool_size: int = Field(0, ge=0)  # 0: no shrink
     fault_stall_seconds: float = Field(0.0, ge=0)
+    fault_rate_limit: str = ""  # "auth=20": requests/s a group serves, the rest get 503
     # TEST ONLY, never for a real rehearsal: shadow real routes with deliberately flawed ones
     # (staging/vulnerable.py) so a load generator's security probes can be shown to detect
     # exposures. Environment only (FIRSTBELL_INSECURE_PROBE_TARGETS), no CLI flag.

@@ -1,5 +1,6 @@
-"""Fault injection for rehearsals: added latency and error rate per route group, a shrunken
-database pool, and a full stall (every request pauses until a deadline).
+"""Fault injection for rehearsals: added latency and error rate per route group, a rate limit
+per route group (a capacity ceiling: requests above it are shed with 503), a shrunken database
+pool, and a full stall (every request pauses until a deadline).
 
 Switched by environment variables at start (``FIRSTBELL_FAULT_*``) or at run time through
 ``/admin/faults`` (token in ``X-Admin-Token``; loopback only unless allowed). The switches live
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import math
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,6 +33,7 @@ class FaultSpec:
     error_rate: dict[str, float] = field(default_factory=dict)  # group -> share answered 503
     pool_size: int = 0  # 0: the configured pool
     stall_until: float = 0.0  # epoch seconds; requests wait until then
+    rate_limit: dict[str, float] = field(default_factory=dict)  # group -> requests/s served
 
     def for_group(self, table: dict[str, float], group: str) -> float:
         return table.get(group, table.get(ALL, 0.0))
@@ -41,11 +44,12 @@ class FaultSpec:
     @classmethod
     def from_json(cls, text: str | dict[str, Any]) -> FaultSpec:
         data = json.loads(text) if isinstance(text, str) else text
-        return cls(**data)
+        return cls(**data)  # a spec stored before rate_limit existed reads as "no limit"
 
     def active_kinds(self, now: float) -> dict[str, bool]:
         return {"latency": any(self.latency.values()), "error_rate": any(self.error_rate.values()),
-                "pool_size": self.pool_size > 0, "stall": self.stall_until > now}
+                "pool_size": self.pool_size > 0, "stall": self.stall_until > now,
+                "rate_limit": any(self.rate_limit.values())}
 
 
 def _seconds(text: str) -> float:
@@ -56,8 +60,10 @@ def _seconds(text: str) -> float:
     return float(text)
 
 
-def parse_table(text: str, what: str, *, durations: bool) -> dict[str, float]:
-    """``"portal=200ms,auth=1s"`` (or ``"*=0.1"``) to ``{"portal": 0.2, "auth": 1.0}``."""
+def parse_table(text: str, what: str, *, durations: bool,
+                upper: float | None = 1.0) -> dict[str, float]:
+    """``"portal=200ms,auth=1s"`` (or ``"*=0.1"``) to ``{"portal": 0.2, "auth": 1.0}``.
+    Plain numbers are shares (at most `upper`), or, with `upper=None`, positive rates."""
     table: dict[str, float] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
         group, _, value = item.partition("=")
@@ -69,7 +75,9 @@ def parse_table(text: str, what: str, *, durations: bool) -> dict[str, float]:
             number = _seconds(value) if durations else float(value)
         except ValueError:
             raise ValueError(f"{what}: '{item}' is not group=value") from None
-        if number < 0 or (not durations and number > 1):
+        out_of_range = (number <= 0) if upper is None and not durations else (
+            number < 0 or (not durations and upper is not None and number > upper))
+        if out_of_range or not math.isfinite(number):
             raise ValueError(f"{what}: {group}={value} is out of range")
         table[group] = number
     return table
@@ -80,22 +88,71 @@ class FaultUpdate(BaseModel):
     error_rate: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
     pool_size: Annotated[int, Field(ge=0, le=1000)] = 0
     stall_seconds: Annotated[float, Field(ge=0, le=600)] = 0.0
+    rate_limit: dict[str, Annotated[float, Field(gt=0, le=100_000)]] = {}
 
     def spec(self) -> FaultSpec:
-        for table in (self.latency, self.error_rate):
+        for table in (self.latency, self.error_rate, self.rate_limit):
             unknown = [g for g in table if g not in (*GROUPS, ALL)]
             if unknown:
                 raise ApiError(422, "invalid_request", f"unknown route groups {unknown}")
         stall = time.time() + self.stall_seconds if self.stall_seconds else 0.0
-        return FaultSpec(dict(self.latency), dict(self.error_rate), self.pool_size, stall)
+        return FaultSpec(dict(self.latency), dict(self.error_rate), self.pool_size, stall,
+                         dict(self.rate_limit))
+
+
+class TokenBucket:
+    """`rate` tokens a second, at most `rate` × BURST_SECONDS saved up: an API gateway's
+    "N requests per second" quota. Above the rate the excess is refused, so the group's
+    capacity is exactly `rate` requests/s however fast the code behind it is."""
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate, self.size = rate, max(1.0, rate * BURST_SECONDS)
+        self.tokens, self.at = self.size, now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.size, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
+# One second of quota may be spent at once: enough that Poisson arrivals below the limit are
+# seldom refused, small enough that a rate a few percent above it is refused within seconds.
+BURST_SECONDS = 1.0
 
 
 class FaultState:
-    """The switches this worker follows; `decide` is called once per request."""
+    """The switches this worker follows; `delay`, `sheds` and `fails` are asked once per
+    request."""
 
     def __init__(self, spec: FaultSpec | None = None, rng: random.Random | None = None) -> None:
-        self.spec = spec or FaultSpec()
+        self._spec = spec or FaultSpec()
         self._rng = rng or random.Random()
+        self._buckets: dict[str, TokenBucket] = {}
+
+    @property
+    def spec(self) -> FaultSpec:
+        return self._spec
+
+    @spec.setter
+    def spec(self, spec: FaultSpec) -> None:
+        if spec.rate_limit != self._spec.rate_limit:
+            self._buckets = {}  # a new quota starts full
+        self._spec = spec
+
+    def sheds(self, group: str, now: float | None = None) -> bool:
+        """True when the group's rate limit refuses this request (per server worker)."""
+        rate = self._spec.for_group(self._spec.rate_limit, group)
+        if rate <= 0:
+            return False
+        key = group if group in self._spec.rate_limit else ALL
+        now = time.monotonic() if now is None else now
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(rate, now)
+        return not bucket.take(now)
 
     def delay(self, group: str) -> float:
         wait = max(0.0, self.spec.stall_until - time.time())

@@ -22,6 +22,8 @@ from staging.metrics import Metrics
 UNFAULTED = ("/metrics", "/healthz", "/readyz", "/admin/", "/docs", "/openapi.json", "/api/dev/")
 INJECTED = json.dumps({"error": {"code": "injected_fault",
                                  "message": "fault injection: this request failed on purpose"}})
+SHED = json.dumps({"error": {"code": "rate_limited",
+                             "message": "fault injection: over this route group's rate limit"}})
 
 
 def route_group(path: str) -> str:
@@ -50,6 +52,10 @@ class ObserveAndInject:
                 delay = self.faults.delay(group)
                 if delay > 0:
                     await asyncio.sleep(delay)
+                if self.faults.sheds(group):
+                    status["code"] = 503
+                    await _send_json(send, 503, SHED)
+                    return
                 if self.faults.fails(group):
                     status["code"] = 503
                     await _send_json(send, 503, INJECTED)

@@ -15,6 +15,7 @@ from support.sisdb import ADMIN_TOKEN, TEST_SETTINGS, new_database
 
 from staging.app import create_app
 from staging.config import Settings
+from staging.faults import FaultSpec, FaultState, parse_table
 from staging.metrics import Metrics
 from staging.seed import SeedRequest, seed_database
 
@@ -180,3 +181,40 @@ def test_metrics_say_what_was_seeded(sis: tuple[httpx.Client, Metrics],
             exact = conn.execute(f"SELECT count(*) FROM sis.{table}").fetchone()[0]  # type: ignore[index]
             assert get("sis_district_rows", {"table": table}) == exact, table
     assert get("sis_district_info", {"profile": "small", "scale": "0.2", "seed": "3"}) == 1
+
+
+def test_rate_limit_sheds_above_the_quota(sis: tuple[httpx.Client, Metrics]) -> None:
+    client, metrics = sis
+    r = client.put("/admin/faults", headers=ADMIN, json={"rate_limit": {"auth": 5}})
+    assert r.json()["active"]["rate_limit"] is True
+    assert metrics.registry.get_sample_value("sis_faults_active", {"kind": "rate_limit"}) == 1
+    # A burst of 20 back-to-back requests: the full bucket (one second's quota, 5) passes, plus
+    # whatever refilled while they ran; the rest are shed with 503 rate_limited.
+    answers = [client.get("/api/auth/session") for _ in range(20)]
+    served = [a for a in answers if a.status_code == 401]  # no session: the route's own answer
+    shed = [a for a in answers if a.status_code == 503]
+    assert len(served) + len(shed) == 20
+    assert 5 <= len(served) <= 9
+    assert {a.json()["error"]["code"] for a in shed} == {"rate_limited"}
+    assert client.get("/api/portal/home").status_code == 401  # other groups are not limited
+    time.sleep(1.0)  # the quota refills at 5/s
+    assert client.get("/api/auth/session").status_code == 401
+
+
+def test_token_bucket_serves_exactly_the_rate() -> None:
+    state = FaultState(FaultSpec(rate_limit={"*": 10.0}))
+    # 30 requests/s offered for 20 simulated seconds (the last at 599/30 s) against a 10/s
+    # quota: the initial bucket of one second's quota, then 10/s.
+    served = sum(not state.sheds("auth", now=k / 30) for k in range(600))
+    assert served == 10 + int(10 * 599 / 30)
+    # Below the quota, evenly spaced requests are never shed.
+    calm = FaultState(FaultSpec(rate_limit={"portal": 10.0}))
+    assert not any(calm.sheds("portal", now=k / 9) for k in range(900))
+    assert not any(calm.sheds("auth", now=k / 1000) for k in range(100))  # not limited
+
+
+def test_rate_limit_switches_are_checked() -> None:
+    with pytest.raises(ValueError, match="auth=0 is out of range"):
+        parse_table("auth=0", "--rate-limit", durations=False, upper=None)
+    assert parse_table("auth=250", "--rate-limit", durations=False, upper=None) == \
+        {"auth": 250.0}
