@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from firstbell.capacity_cmd import capacity
 from firstbell.district_cmd import district_app
 from firstbell.errors import UserError
 from firstbell.grafana_cmd import grafana_app
@@ -37,6 +38,7 @@ app.add_typer(monitor_app, name="monitor")
 app.add_typer(grafana_app, name="grafana")
 app.command("plan")(plan)
 app.command("run")(run)
+app.command("capacity")(capacity)
 app.command("report")(report)
 app.command("rehearse")(rehearse)
 

@@ -18,6 +18,9 @@ def report(
     run_dir: Path = typer.Argument(..., help="A run directory (runs/<time>-<scenario>)."),
     baseline: Path | None = typer.Option(None, "--baseline", envvar="FIRSTBELL_BASELINE",
                                          help="An earlier run to compare with."),
+    capacity: Path | None = typer.Option(None, "--capacity", envvar="FIRSTBELL_CAPACITY",
+                                         help="capacity.json of a `firstbell capacity` search"
+                                              " (default: the run directory's, if any)."),
     runbook_root: str = typer.Option(REPO.as_uri(), "--runbook-root",
                                      envvar="FIRSTBELL_RUNBOOK_ROOT",
                                      help="Where the runbooks' links point (the repo here;"
@@ -29,7 +32,7 @@ def report(
 
     Example: firstbell report runs/20261128T120000Z-smoke --baseline runs/20261121T120000Z-smoke
     """
-    data = load(run_dir, baseline)
+    data = load(run_dir, baseline, capacity)
     paths = write(run_dir, data, runbook_root.rstrip("/"))
     console = Console()
     console.print(f"{data['verdict']['verdict']}: "

@@ -71,6 +71,9 @@ class ComputedPlan:
     peak_concurrency: float
     ledger: list[Assumption]
     plan: LoadPlan
+    # The busiest slot of the day itself, per persona: for a capacity day (whose plan holds its
+    # steps and sweeps instead of the day) the mix the capacity search offers.
+    day_peak_rates: dict[str, float] = field(default_factory=dict)
 
     @property
     def duration(self) -> float:
@@ -144,6 +147,7 @@ def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
     for i in range(len(scenario.activities)):
         name = scenario.activities[i].name
         totals[name] = factor * totals[name] * sum(sp.between(lo, hi) for sp in spreads[name])
+    day_peak = max(slots, key=lambda s: sum(s.rates.values())).rates if slots else {}
     capacity = _capacity_slots(scenario, slots, hi)
     if capacity:  # a capacity probe does not replay the day: the day only gave the mix
         slots = capacity
@@ -163,7 +167,7 @@ def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
     b.check_overrides_used(ledger, overrides)
     return ComputedPlan(scenario, source, profile.name, (lo, hi), speed, scale, normalized,
                         slots, totals, personas, sum(busiest_slot.rates.values()),
-                        busiest_slot.start, concurrency, ledger.rows(), plan)
+                        busiest_slot.start, concurrency, ledger.rows(), plan, dict(day_peak))
 
 
 def _tidy(rate: float) -> float:
@@ -213,13 +217,13 @@ def _capacity_slots(scenario: Scenario, slots: list[Slot], end: float) -> list[S
     if scenario.sweep is not None:
         sw = scenario.sweep
         for n in sw.users:
-            users = _apportion(n, sw.personas)
+            users = apportion(n, sw.personas)
             out.append(Slot(end, end, {}, f"closed {n} users", users=users,
                             real_seconds=sw.seconds))
     return out
 
 
-def _apportion(n: int, shares: Mapping[str, float]) -> dict[str, int]:
+def apportion(n: int, shares: Mapping[str, float]) -> dict[str, int]:
     """`n` users split by share, largest remainders first, so they add up to exactly `n`
     (a capacity fit needs the concurrency it was asked for)."""
     total = sum(shares.values())
@@ -272,4 +276,4 @@ def _plan(scenario: Scenario, source: str, slots: list[Slot], lo: float, speed: 
         raise ScenarioError(str(exc)) from None
 
 
-__all__ = ["ComputedPlan", "LedgerError", "compute", "hhmm"]
+__all__ = ["ComputedPlan", "LedgerError", "apportion", "compute", "hhmm"]

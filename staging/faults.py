@@ -118,8 +118,9 @@ class TokenBucket:
         return True
 
 
-# One second of quota may be spent at once: enough that Poisson arrivals below the limit are
-# seldom refused, small enough that a rate a few percent above it is refused within seconds.
+# One second of quota may be spent at once (a gateway's "N per second"): Poisson arrivals at
+# 95% of the limit are seldom refused, and a bucket of B seconds lets at most (1 + B/t) × the
+# limit through for t seconds, so a 20-second step above 1.06 × the limit is refused.
 BURST_SECONDS = 1.0
 
 

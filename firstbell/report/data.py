@@ -137,15 +137,21 @@ def baseline_diff(current: dict[str, Any], base: dict[str, Any]) -> list[dict[st
     return rows
 
 
-def load(run_dir: Path, baseline: Path | None = None) -> dict[str, Any]:
-    """The report's data, from a run directory (and a baseline run directory)."""
+def load(run_dir: Path, baseline: Path | None = None,
+         capacity_file: Path | None = None) -> dict[str, Any]:
+    """The report's data, from a run directory (and a baseline run directory, and the
+    capacity.json of a `firstbell capacity` search when it is not in the run directory)."""
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory")
     run = _read(run_dir / "run.json")
     verdict = _read(run_dir / "verdict.json")
     summary = _read(run_dir / "summary.json")
     scenario = _read(run_dir / "scenario.json", required=False) or {}
-    capacity = _read(run_dir / "capacity.json", required=False)
+    if capacity_file is not None and not capacity_file.is_file():
+        raise UserError(f"option --capacity: {capacity_file}: no such file; give the"
+                        " capacity.json a `firstbell capacity` search wrote")
+    capacity = (_read(capacity_file) if capacity_file is not None
+                else _read(run_dir / "capacity.json", required=False))
     saturation = _read(run_dir / "saturation.json", required=False)
     intervals = _lines(run_dir / "intervals.jsonl")
     exposures = _lines(run_dir / "exposures.jsonl")

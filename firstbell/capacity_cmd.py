@@ -1,0 +1,418 @@
+"""`firstbell capacity`: how much the target takes, measured live.
+
+A stepped arrival-rate search (each step a short open-model run of the probe scenario's persona
+mix at one rate, judged against the launch thresholds; `firstbell.capacity.next_rates` picks the
+next rate until the highest sustained rate is known within `--resolution`), then closed-loop
+sweeps (N sessions always in flight, one short run per N) fitted to the Universal Scalability
+Law, and the latency knee. Headroom is the sustained rate over the forecast day's peak (from
+its plan). Everything lands in one capacity directory: `capacity.json` (rewritten after every
+step, so an interrupted search still says what it found) and one run directory per
+measurement under `steps/` and `sweep/`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from firstbell.capacity import UslFit, fit_usl, headroom, latency_knee, next_rates, sustainable
+from firstbell.capacity.measure import SweepPoint, step, sweep_point
+from firstbell.capacity.steps import Step
+from firstbell.capacity.usl import MIN_POINTS
+from firstbell.errors import UserError
+from firstbell.plan_cmd import PROFILE, SCALE, SEED, computed_plan
+from firstbell.run_cmd import drive, locust_command
+from loadtests.identities import check_folder
+from loadtests.plan import LoadPlan, PlanError, build_plan
+from loadtests.rundir import default_run_dir, write_json
+from loadtests.targets import load_target
+from loadtests.targets_allowed import TargetRefused, check_target
+from scenarios.compute import ComputedPlan, apportion, hhmm
+from scenarios.thresholds import ThresholdError, Thresholds, load_thresholds
+
+GO, NO_GO, EXPOSURE, INTERRUPTED = 0, 3, 4, 130
+# A step's sessions still in flight when its rate ends are given this long to finish: the step
+# is judged on what it offered, and a long drain only delays the next step.
+DRAIN_SECONDS = 5.0
+DEFAULT_SWEEP = (1, 2, 4, 8, 16, 32)
+FITTED_POINTS = 40
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the search offers: the persona mix (shares adding up to 1) and the start rate of the
+    probe scenario's peak, its step length, and its closed-loop sweep."""
+
+    mix: dict[str, float]
+    start: float
+    step_seconds: float
+    sweep_users: tuple[int, ...]
+    sweep_personas: dict[str, float]
+    sweep_seconds: float
+
+
+def probe_of(computed: ComputedPlan) -> Probe:
+    """The probe scenario's peak as a persona mix (its day's busiest slot: the steps and sweeps
+    of a capacity day replace the day in its own plan), and its steps' and sweep's sizes."""
+    rates = {p: r for p, r in sorted(computed.day_peak_rates.items()) if r > 0}
+    if not rates:
+        raise UserError(f"scenario {computed.scenario.name}: it has no activity whose persona"
+                        " mix the search could offer; give it activities")
+    total = sum(rates.values())
+    mix = {p: r / total for p, r in rates.items()}
+    day = computed.scenario
+    sw = day.sweep
+    return Probe(mix=mix, start=total,
+                 step_seconds=day.steps[0].seconds if day.steps else 60.0,
+                 sweep_users=tuple(sw.users) if sw else DEFAULT_SWEEP,
+                 sweep_personas=dict(sw.personas) if sw else mix,
+                 sweep_seconds=sw.seconds if sw else 45.0)
+
+
+def _plan(base: LoadPlan, stage: dict[str, Any], seed: int) -> LoadPlan:
+    raw = base.model_dump(mode="json")
+    raw.update(stages=[stage], seed=seed, drain_seconds=min(base.drain_seconds, DRAIN_SECONDS))
+    try:
+        return build_plan(raw, source="capacity step")
+    except PlanError as exc:  # a rate or size the options allowed but a plan does not
+        raise UserError(str(exc)) from None
+
+
+def step_plan(base: LoadPlan, mix: dict[str, float], rate: float, seconds: float,
+              seed: int) -> LoadPlan:
+    """One search step: `rate` sessions/s split by `mix`, for `seconds`."""
+    return _plan(base, {"seconds": seconds, "label": f"step {rate:.3g}/s",
+                        "rates": {p: rate * share for p, share in mix.items() if share > 0}}, seed)
+
+
+def sweep_plan(base: LoadPlan, personas: dict[str, float], users: int, seconds: float,
+               seed: int) -> LoadPlan:
+    """One sweep point: exactly `users` sessions always in flight, split by `personas`."""
+    return _plan(base, {"seconds": seconds, "label": f"closed {users} users", "rates": {},
+                        "users": apportion(users, personas)}, seed)
+
+
+def parse_users(text: str) -> tuple[int, ...]:
+    """``"1,2,4,8,16,32"`` → (1, 2, 4, 8, 16, 32): at least MIN_POINTS distinct levels ≥ 1."""
+    try:
+        levels = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise UserError(f"option --sweep-users: {text!r} is not a comma-separated list of whole"
+                        " numbers; write e.g. 1,2,4,8,16,32") from None
+    if any(n < 1 for n in levels) or len(set(levels)) < MIN_POINTS:
+        raise UserError(f"option --sweep-users: {text!r} needs at least {MIN_POINTS} distinct"
+                        " levels of 1 or more sessions in flight (a three-parameter fit on"
+                        " fewer bends through every point); write e.g. 1,2,4,8,16,32")
+    return tuple(sorted(set(levels)))
+
+
+@dataclass
+class Search:
+    """Everything measured so far; `as_json` is what capacity.json holds."""
+
+    header: dict[str, Any]
+    forecast_peak: float
+    required: float
+    steps: list[Step] = dataclasses.field(default_factory=list)
+    step_info: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    sweep: list[SweepPoint] = dataclasses.field(default_factory=list)
+    fit: UslFit | None = None
+    knee: float | None = None
+    exposure: bool = False
+    partial: bool = True
+
+    @property
+    def sustainable_rate(self) -> float:
+        best = sustainable(self.steps)
+        return best.rate if best else 0.0
+
+    @property
+    def headroom(self) -> float:
+        return headroom(self.sustainable_rate, self.forecast_peak)
+
+    def as_json(self) -> dict[str, Any]:
+        fit = self.fit
+        usl = None
+        fitted: list[list[float]] = []
+        if fit is not None:
+            top = max(p.users for p in self.sweep)
+            fitted = [[n, round(fit.throughput(n), 4)]
+                      for n in (1 + (top * 1.25 - 1) * k / (FITTED_POINTS - 1)
+                                for k in range(FITTED_POINTS))]
+            usl = {"sigma": fit.sigma, "kappa": fit.kappa, "lambda": fit.lam, "r2": fit.r2,
+                   "peak_concurrency": _finite(fit.peak_concurrency),
+                   "max_throughput": _finite(fit.max_throughput)}
+        return {
+            **self.header, "partial": self.partial, "data_exposure": self.exposure,
+            "forecast_peak": self.forecast_peak, "sustainable_rate": self.sustainable_rate,
+            "headroom": round(self.headroom, 4), "headroom_required": self.required,
+            "headroom_passed": self.headroom >= self.required,
+            "steps": [{**dataclasses.asdict(s), **info}
+                      for s, info in zip(self.steps, self.step_info, strict=True)],
+            "sweep": [dataclasses.asdict(p) for p in self.sweep],
+            "points": [[p.users, round(p.sessions_per_s, 4)] for p in self.sweep],
+            "usl": usl, "fitted": fitted, "knee": self.knee}
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _checked_inputs(target: str, staging_hosts: str,
+                    thresholds: Path | None) -> Thresholds:
+    try:
+        check_target(target, staging_hosts.split(","))
+    except TargetRefused as exc:
+        raise UserError(f"option --target: {exc}") from None
+    try:
+        return load_thresholds(thresholds) if thresholds is not None else load_thresholds()
+    except ThresholdError as exc:
+        raise UserError(str(exc)) from None
+
+
+class Runner:
+    """Runs one measurement (a plan) as a Locust run in its own directory."""
+
+    def __init__(self, target: str, root: Path, *, userpool: Path | None,
+                 thresholds: Path | None, staging_hosts: str, oneroster_client: str,
+                 exporter_port: int) -> None:
+        self.target, self.root, self.userpool = target, root, userpool
+        self.thresholds, self.staging_hosts = thresholds, staging_hosts
+        self.oneroster_client, self.exporter_port = oneroster_client, exporter_port
+
+    def __call__(self, plan: LoadPlan, name: str) -> tuple[Path, int]:
+        run_dir = self.root / name
+        run_dir.mkdir(parents=True)
+        write_json(run_dir / "plan.json", plan.model_dump(mode="json"))
+        cmd = locust_command(self.target, run_dir / "plan.json", run_dir,
+                             userpool=self.userpool, thresholds=self.thresholds, workers=1,
+                             abort_on_fail=False, staging_hosts=self.staging_hosts,
+                             oneroster_client=self.oneroster_client,
+                             exporter_port=self.exporter_port, master_port=0)
+        code = drive(cmd, {}, log=run_dir / "locust.log")
+        if _partial(run_dir):  # Ctrl-C reached Locust, which wrote what it had
+            code = INTERRUPTED
+        if code not in (GO, NO_GO, EXPOSURE, INTERRUPTED) or \
+                not (run_dir / "verdict.json").is_file():
+            raise UserError(f"{name}: the load generator stopped with exit code {code} and no"
+                            f" verdict; see {run_dir / 'locust.log'}")
+        return run_dir, code
+
+
+def capacity(
+    target: str = typer.Option(..., "--target", envvar="FIRSTBELL_TARGET",
+                               help="Base URL of the SIS to measure (loopback, or a host in"
+                                    " --staging-hosts)."),
+    scenario: str = typer.Option("capacity-probe", "--scenario", envvar="FIRSTBELL_SCENARIO",
+                                 help="Whose persona mix, step length and sweep to use."),
+    forecast: str = typer.Option("back-to-school", "--forecast",
+                                 envvar="FIRSTBELL_FORECAST",
+                                 help="The day whose peak the headroom is measured against."),
+    profile: str = PROFILE, scale: float = SCALE, seed: int = SEED,
+    userpool: Path | None = typer.Option(None, "--userpool", envvar="FIRSTBELL_USERPOOL",
+                                         help="User pool folder (firstbell district"
+                                              " generate … --formats userpool)."),
+    thresholds: Path | None = typer.Option(None, "--thresholds", envvar="FIRSTBELL_THRESHOLDS",
+                                           help="Launch thresholds file (default: the"
+                                                " built-in one)."),
+    start: float | None = typer.Option(None, "--start", min=0.01, envvar="FIRSTBELL_START",
+                                       help="First offered rate, sessions/s (default: the"
+                                            " probe scenario's peak)."),
+    factor: float = typer.Option(2.0, "--factor", min=1.01,
+                                 help="Multiply the rate by this while every step passes."),
+    resolution: float = typer.Option(0.1, "--resolution", min=0.01, max=1.0,
+                                     help="Stop bisecting when the gap between the highest"
+                                          " pass and the lowest failure is below this share."),
+    step_seconds: float | None = typer.Option(None, "--step-seconds", min=5.0,
+                                              help="Length of each step (default: the probe"
+                                                   " scenario's, 60 s)."),
+    max_rate: float | None = typer.Option(None, "--max-rate", min=0.01,
+                                          help="Stop growing here (sessions/s)."),
+    max_steps: int = typer.Option(12, "--max-steps", min=1, help="Give up after this many"
+                                                                  " steps."),
+    sweep_users: str = typer.Option("", "--sweep-users",
+                                    help="Sessions in flight per sweep point (default: the"
+                                         " probe scenario's, 1,2,4,8,16,32,48)."),
+    sweep_seconds: float | None = typer.Option(None, "--sweep-seconds", min=3.0,
+                                               help="Length of each sweep point (default: the"
+                                                    " probe scenario's, 45 s)."),
+    sweep: bool = typer.Option(True, "--sweep/--no-sweep",
+                               help="Run the closed-loop sweeps after the search."),
+    staging_hosts: str = typer.Option("", "--staging-hosts", envvar="FIRSTBELL_STAGING_HOSTS",
+                                      help="Hosts besides loopback that may receive load."),
+    oneroster_client: str = typer.Option("", "--oneroster-client",
+                                         envvar="FIRSTBELL_ONEROSTER_CLIENT",
+                                         help="id:secret of the integration persona's OAuth"
+                                              " clients, comma-separated."),
+    out: Path | None = typer.Option(None, "--out", envvar="FIRSTBELL_RUN_DIR",
+                                    help="Capacity directory (default runs/<UTC time>-"
+                                         "capacity)."),
+    exporter_port: int = typer.Option(9646, "--exporter-port", envvar="FIRSTBELL_EXPORTER_PORT",
+                                      help="Prometheus exporter port of each step (0 any free,"
+                                           " -1 off)."),
+) -> None:
+    """Find the highest arrival rate the target sustains within the launch thresholds, fit
+    its capacity curve, and measure the headroom over the forecast day's peak.
+
+    Example: firstbell capacity --target http://127.0.0.1:8700 --profile small
+    --userpool pool/userpool
+    """
+    limits = _checked_inputs(target, staging_hosts, thresholds)
+    probe_day = computed_plan(scenario, profile, None, scale, None, None, None, seed)
+    day = computed_plan(forecast, profile, None, scale, None, None, None, seed)
+    probe = probe_of(probe_day)
+    levels = parse_users(sweep_users) if sweep_users else probe.sweep_users
+    if sweep and len(set(levels)) < MIN_POINTS:
+        raise UserError(f"scenario {scenario}: its sweep has {len(set(levels))} levels; the fit"
+                        f" needs {MIN_POINTS} (set --sweep-users)")
+    personas = sorted(set(probe.mix) | set(probe.sweep_personas if sweep else {}))
+    try:
+        check_folder(str(userpool) if userpool else None,
+                     load_target(probe_day.plan.target).pools_for(personas))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    root = out or default_run_dir("capacity")
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise UserError(f"option --out: {root} already exists and is not an empty folder;"
+                        " choose a new one")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"option --out: cannot create {root} ({exc.strerror})") from None
+
+    seconds = step_seconds or probe.step_seconds
+    first = start or probe.start
+    search = Search(
+        header={"target": target, "scenario": probe_day.scenario.name, "profile": profile,
+                "scale": scale, "seed": seed, "mix": probe.mix,
+                "forecast": {"scenario": day.scenario.name, "peak_rate": day.total_peak,
+                             "peak_at": hhmm(day.total_peak_at)},
+                "search": {"start": first, "factor": factor, "resolution": resolution,
+                           "step_seconds": seconds, "max_rate": max_rate,
+                           "max_steps": max_steps}},
+        forecast_peak=day.total_peak, required=limits.gates.capacity_headroom)
+    console = Console(width=110)
+    console.print(f"capacity of {target}: {probe_day.scenario.name} mix "
+                  + ", ".join(f"{p} {s:.0%}" for p, s in probe.mix.items())
+                  + f"; forecast peak {day.total_peak:.2f} sessions/s ({day.scenario.name},"
+                  f" {hhmm(day.total_peak_at)}) → {root}", highlight=False)
+    measure = Runner(target, root, userpool=userpool, thresholds=thresholds,
+                     staging_hosts=staging_hosts, oneroster_client=oneroster_client,
+                     exporter_port=exporter_port)
+    save = lambda: write_json(root / "capacity.json", search.as_json())  # noqa: E731
+    code = _search(search, probe, measure, first, seconds, factor, resolution, max_rate,
+                   max_steps, probe_day.plan, seed, console, save)
+    if code is None and sweep:
+        code = _sweep(search, probe, measure, levels, sweep_seconds or probe.sweep_seconds,
+                      probe_day.plan, seed, console, save)
+    search.partial = code == INTERRUPTED
+    save()
+    _conclude(search, console, root)
+    if code is not None:
+        raise typer.Exit(code)
+    raise typer.Exit(GO if search.sustainable_rate and search.headroom >= search.required
+                     else NO_GO)
+
+
+def _search(search: Search, probe: Probe, measure: Runner, first: float, seconds: float,
+            factor: float, resolution: float, max_rate: float | None, max_steps: int,
+            base: LoadPlan, seed: int, console: Console, save: Any) -> int | None:
+    """The stepped search; an exit code when it must stop everything (exposure, Ctrl-C)."""
+    rates = [first]
+    while rates and len(search.steps) < max_steps:
+        rate = rates[0]
+        k = len(search.steps) + 1
+        run_dir, code = measure(step_plan(base, probe.mix, rate, seconds, seed + k),
+                                f"steps/{k:02d}-{rate:.3f}")
+        measured = step(run_dir, rate)
+        reasons = _reasons(run_dir)
+        search.steps.append(measured)
+        search.step_info.append({"run_dir": run_dir.name, "reasons": reasons})
+        save()
+        console.print(f"  step {k:2d}: {rate:8.3f} sessions/s offered, {measured.achieved:7.3f}"
+                      f" started/s, p95 {measured.p95 * 1000:7.0f} ms, errors"
+                      f" {measured.error_ratio:6.2%} → {'pass' if measured.passed else 'FAIL'}"
+                      + (f" ({reasons[0]})" if reasons and not measured.passed else ""),
+                      highlight=False)
+        if code == EXPOSURE:
+            search.exposure = True
+            console.print("  DATA EXPOSURE under load: the search stops (see"
+                          f" {run_dir / 'exposures.jsonl'})", style="bold red")
+            return EXPOSURE
+        if code == INTERRUPTED:
+            return INTERRUPTED
+        rates = next_rates(search.steps, factor, resolution, max_rate=max_rate)
+    if rates:
+        console.print(f"  stopped after {max_steps} steps (--max-steps) before the search"
+                      " converged", highlight=False)
+    return None
+
+
+def _sweep(search: Search, probe: Probe, measure: Runner, levels: tuple[int, ...],
+           seconds: float, base: LoadPlan, seed: int, console: Console,
+           save: Any) -> int | None:
+    for k, users in enumerate(levels, 1):
+        run_dir, code = measure(sweep_plan(base, probe.sweep_personas, users, seconds,
+                                           seed + 100 + k), f"sweep/{k:02d}-{users}-users")
+        point = sweep_point(run_dir, users)
+        search.sweep.append(point)
+        console.print(f"  sweep {users:3d} in flight: {point.sessions_per_s:7.2f} sessions/s,"
+                      f" {point.requests_per_s:7.1f} requests/s, mean {point.mean * 1000:6.0f}"
+                      f" ms, p95 {point.p95 * 1000:6.0f} ms", highlight=False)
+        if code in (EXPOSURE, INTERRUPTED):
+            search.exposure = code == EXPOSURE
+            save()
+            return code
+    points = [p for p in search.sweep if p.sessions_per_s > 0]
+    if len({p.users for p in points}) >= MIN_POINTS:
+        search.fit = fit_usl([p.users for p in points], [p.sessions_per_s for p in points])
+        search.knee = latency_knee([p.users for p in points], [p.mean for p in points])
+    else:
+        console.print("  too few sweep points completed sessions to fit the USL")
+    save()
+    return None
+
+
+def _partial(run_dir: Path) -> bool:
+    try:
+        return bool(json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+                    .get("partial"))
+    except (OSError, ValueError):
+        return False
+
+
+def _reasons(run_dir: Path) -> list[str]:
+    try:
+        verdict = json.loads((run_dir / "verdict.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [str(r) for r in verdict.get("reasons", [])]
+
+
+def _conclude(search: Search, console: Console, root: Path) -> None:
+    rate = search.sustainable_rate
+    if rate:
+        console.print(f"sustainable: {rate:.3f} sessions/s within the launch thresholds;"
+                      f" forecast peak {search.forecast_peak:.2f} → headroom"
+                      f" {search.headroom:.2f}x (required {search.required:g}x)",
+                      highlight=False)
+    else:
+        console.print("sustainable: none — even the lowest rate tried broke the thresholds",
+                      style="bold red")
+    fit = search.fit
+    if fit is not None:
+        peak = fit.peak_concurrency
+        console.print(f"USL: sigma {fit.sigma:.4f}, kappa {fit.kappa:.6f}, N* "
+                      f"{'unbounded' if not math.isfinite(peak) else f'{peak:.1f}'}, max"
+                      f" {fit.max_throughput:.2f} sessions/s (r² {fit.r2:.3f}); latency knee at"
+                      f" {search.knee if search.knee is not None else 'none'} in flight",
+                      highlight=False)
+    console.print(f"capacity.json: {root / 'capacity.json'}  (firstbell report RUN_DIR"
+                  f" --capacity {root / 'capacity.json'})", highlight=False)
