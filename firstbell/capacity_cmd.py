@@ -182,8 +182,9 @@ class Runner:
 
     def __init__(self, target: str, root: Path, *, userpool: Path | None,
                  thresholds: Path | None, staging_hosts: str, oneroster_client: str,
-                 exporter_port: int) -> None:
+                 exporter_port: int, workers: int = 1, master_port: int = 5557) -> None:
         self.target, self.root, self.userpool = target, root, userpool
+        self.workers, self.master_port = workers, master_port
         self.thresholds, self.staging_hosts = thresholds, staging_hosts
         self.oneroster_client, self.exporter_port = oneroster_client, exporter_port
 
@@ -192,10 +193,11 @@ class Runner:
         run_dir.mkdir(parents=True)
         write_json(run_dir / "plan.json", plan.model_dump(mode="json"))
         cmd = locust_command(self.target, run_dir / "plan.json", run_dir,
-                             userpool=self.userpool, thresholds=self.thresholds, workers=1,
-                             abort_on_fail=False, staging_hosts=self.staging_hosts,
+                             userpool=self.userpool, thresholds=self.thresholds,
+                             workers=self.workers, abort_on_fail=False,
+                             staging_hosts=self.staging_hosts,
                              oneroster_client=self.oneroster_client,
-                             exporter_port=self.exporter_port, master_port=0)
+                             exporter_port=self.exporter_port, master_port=self.master_port)
         code = drive(cmd, {}, log=run_dir / "locust.log")
         if _partial(run_dir):  # Ctrl-C reached Locust, which wrote what it had
             code = INTERRUPTED
@@ -257,6 +259,12 @@ def capacity(
     exporter_port: int = typer.Option(9646, "--exporter-port", envvar="FIRSTBELL_EXPORTER_PORT",
                                       help="Prometheus exporter port of each step (0 any free,"
                                            " -1 off)."),
+    workers: int = typer.Option(1, "--workers", envvar="FIRSTBELL_WORKERS", min=1,
+                                help="Load processes per step (a Locust master and N workers"
+                                     " when above 1): a generator that cannot keep a rate"
+                                     " fails the step on arrivals, not the target."),
+    master_port: int = typer.Option(5557, "--master-port", envvar="FIRSTBELL_MASTER_PORT",
+                                    help="Locust master port with --workers above 1."),
 ) -> None:
     """Find the highest arrival rate the target sustains within the launch thresholds, fit
     its capacity curve, and measure the headroom over the forecast day's peak.
@@ -305,7 +313,7 @@ def capacity(
                   f" {hhmm(day.total_peak_at)}) → {root}", highlight=False)
     measure = Runner(target, root, userpool=userpool, thresholds=thresholds,
                      staging_hosts=staging_hosts, oneroster_client=oneroster_client,
-                     exporter_port=exporter_port)
+                     exporter_port=exporter_port, workers=workers, master_port=master_port)
     save = lambda: write_json(root / "capacity.json", search.as_json())  # noqa: E731
     code = _search(search, probe, measure, first, seconds, factor, resolution, max_rate,
                    max_steps, probe_day.plan, seed, console, save)
@@ -341,6 +349,10 @@ def _search(search: Search, probe: Probe, measure: Runner, first: float, seconds
                       f" {measured.error_ratio:6.2%} → {'pass' if measured.passed else 'FAIL'}"
                       + (f" ({reasons[0]})" if reasons and not measured.passed else ""),
                       highlight=False)
+        if not measured.passed and reasons and all(r.startswith("arrivals") for r in reasons):
+            console.print("    the load generator could not keep this rate (only the arrival"
+                          " gate failed): the limit found may be the generator's, not the"
+                          " target's; add --workers", style="yellow", highlight=False)
         if code == EXPOSURE:
             search.exposure = True
             console.print("  DATA EXPOSURE under load: the search stops (see"
@@ -373,11 +385,20 @@ def _sweep(search: Search, probe: Probe, measure: Runner, levels: tuple[int, ...
     points = [p for p in search.sweep if p.sessions_per_s > 0]
     if len({p.users for p in points}) >= MIN_POINTS:
         search.fit = fit_usl([p.users for p in points], [p.sessions_per_s for p in points])
-        search.knee = latency_knee([p.users for p in points], [p.mean for p in points])
+        search.knee = sweep_knee(points)
     else:
         console.print("  too few sweep points completed sessions to fit the USL")
     save()
     return None
+
+
+def sweep_knee(points: list[SweepPoint]) -> float | None:
+    """The latency knee of a sweep, found on log2 of the sessions in flight: sweeps double
+    their levels, and on a linear axis the doubling squeezes the early, flat levels together
+    so that a clear elbow (mean 4, 5, 8, 16, 34, 73, 112 ms at 1…48) reads as a straight
+    line."""
+    knee = latency_knee([math.log2(p.users) for p in points], [p.mean for p in points])
+    return None if knee is None else round(2.0 ** knee, 6)
 
 
 def _partial(run_dir: Path) -> bool:

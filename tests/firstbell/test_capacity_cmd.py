@@ -11,7 +11,14 @@ import pytest
 
 from firstbell.capacity import Step, fit_usl
 from firstbell.capacity.measure import SweepPoint, error_ratio, step, sweep_point
-from firstbell.capacity_cmd import Search, parse_users, probe_of, step_plan, sweep_plan
+from firstbell.capacity_cmd import (
+    Search,
+    parse_users,
+    probe_of,
+    step_plan,
+    sweep_knee,
+    sweep_plan,
+)
 from firstbell.errors import UserError
 from firstbell.plan_cmd import computed_plan
 
@@ -99,3 +106,13 @@ def test_capacity_json() -> None:
     assert data["points"][0] == [1, 1.0] and len(data["fitted"]) == 40
     assert data["fitted"][0][0] == 1 and data["fitted"][-1][0] == pytest.approx(40)
     assert data["usl"]["sigma"] == pytest.approx(search.fit.sigma)
+
+
+def test_knee_of_a_doubling_sweep() -> None:
+    """The staging SIS's own sweep on this machine (mean latency in ms at 1…48 in flight;
+    throughput flat from 16): the elbow is at 16, where USL put N* (15.7)."""
+    means = {1: 4, 2: 5, 4: 8, 8: 16, 16: 34, 32: 73, 48: 112}
+    points = [SweepPoint(n, 20, 1.0, 10.0, ms / 1000, ms / 500, 0) for n, ms in means.items()]
+    assert sweep_knee(points) == 16
+    flat = [SweepPoint(n, 20, 1.0, 10.0, 0.01, 0.02, 0) for n in means]
+    assert sweep_knee(flat) is None
