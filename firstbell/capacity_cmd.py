@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 
 from firstbell.capacity import UslFit, fit_usl, headroom, latency_knee, next_rates, sustainable
-from firstbell.capacity.measure import SweepPoint, step, sweep_point
+from firstbell.capacity.measure import SweepPoint, dropped_share, step, sweep_point
 from firstbell.capacity.steps import Step
 from firstbell.capacity.usl import MIN_POINTS
 from firstbell.errors import UserError
@@ -42,6 +42,7 @@ GO, NO_GO, EXPOSURE, INTERRUPTED = 0, 3, 4, 130
 # is judged on what it offered, and a long drain only delays the next step.
 DRAIN_SECONDS = 5.0
 DEFAULT_SWEEP = (1, 2, 4, 8, 16, 32)
+DROPPED_WARNING = 0.02
 FITTED_POINTS = 40
 
 
@@ -349,10 +350,14 @@ def _search(search: Search, probe: Probe, measure: Runner, first: float, seconds
                       f" {measured.error_ratio:6.2%} → {'pass' if measured.passed else 'FAIL'}"
                       + (f" ({reasons[0]})" if reasons and not measured.passed else ""),
                       highlight=False)
-        if not measured.passed and reasons and all(r.startswith("arrivals") for r in reasons):
-            console.print("    the load generator could not keep this rate (only the arrival"
-                          " gate failed): the limit found may be the generator's, not the"
-                          " target's; add --workers", style="yellow", highlight=False)
+        dropped = dropped_share(run_dir)
+        search.step_info[-1]["dropped_share"] = round(dropped, 4)
+        if not measured.passed and (dropped > DROPPED_WARNING or
+                                    all(r.startswith("arrivals") for r in reasons)):
+            console.print(f"    the generator dropped {dropped:.0%} of the arrivals due (no free"
+                          " identity in the user pool, or too late to start): this limit may be"
+                          " the generator's or the pool's, not the target's; add --workers or a"
+                          " larger district", style="yellow", highlight=False)
         if code == EXPOSURE:
             search.exposure = True
             console.print("  DATA EXPOSURE under load: the search stops (see"

@@ -54,6 +54,16 @@ def _sessions(summary: dict[str, Any], field: str) -> int:
     return sum(int(a.get(field, 0)) for a in summary.get("arrivals", {}).values())
 
 
+def dropped_share(run_dir: Path) -> float:
+    """Arrivals the generator dropped (no free identity in the user pool, or too late to
+    start) over arrivals due: above a percent or so the step measured the generator's or the
+    pool's limit, not the target's."""
+    arrivals = _read(run_dir / "summary.json").get("arrivals", {}).values()
+    dropped = sum(int(a.get("dropped", 0)) for a in arrivals)
+    due = dropped + sum(int(a.get("started", 0)) for a in arrivals)
+    return dropped / due if due else 0.0
+
+
 def step(run_dir: Path, rate: float) -> Step:
     """The search step run in `run_dir` at `rate` offered sessions/s: passed when its verdict
     is GO (every objective and the arrival gate held)."""

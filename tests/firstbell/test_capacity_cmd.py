@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from firstbell.capacity import Step, fit_usl
-from firstbell.capacity.measure import SweepPoint, error_ratio, step, sweep_point
+from firstbell.capacity.measure import SweepPoint, dropped_share, error_ratio, step, sweep_point
 from firstbell.capacity_cmd import (
     Search,
     parse_users,
@@ -88,6 +88,9 @@ def test_measurements_read_back(tmp_path: Path) -> None:
     point = sweep_point(_run(tmp_path / "p", "GO", counters, arrivals, duration=10.0), 4)
     assert point.sessions_per_s == 16.0 and point.requests_per_s == 20.0
     assert point.mean == 0.1 and point.users == 4
+    assert dropped_share(tmp_path / "s") == 0.0
+    crowded = {"student": {"started": 180, "dropped": 20}}
+    assert dropped_share(_run(tmp_path / "d", "NO-GO", counters, crowded)) == 0.1
 
 
 def test_capacity_json() -> None:
