@@ -23,6 +23,7 @@ from firstbell.rehearse_cmd import rehearse
 from firstbell.report_cmd import report
 from firstbell.run_cmd import run
 from firstbell.staging_cmd import staging_app
+from firstbell.worker_cmd import worker
 
 app = typer.Typer(
     name="firstbell",
@@ -41,6 +42,7 @@ app.command("run")(run)
 app.command("capacity")(capacity)
 app.command("report")(report)
 app.command("rehearse")(rehearse)
+app.command("worker")(worker)
 
 
 def main(argv: list[str] | None = None) -> int:

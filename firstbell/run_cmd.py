@@ -42,7 +42,8 @@ LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
 def locust_command(target: str, plan_file: Path, run_dir: Path, *, userpool: Path | None,
                    thresholds: Path | None, workers: int, abort_on_fail: bool,
                    staging_hosts: str, oneroster_client: str, exporter_port: int,
-                   master_port: int, grafana_url: str = "") -> list[str]:
+                   master_port: int, grafana_url: str = "",
+                   expect_workers: int = 0) -> list[str]:
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "--host", target, "--plan", str(plan_file), "--run-dir", str(run_dir),
            "--exporter-port", str(exporter_port)]
@@ -58,7 +59,10 @@ def locust_command(target: str, plan_file: Path, run_dir: Path, *, userpool: Pat
         cmd += ["--oneroster-client", oneroster_client]
     if grafana_url:  # the token travels in the environment, not on the command line
         cmd += ["--grafana-url", grafana_url]
-    if workers > 1:  # Locust's own master and local workers, over its own protocol
+    if expect_workers:  # a master only: its workers join from other machines (firstbell worker)
+        cmd += ["--master", "--expect-workers", str(expect_workers), "--master-bind-port",
+                str(master_port)]
+    elif workers > 1:  # Locust's own master and local workers, over its own protocol
         cmd += ["--processes", str(workers), "--master-bind-port", str(master_port),
                 "--master-port", str(master_port)]
     return cmd
@@ -70,7 +74,8 @@ def prepare(scenario: str, target: str, *, profile: str = "cps", speed: float | 
             thresholds: Path | None = None, workers: int = 1, abort_on_fail: bool = False,
             staging_hosts: str = "", oneroster_client: str = "", out: Path | None = None,
             exporter_port: int = 9646, master_port: int = 5557,
-            grafana_url: str = "") -> tuple[ComputedPlan, Path, list[str]]:
+            grafana_url: str = "", expect_workers: int = 0) -> tuple[ComputedPlan, Path,
+                                                                    list[str]]:
     """Everything before the first request: check every input (a UserError otherwise),
     compute the plan, create the run directory with plan.json and scenario.json; the Locust
     command line."""
@@ -78,6 +83,10 @@ def prepare(scenario: str, target: str, *, profile: str = "cps", speed: float | 
         check_target(target, staging_hosts.split(","))
     except TargetRefused as exc:
         raise UserError(f"option --target: {exc}") from None
+    if expect_workers and workers > 1:
+        raise UserError(f"options --workers {workers} and --expect-workers {expect_workers}:"
+                        " choose one (local worker processes, or workers that join with"
+                        " `firstbell worker --master HOST`)")
     try:
         load_thresholds(thresholds) if thresholds is not None else load_thresholds()
     except ThresholdError as exc:
@@ -85,8 +94,9 @@ def prepare(scenario: str, target: str, *, profile: str = "cps", speed: float | 
     computed = computed_plan(scenario, profile, speed, scale, window, assume, assumptions, seed)
     target_paths = load_target(computed.plan.target)
     try:  # every input Locust would refuse, refused here before anything is written
-        check_folder(str(userpool) if userpool else None,
-                     target_paths.pools_for(computed.plan.personas))
+        if userpool is not None or not expect_workers:  # remote workers bring their own
+            check_folder(str(userpool) if userpool else None,
+                         target_paths.pools_for(computed.plan.personas))
         if oneroster_client and any(":" not in c for c in oneroster_client.split(",") if c):
             raise ValueError(f"--oneroster-client {oneroster_client!r}: write id:secret,"
                              " comma-separated")
@@ -108,7 +118,7 @@ def prepare(scenario: str, target: str, *, profile: str = "cps", speed: float | 
                          workers=workers, abort_on_fail=abort_on_fail,
                          staging_hosts=staging_hosts, oneroster_client=oneroster_client,
                          exporter_port=exporter_port, master_port=master_port,
-                         grafana_url=grafana_url)
+                         grafana_url=grafana_url, expect_workers=expect_workers)
     return computed, run_dir, cmd
 
 
@@ -145,7 +155,14 @@ def run(
     exporter_port: int = typer.Option(9646, "--exporter-port", envvar="FIRSTBELL_EXPORTER_PORT",
                                       help="Prometheus exporter port (0 any free, -1 off)."),
     master_port: int = typer.Option(5557, "--master-port", envvar="FIRSTBELL_MASTER_PORT",
-                                    help="Locust master port with --workers above 1."),
+                                    help="Locust master port with --workers above 1 or"
+                                         " --expect-workers."),
+    expect_workers: int = typer.Option(0, "--expect-workers", envvar="FIRSTBELL_EXPECT_WORKERS",
+                                       min=0,
+                                       help="Run only the master and wait for this many"
+                                            " workers to join from other machines (`firstbell"
+                                            " worker --master HOST`); the user pool is"
+                                            " partitioned among them."),
     grafana_url: str = typer.Option("", "--grafana-url", envvar="FIRSTBELL_GRAFANA_URL",
                                     help="Annotate the run in this Grafana (start, phases,"
                                          " abort, end) and print a dashboard link."),
@@ -163,12 +180,17 @@ def run(
         assume=assume, assumptions=assumptions, seed=seed, userpool=userpool,
         thresholds=thresholds, workers=workers, abort_on_fail=abort_on_fail,
         staging_hosts=staging_hosts, oneroster_client=oneroster_client, out=out,
-        exporter_port=exporter_port, master_port=master_port, grafana_url=grafana_url)
+        exporter_port=exporter_port, master_port=master_port, grafana_url=grafana_url,
+        expect_workers=expect_workers)
     console = Console(width=120)
     console.print(f"{computed.scenario.name}: {computed.scenario.title} · profile"
                   f" {computed.profile} · {hhmm(computed.span[0])}-{hhmm(computed.span[1])}"
                   f" at speed {computed.speed:g} · {computed.duration / 60:.1f} min ·"
                   f" peak {computed.total_peak:.2f} sessions/s · {run_dir}", highlight=False)
+    if expect_workers:
+        console.print(f"waiting for {expect_workers} workers on port {master_port}: on each"
+                      f" load machine run `firstbell worker --master THIS_HOST --master-port"
+                      f" {master_port} --userpool POOL`", highlight=False)
     code = drive(cmd, {"FIRSTBELL_GRAFANA_TOKEN": grafana_token} if grafana_token else {})
     if code == USAGE_ERROR_EXIT and not (run_dir / "run.json").exists():
         shutil.rmtree(run_dir, ignore_errors=True)  # Locust refused to start: no run to keep

@@ -70,10 +70,13 @@ class Engine:
         self.environment = environment
         self.staging_hosts = (getattr(environment.parsed_options, "firstbell_staging_hosts",
                                       None) or "").split(",")
-        check_target(environment.host, self.staging_hosts)
         runner = environment.runner
         self.role = ("master" if isinstance(runner, MasterRunner)
                      else "worker" if isinstance(runner, WorkerRunner) else "local")
+        if self.role != "worker" or environment.host:
+            # a worker that joins from another machine learns the target from its master
+            # (`firstbell worker`) and checks it against its own allowlist then (`assign`)
+            check_target(environment.host, self.staging_hosts)
         self.options: Any = environment.parsed_options or Namespace()
         self.plan: LoadPlan = plan_from(self.options)
         self.thresholds = thresholds_from(self.options)
@@ -125,6 +128,7 @@ class Engine:
             for i, client in enumerate(clients):
                 self.environment.runner.send_message(ASSIGN, {
                     "index": i, "count": len(clients), "t0": t0_wall,
+                    "host": self.environment.host,
                     "plan": self.plan.model_dump(mode="json")}, client_id=client)
             self.count = len(clients)
         elif self.role == "local":
@@ -134,6 +138,16 @@ class Engine:
 
     def on_assign(self, message: Any) -> None:
         data = message.data
+        host = data.get("host") or self.environment.host
+        try:  # this machine's own allowlist decides what it sends load to
+            check_target(host, self.staging_hosts)
+        except TargetRefused as exc:
+            log.error("%s (the master's target; allow it with --staging-hosts on this worker)",
+                      exc)
+            self.environment.process_exit_code = 2
+            self.environment.runner.quit()  # type: ignore[union-attr]
+            return
+        self.environment.host = host
         self.assign(int(data["index"]), int(data["count"]), float(data["t0"]), data["plan"])
 
     def assign(self, index: int, count: int, t0_wall: float, plan: dict[str, Any] | None) -> None:
