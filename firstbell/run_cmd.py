@@ -43,10 +43,10 @@ def locust_command(target: str, plan_file: Path, run_dir: Path, *, userpool: Pat
                    thresholds: Path | None, workers: int, abort_on_fail: bool,
                    staging_hosts: str, oneroster_client: str, exporter_port: int,
                    master_port: int, grafana_url: str = "",
-                   expect_workers: int = 0) -> list[str]:
+                   expect_workers: int = 0, exporter_host: str = "127.0.0.1") -> list[str]:
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "--host", target, "--plan", str(plan_file), "--run-dir", str(run_dir),
-           "--exporter-port", str(exporter_port)]
+           "--exporter-port", str(exporter_port), "--exporter-host", exporter_host]
     if userpool is not None:
         cmd += ["--userpool", str(userpool)]
     if thresholds is not None:
@@ -74,8 +74,8 @@ def prepare(scenario: str, target: str, *, profile: str = "cps", speed: float | 
             thresholds: Path | None = None, workers: int = 1, abort_on_fail: bool = False,
             staging_hosts: str = "", oneroster_client: str = "", out: Path | None = None,
             exporter_port: int = 9646, master_port: int = 5557,
-            grafana_url: str = "", expect_workers: int = 0) -> tuple[ComputedPlan, Path,
-                                                                    list[str]]:
+            grafana_url: str = "", expect_workers: int = 0,
+            exporter_host: str = "127.0.0.1") -> tuple[ComputedPlan, Path, list[str]]:
     """Everything before the first request: check every input (a UserError otherwise),
     compute the plan, create the run directory with plan.json and scenario.json; the Locust
     command line."""
@@ -118,7 +118,8 @@ def prepare(scenario: str, target: str, *, profile: str = "cps", speed: float | 
                          workers=workers, abort_on_fail=abort_on_fail,
                          staging_hosts=staging_hosts, oneroster_client=oneroster_client,
                          exporter_port=exporter_port, master_port=master_port,
-                         grafana_url=grafana_url, expect_workers=expect_workers)
+                         grafana_url=grafana_url, expect_workers=expect_workers,
+                         exporter_host=exporter_host)
     return computed, run_dir, cmd
 
 
@@ -154,6 +155,10 @@ def run(
                                     help="Run directory (default runs/<UTC time>-<scenario>)."),
     exporter_port: int = typer.Option(9646, "--exporter-port", envvar="FIRSTBELL_EXPORTER_PORT",
                                       help="Prometheus exporter port (0 any free, -1 off)."),
+    exporter_host: str = typer.Option("127.0.0.1", "--exporter-host",
+                                      envvar="FIRSTBELL_EXPORTER_HOST",
+                                      help="Exporter bind address (0.0.0.0 in a container, so"
+                                           " Prometheus on another host can scrape it)."),
     master_port: int = typer.Option(5557, "--master-port", envvar="FIRSTBELL_MASTER_PORT",
                                     help="Locust master port with --workers above 1 or"
                                          " --expect-workers."),
@@ -181,7 +186,7 @@ def run(
         thresholds=thresholds, workers=workers, abort_on_fail=abort_on_fail,
         staging_hosts=staging_hosts, oneroster_client=oneroster_client, out=out,
         exporter_port=exporter_port, master_port=master_port, grafana_url=grafana_url,
-        expect_workers=expect_workers)
+        expect_workers=expect_workers, exporter_host=exporter_host)
     console = Console(width=120)
     console.print(f"{computed.scenario.name}: {computed.scenario.title} · profile"
                   f" {computed.profile} · {hhmm(computed.span[0])}-{hhmm(computed.span[1])}"
