@@ -43,6 +43,7 @@ GO, NO_GO, EXPOSURE, INTERRUPTED = 0, 3, 4, 130
 DRAIN_SECONDS = 5.0
 DEFAULT_SWEEP = (1, 2, 4, 8, 16, 32)
 DROPPED_WARNING = 0.02
+POOR_FIT = 0.8  # r² below this: the sweep says more about its noise than about the target
 FITTED_POINTS = 40
 
 
@@ -440,5 +441,11 @@ def _conclude(search: Search, console: Console, root: Path) -> None:
                       f" {fit.max_throughput:.2f} sessions/s (r² {fit.r2:.3f}); latency knee at"
                       f" {search.knee if search.knee is not None else 'none'} in flight",
                       highlight=False)
+        if fit.r2 < POOR_FIT:
+            console.print(f"    the sweep's points do not follow the USL (r² {fit.r2:.2f}): the"
+                          " measurements were noisy or disturbed (another load on the"
+                          " generator's or the target's machine?); read σ, κ and N* as"
+                          " unreliable and re-run with longer --sweep-seconds",
+                          style="yellow", highlight=False)
     console.print(f"capacity.json: {root / 'capacity.json'}  (firstbell report RUN_DIR"
                   f" --capacity {root / 'capacity.json'})", highlight=False)
