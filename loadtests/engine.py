@@ -148,6 +148,8 @@ class Engine:
             self.environment.runner.quit()  # type: ignore[union-attr]
             return
         self.environment.host = host
+        log.info("assigned by the master: load process %d of %d, plan %s, target %s",
+                 int(data["index"]) + 1, int(data["count"]), data["plan"]["scenario"], host)
         self.assign(int(data["index"]), int(data["count"]), float(data["t0"]), data["plan"])
 
     def assign(self, index: int, count: int, t0_wall: float, plan: dict[str, Any] | None) -> None:
@@ -400,6 +402,10 @@ def attach(environment: Environment) -> Engine:
         else:
             events.test_stop.add_listener(lambda **_: engine.send_final())
         loop.serve_exporter()
-    log.info("firstbell %s engine: %s, target paths %s, plan %s (%.0f s)", __version__,
-             engine.role, engine.target.name, engine.plan.scenario, engine.plan.duration)
+    if engine.role == "worker" and not getattr(engine.options, "firstbell_plan", None):
+        log.info("firstbell %s engine: worker, waiting for the master's plan and target",
+                 __version__)
+    else:
+        log.info("firstbell %s engine: %s, target paths %s, plan %s (%.0f s)", __version__,
+                 engine.role, engine.target.name, engine.plan.scenario, engine.plan.duration)
     return engine
