@@ -63,6 +63,50 @@ def up_cmd(
     Console().print(state.base_url, highlight=False)
 
 
+@staging_app.command("seed")
+def seed_cmd(
+    database_url: str = typer.Option(..., envvar="FIRSTBELL_DATABASE_URL", show_default=False,
+                                     help="The PostgreSQL database to seed (it must exist)."),
+    profile: str = typer.Option("cps", envvar="FIRSTBELL_PROFILE", help="District profile."),
+    scale: float = typer.Option(1.0, envvar="FIRSTBELL_SCALE", help="Population multiplier."),
+    seed: int = typer.Option(42, envvar="FIRSTBELL_SEED", help="Random seed."),
+    history_days: int = typer.Option(0, envvar="FIRSTBELL_HISTORY_DAYS",
+                                     help="School days of history to seed."),
+    reset: bool = typer.Option(False, "--reset/--no-reset", envvar="FIRSTBELL_RESET",
+                               help="Drop firstbell's schema and seed again."),
+) -> None:
+    """Seed an existing PostgreSQL with a district, as `staging up` does, and exit (no server):
+    the one-shot init step of a container stack. A database already holding this district is
+    reused; one holding another district, or tables firstbell did not create, is refused.
+
+    Example: firstbell staging seed --database-url postgresql://sis@db/staging --profile small
+    """
+    import psycopg
+
+    if history_days < 0:
+        raise UserError(f"option --history-days = {history_days}: must be >= 0.")
+    control.check_url(database_url)
+    console = Console(stderr=True)
+    try:
+        with console.status("seeding"):
+            result = control.seed(database_url, SeedRequest(profile, scale, seed, history_days),
+                                  reset=reset)
+    except psycopg.Error as exc:
+        raise UserError(f"option --database-url = '{database_url}': cannot seed it ({exc}). "
+                        "Check that the user may create a schema in that database.") from exc
+    out = Console()
+    if result.seeded:
+        out.print(f"Seeded district {profile} (scale {scale:g}, seed {seed}): "
+                  f"{sum(result.rows.values()):,} rows.", highlight=False)
+    elif result.meta.get("profile", "").startswith("import:"):
+        out.print(f"Database holds the district imported from "
+                  f"{result.meta['profile'].removeprefix('import:')}; kept (--reset replaces "
+                  "it).", highlight=False)
+    else:
+        out.print(f"Database already seeded with district {profile} (scale {scale:g}, seed "
+                  f"{seed}); reused.", highlight=False)
+
+
 @staging_app.command("down")
 def down_cmd() -> None:
     """Stop everything `staging up` started.

@@ -5,7 +5,7 @@ where they come from). The thresholds themselves come only from
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class MonitoringConfig:
     # staging SIS on their default ports, postgres_exporter where one runs.
     generator_targets: tuple[str, ...] = ("127.0.0.1:9646",)
     sis_targets: tuple[str, ...] = ("127.0.0.1:8700",)
-    postgres_targets: tuple[str, ...] = ("127.0.0.1:9187",)
+    postgres_targets: tuple[str, ...] = ("127.0.0.1:9187",)  # none: no postgres job
+    alertmanager_targets: tuple[str, ...] = ("127.0.0.1:9093",)
     scrape_interval: str = "5s"      # a rehearsal is minutes long: see changes quickly
     prometheus_url: str = "http://127.0.0.1:9090"   # what Grafana's datasource points at
     grafana_dashboards_path: str = "/etc/grafana/dashboards/firstbell"  # where they are mounted
@@ -60,3 +61,13 @@ class MonitoringConfig:
 
 
 DEFAULT = MonitoringConfig()
+
+
+def compose(cfg: MonitoringConfig = DEFAULT) -> MonitoringConfig:
+    """`cfg` as seen from inside the repo's docker-compose.yml: the targets are the compose
+    services (the master's exporter, the staging SIS, Alertmanager; the stack runs no
+    postgres_exporter, so no postgres job) and Grafana reaches Prometheus by its service name."""
+    return replace(cfg, generator_targets=("locust-master:9646",),
+                   sis_targets=("staging:8700",), postgres_targets=(),
+                   alertmanager_targets=("alertmanager:9093",),
+                   prometheus_url="http://prometheus:9090")

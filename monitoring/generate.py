@@ -1,8 +1,9 @@
 """The generated monitoring files, as text: the Prometheus config (scrape jobs, rule files,
 Alertmanager), its recording and alert rules, the Grafana provisioning (datasource with a fixed
 uid, dashboard provider) and the dashboards, all from the launch thresholds and the monitoring
-config. `write` puts them under a root folder (the repo's `monitoring/`);
-`stale` lists the committed files that differ from what would be generated now."""
+config; and the docker-compose.yml variants of the Prometheus config and the datasource, whose
+targets are the compose services. `write` puts them under a root folder (the repo's
+`monitoring/`); `stale` lists the committed files that differ from what would be generated now."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import yaml
 
 from monitoring import dashboards
-from monitoring.config import MonitoringConfig
+from monitoring.config import MonitoringConfig, compose
 from monitoring.dashboards import DATASOURCE
 from monitoring.rules import build
 from scenarios.thresholds import Thresholds
@@ -26,10 +27,16 @@ PROMETHEUS = "prometheus/prometheus.yml"
 DATASOURCES = "grafana/provisioning/datasources/firstbell.yml"
 PROVIDERS = "grafana/provisioning/dashboards/firstbell.yml"
 DASHBOARDS = "grafana/dashboards"
+# docker-compose.yml mounts these instead of PROMETHEUS and DATASOURCES (the rules and the
+# dashboard provider are the same files).
+COMPOSE_PROMETHEUS = "prometheus/compose/prometheus.yml"
+COMPOSE_DATASOURCES = "grafana/compose/datasources/firstbell.yml"
+COMPOSE_HEADER = ("# The docker-compose.yml variant: its targets are the compose services"
+                  " (docs/docker.md).\n")
 
 
-def _yaml(data: Any) -> str:
-    return HEADER + yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True)
+def _yaml(data: Any, header: str = HEADER) -> str:
+    return header + yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True)
 
 
 def prometheus_config(cfg: MonitoringConfig) -> dict[str, Any]:
@@ -42,20 +49,27 @@ def prometheus_config(cfg: MonitoringConfig) -> dict[str, Any]:
                    "external_labels": {"system": "firstbell"}},
         # relative to this file: Prometheus resolves rule_files from the config's folder
         "rule_files": ["rules/firstbell-recording.yml", "rules/firstbell-alerts.yml"],
-        "alerting": {"alertmanagers": [{"static_configs": [{"targets": ["127.0.0.1:9093"]}]}]},
+        "alerting": {"alertmanagers": [{"static_configs": [
+            {"targets": list(cfg.alertmanager_targets)}]}]},
         "scrape_configs": [
-            job(cfg.generator_job, cfg.generator_targets),
-            job(cfg.sis_job, cfg.sis_targets),
-            job(cfg.postgres_job, cfg.postgres_targets),  # postgres_exporter, where it runs
+            job(name, targets) for name, targets in (
+                (cfg.generator_job, cfg.generator_targets),
+                (cfg.sis_job, cfg.sis_targets),
+                (cfg.postgres_job, cfg.postgres_targets),  # postgres_exporter, where it runs
+            ) if targets
         ],
     }
 
 
-def grafana_provisioning(cfg: MonitoringConfig) -> dict[str, str]:
-    datasource = {"apiVersion": 1, "datasources": [{
+def datasource_provisioning(cfg: MonitoringConfig) -> dict[str, Any]:
+    return {"apiVersion": 1, "datasources": [{
         "name": "Prometheus (firstbell)", "type": "prometheus", "uid": DATASOURCE["uid"],
         "access": "proxy", "url": cfg.prometheus_url, "isDefault": True, "editable": False,
         "jsonData": {"timeInterval": cfg.scrape_interval}}]}
+
+
+def grafana_provisioning(cfg: MonitoringConfig) -> dict[str, str]:
+    datasource = datasource_provisioning(cfg)
     provider = {"apiVersion": 1, "providers": [{
         "name": "firstbell", "orgId": 1, "folder": "firstbell", "type": "file",
         "disableDeletion": False, "allowUiUpdates": False, "updateIntervalSeconds": 30,
@@ -72,6 +86,10 @@ def render(t: Thresholds, cfg: MonitoringConfig) -> dict[str, str]:
              **grafana_provisioning(cfg)}
     files.update({f"{DASHBOARDS}/{name}": text
                   for name, text in dashboards.render(t).items()})
+    in_compose = compose(cfg)
+    files[COMPOSE_PROMETHEUS] = _yaml(prometheus_config(in_compose), HEADER + COMPOSE_HEADER)
+    files[COMPOSE_DATASOURCES] = _yaml(datasource_provisioning(in_compose),
+                                       HEADER + COMPOSE_HEADER)
     return files
 
 

@@ -91,7 +91,8 @@ def _ensure_database(admin_url: str) -> str:
     return make_conninfo(admin_url, dbname=DATABASE)
 
 
-def _check_url(url: str) -> None:
+def check_url(url: str) -> None:
+    """A clear error (exit 2) when `url` cannot be connected to."""
     try:
         with psycopg.connect(url, connect_timeout=5):
             pass
@@ -110,7 +111,7 @@ def up(options: UpOptions, step: Callable[[str], None] = lambda _: None,
                         "use. Choose another port (or --port 0 for any free one).")
     embedded = None
     if options.database_url:
-        _check_url(options.database_url)
+        check_url(options.database_url)
         database_url = options.database_url
     else:
         step("starting the embedded PostgreSQL")
@@ -118,10 +119,7 @@ def up(options: UpOptions, step: Callable[[str], None] = lambda _: None,
         database_url = _ensure_database(embedded.start())
     try:
         step("seeding")
-        result = _imported(database_url) if not options.reset else None
-        if result is None:
-            result = seed_database(database_url, options.seed, reset=options.reset,
-                                   progress=progress)
+        result = seed(database_url, options.seed, reset=options.reset, progress=progress)
         step("starting the SIS")
         state = _start_server(options, database_url, embedded)
     except BaseException:
@@ -130,6 +128,17 @@ def up(options: UpOptions, step: Callable[[str], None] = lambda _: None,
         raise
     STATE_FILE.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
     return state, result
+
+
+def seed(database_url: str, request: SeedRequest, *, reset: bool = False,
+         progress: Progress | None = None) -> SeedResult:
+    """Seed the database as `up` does, and nothing more: a database already holding this
+    district is reused, a district imported from OneRoster is kept, and a database holding
+    another district or tables that are not firstbell's is refused (unless `reset`)."""
+    result = _imported(database_url) if not reset else None
+    if result is None:
+        result = seed_database(database_url, request, reset=reset, progress=progress)
+    return result
 
 
 def _imported(database_url: str) -> SeedResult | None:

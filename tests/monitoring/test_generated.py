@@ -4,6 +4,7 @@ taken from the launch thresholds file (change the file, the rules change)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,15 @@ import pytest
 import yaml
 
 from monitoring.config import DEFAULT
-from monitoring.generate import ALERTS, PROMETHEUS, RECORDING, render
+from monitoring.generate import (
+    ALERTS,
+    COMPOSE_DATASOURCES,
+    COMPOSE_PROMETHEUS,
+    DATASOURCES,
+    PROMETHEUS,
+    RECORDING,
+    render,
+)
 from monitoring.rules import build
 from scenarios.thresholds import Thresholds, checks, load_thresholds
 
@@ -38,6 +47,31 @@ def test_promtool_and_amtool_accept_them() -> None:
         result = run(*cmd)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "SUCCESS" in result.stdout + result.stderr
+
+
+def test_the_compose_variant_targets_the_compose_services(tmp_path: Path) -> None:
+    """docker-compose.yml's Prometheus scrapes the services by name and alerts its
+    Alertmanager; its Grafana reaches Prometheus by name; the rest is the default config."""
+    default = yaml.safe_load((MONITORING / PROMETHEUS).read_text())
+    text = (MONITORING / COMPOSE_PROMETHEUS).read_text()
+    config = yaml.safe_load(text)
+    assert "127.0.0.1" not in text and "localhost" not in text
+    jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in config["scrape_configs"]}
+    assert jobs == {"firstbell": ["locust-master:9646"], "sis": ["staging:8700"]}
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        "alertmanager:9093"]
+    assert config["rule_files"] == default["rule_files"] and config["global"] == default["global"]
+    # As the container sees it: the config in /etc/prometheus, the rules in rules/ beside it.
+    (tmp_path / "rules").mkdir()
+    shutil.copy(MONITORING / COMPOSE_PROMETHEUS, tmp_path / "prometheus.yml")
+    for rel in (RECORDING, ALERTS):
+        shutil.copy(MONITORING / rel, tmp_path / "rules" / Path(rel).name)
+    result = run("promtool", "check", "config", str(tmp_path / "prometheus.yml"))
+    assert result.returncode == 0 and "SUCCESS" in result.stdout + result.stderr, result.stderr
+    source = yaml.safe_load((MONITORING / COMPOSE_DATASOURCES).read_text())["datasources"][0]
+    local = yaml.safe_load((MONITORING / DATASOURCES).read_text())["datasources"][0]
+    assert source["url"] == "http://prometheus:9090"
+    assert {**source, "url": local["url"]} == local
 
 
 def test_recording_rules_are_named_level_metric_operations() -> None:

@@ -1,4 +1,4 @@
-"""`firstbell staging up / status / fault / down` end to end, with the embedded PostgreSQL."""
+"""`firstbell staging up / seed / status / fault / down` end to end, with a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from support.sisdb import new_database, query
 
 from fake_data.district import generate
 from fake_data.export_oneroster import write_oneroster
@@ -138,3 +139,48 @@ def test_oauth_client_create_prints_credentials_that_work(tmp_path: Path, seeded
                "gradebook.everything", "--database-url", seeded_url)
     assert bad.returncode == 2 and "unknown OneRoster scopes" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_seed_seeds_an_existing_database_and_starts_nothing(tmp_path: Path,
+                                                            postgres_url: str) -> None:
+    url = new_database(postgres_url)
+    first = _cli(tmp_path, "staging", "seed", "--profile", "small", "--scale", "0.1",
+                 env={"FIRSTBELL_DATABASE_URL": url})  # the URL from the environment
+    assert first.returncode == 0, first.stderr
+    assert "Seeded district small (scale 0.1, seed 42)" in first.stdout
+    assert not (tmp_path / ".firstbell").exists()  # no server, no state: it only seeds
+    meta = dict(query(url, "SELECT key, value FROM sis.firstbell_meta"))
+    assert (meta["profile"], meta["scale"], meta["seed"]) == ("small", "0.1", "42")
+    assert query(url, "SELECT count(*) FROM sis.students")[0][0] > 0
+    again = _cli(tmp_path, "staging", "seed", "--database-url", url, "--profile", "small",
+                 "--scale", "0.1")
+    assert again.returncode == 0 and "reused" in again.stdout, again.stderr
+    other = _cli(tmp_path, "staging", "seed", "--database-url", url, "--profile", "small",
+                 "--scale", "0.1", "--seed", "7")
+    assert other.returncode == 2 and "already seeded" in other.stderr
+    assert "--reset" in other.stderr and "Traceback" not in other.stderr
+    reset = _cli(tmp_path, "staging", "seed", "--database-url", url, "--profile", "small",
+                 "--scale", "0.1", "--seed", "7", "--reset")
+    assert reset.returncode == 0 and "Seeded district small" in reset.stdout, reset.stderr
+    assert dict(query(url, "SELECT key, value FROM sis.firstbell_meta"))["seed"] == "7"
+
+
+def test_seed_refuses_what_it_cannot_or_must_not_seed(tmp_path: Path, postgres_url: str) -> None:
+    theirs = new_database(postgres_url)
+    with psycopg.connect(theirs, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.grades (id int)")
+    foreign = _cli(tmp_path, "staging", "seed", "--database-url", theirs, "--profile", "small",
+                   "--scale", "0.1")
+    assert foreign.returncode == 2 and "public.grades" in foreign.stderr
+    assert "refusing" in foreign.stderr and "Traceback" not in foreign.stderr
+    bogus = _cli(tmp_path, "staging", "seed", "--database-url",
+                 "host=127.0.0.1 port=1 user=nobody dbname=nothing")
+    assert bogus.returncode == 2 and "cannot connect" in bogus.stderr
+    assert "Traceback" not in bogus.stderr
+    missing = _cli(tmp_path, "staging", "seed", "--profile", "small",
+                   env={"FIRSTBELL_DATABASE_URL": ""})
+    assert missing.returncode == 2 and "--database-url" in missing.stderr
+    unknown = _cli(tmp_path, "staging", "seed", "--database-url", new_database(postgres_url),
+                   "--profile", "nowhere")
+    assert unknown.returncode == 2 and "nowhere" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
