@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -220,17 +221,26 @@ def spawn(cmd: list[str], secrets: dict[str, str],
 def finish(proc: subprocess.Popen[bytes], poll: Callable[[], None] | None = None,
            every: float = 1.0) -> int:
     """Wait for Locust (calling `poll` every `every` seconds); Ctrl-C is passed on as one
-    SIGINT (Locust then writes a partial summary and verdict). Its exit code, 128 + N when a
-    signal N killed it."""
-    while True:
-        try:
-            code = proc.wait(timeout=every if poll else None)
-            return 128 - code if code < 0 else code
-        except subprocess.TimeoutExpired:
-            if poll:
-                poll()
-        except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)
+    SIGINT (Locust then writes a partial summary and verdict), and so is SIGTERM. Its exit
+    code, 128 + N when a signal N killed it."""
+    # A container stop, `kubectl delete` or a Job deadline sends SIGTERM (and, as PID 1, Python
+    # would ignore it while Locust, in its own process group, never hears of it): pass it on
+    # as the SIGINT that makes Locust write its partial summary and verdict.
+    previous = signal.signal(signal.SIGTERM, lambda *_: proc.send_signal(signal.SIGINT)) \
+        if threading.current_thread() is threading.main_thread() else None
+    try:
+        while True:
+            try:
+                code = proc.wait(timeout=every if poll else None)
+                return 128 - code if code < 0 else code
+            except subprocess.TimeoutExpired:
+                if poll:
+                    poll()
+            except KeyboardInterrupt:
+                proc.send_signal(signal.SIGINT)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def drive(cmd: list[str], secrets: dict[str, str], log: Path | None = None) -> int:

@@ -202,3 +202,27 @@ def test_a_run_annotates_grafana(staging_url: str, userpool_dir: Path) -> None:
     assert [a["text"] for a in phases][:1] == ["phase: guardians"]
     assert f"Grafana: {grafana}/d/firstbell-launch-overview/?from=" in output
     assert "glsa_run_token" not in (run / "run.json").read_text()
+
+
+def test_sigterm_ends_the_run_with_a_partial_verdict(staging_url: str,
+                                                    userpool_dir: Path) -> None:
+    """A container stop or a Job deadline sends SIGTERM to firstbell: it reaches Locust as the
+    SIGINT that writes the partial summary and verdict, and no Locust is left behind."""
+    import signal
+    import time
+
+    out = Path("/tmp") / f"firstbell-run-{uuid.uuid4().hex[:10]}" / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "firstbell.cli", "run", "smoke", "--profile", "small",
+         "--target", staging_url, "--userpool", str(userpool_dir), "--out", str(out),
+         "--exporter-port", "-1"], cwd=ROOT, env=environment(), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "intervals.jsonl").is_file() and time.monotonic() < deadline:
+        time.sleep(0.5)  # the load is running once the first interval is written
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=90)
+    assert proc.returncode in (0, 3), output[-3000:]
+    summary = read(out, "summary.json")
+    assert summary["partial"] is True and summary["duration"] < 29
+    assert read(out, "verdict.json")["partial"] is True
