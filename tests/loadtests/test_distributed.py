@@ -38,7 +38,7 @@ def test_a_master_and_two_workers_that_join_it(staging_url: str, seeded_url: str
     run = Path("/tmp") / f"firstbell-distributed-{uuid.uuid4().hex[:10]}" / "run"
     master = firstbell("run", "smoke", "--profile", "small", "--target", staging_url,
                        "--expect-workers", "2", "--master-port", str(port), "--exporter-port",
-                       "-1", "--out", str(run))
+                       "-1", "--speed", "120", "--out", str(run))
     workers = [firstbell("worker", "--master", "127.0.0.1", "--master-port", str(port),
                          "--userpool", str(userpool_dir)) for _ in range(2)]
     try:
@@ -68,7 +68,7 @@ def test_a_master_and_two_workers_that_join_it(staging_url: str, seeded_url: str
     # No account in two sessions at once, across both machines (the SIS's own record).
     rows = query(seeded_url, "SELECT user_id, created_at, coalesce(ended_at, last_seen_at)"
                              " FROM sis.sessions WHERE created_at >= %s ORDER BY 1, 2", [since])
-    assert len(rows) >= 50
+    assert len(rows) >= 30  # about 60 sessions in 15 s
     assert [(a, b) for a, b in itertools.pairwise(rows) if a[0] == b[0] and b[1] < a[2]] == []
 
     # The verdict: every objective of the launch thresholds judged, as a single process does.

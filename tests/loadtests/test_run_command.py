@@ -172,7 +172,7 @@ def test_smoke_on_two_load_processes(staging_url: str, userpool_dir: Path) -> No
     """`--workers 2`: a Locust master and two local workers; the merged totals are the sum of
     what each worker recorded, and the verdict is the same kind of GO."""
     code, output, run = firstbell_run(staging_url, userpool_dir, "--workers", "2",
-                                      "--master-port", str(free_port()))
+                                      "--master-port", str(free_port()), "--speed", "120")
     assert code == 0, output[-3000:]
     workers = [read(run, f"worker-{i}.json") for i in (0, 1)]
     summary = read(run, "summary.json")
@@ -218,8 +218,9 @@ def test_sigterm_ends_the_run_with_a_partial_verdict(staging_url: str,
          "--exporter-port", "-1"], cwd=ROOT, env=environment(), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
-    while not (out / "intervals.jsonl").is_file() and time.monotonic() < deadline:
-        time.sleep(0.5)  # the load is running once the first interval is written
+    while not (out / "run.json").is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)  # the run has started once run.json is written
+    time.sleep(3)
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=90)
     assert proc.returncode in (0, 3), output[-3000:]
