@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## Create .venv and install firstbell with its test tools (idempotent)
 
 test: $(STAMP) ## Run the test suite (real PostgreSQL; needs initdb/pg_ctl on PATH)
-	$(BIN)/pytest -n 2 --durations=10
+	$(BIN)/pytest -n 2 --dist worksteal --durations=10
 
 rehearse: $(STAMP) ## Rehearse on the embedded default (PROFILE=cps SCALE=1 SEED=42)
 	$(BIN)/firstbell rehearse --profile $(PROFILE) --scale $(SCALE) --seed $(SEED)
