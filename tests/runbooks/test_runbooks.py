@@ -5,7 +5,9 @@
   blocks, `$ ` prompts and `\\` continuations allowed, and in inline code) exists: its
   subcommand path answers `--help` with exit 0, and every `--option` the line uses is an option
   of that command;
-- launch-day.md's go/no-go tables say what `scenarios/launch-thresholds.yaml` says.
+- launch-day.md's go/no-go tables say what `scenarios/launch-thresholds.yaml` says;
+- the commands the README and the user docs show pass the same command check (in a console
+  block only the `$ ` lines are commands; the rest is output).
 
 The helps are collected once per module in child interpreters, side by side: one calls
 `firstbell.cli.main([*path, "--help"])` (what `python -m firstbell.cli PATH --help` runs) for
@@ -169,7 +171,11 @@ def shown_commands(name: str, markdown: str) -> list[Shown]:
     found = []
     for first, lines in blocks:
         logical, start = "", first
+        # A console block prompts its commands with `$ `; its other lines are output.
+        console = any(line.lstrip().startswith("$ ") for line in lines)
         for offset, line in enumerate(lines):
+            if console and not logical and not line.lstrip().startswith("$ "):
+                continue
             if not logical:
                 start = first + offset
             stripped = line.rstrip()
@@ -235,8 +241,8 @@ def command_problems(shown: Shown, helps: Helps) -> list[str]:
     info = helps.firstbell[" ".join(path)]
     if info["code"] != 0:
         return [f"{shown.where}: `{command} --help` exited {info['code']}"]
-    if info["group"] and rest[:1] in (["…"], ["..."]):
-        return []  # `firstbell …`: any subcommand, a placeholder
+    if info["group"] and (not rest or rest[:1] in (["…"], ["..."])):
+        return []  # `firstbell staging` named in prose, or `firstbell …`: a placeholder
     if info["group"] and rest != ["--help"]:
         word = rest[0] if rest else "(nothing)"
         return [f"{shown.where}: `{command}` has no subcommand {word!r}"]
@@ -333,6 +339,18 @@ def test_every_runbook_is_in_the_index() -> None:
 @pytest.mark.parametrize("page", PAGES, ids=_id)
 def test_commands_shown_exist_with_their_options(page: Path, helps: Helps) -> None:
     shown = shown_commands(_id(page), page.read_text(encoding="utf-8"))
+    problems = [p for s in shown for p in command_problems(s, helps)]
+    assert not problems, "\n".join(problems)
+
+
+# The README and the user docs show commands too: they must stay true (same check).
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+        ROOT / "deploy/kubernetes/README.md"]
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_commands_in_the_readme_and_docs_exist(page: Path, helps: Helps) -> None:
+    shown = shown_commands(str(page.relative_to(ROOT)), page.read_text(encoding="utf-8"))
     problems = [p for s in shown for p in command_problems(s, helps)]
     assert not problems, "\n".join(problems)
 
