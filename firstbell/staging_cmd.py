@@ -92,8 +92,9 @@ def seed_cmd(
             result = control.seed(database_url, SeedRequest(profile, scale, seed, history_days),
                                   reset=reset)
     except psycopg.Error as exc:
-        raise UserError(f"option --database-url = '{database_url}': cannot seed it ({exc}). "
-                        "Check that the user may create a schema in that database.") from exc
+        raise UserError(f"option --database-url = '{control.redacted(database_url)}': cannot"
+                        f" seed it ({exc}). Check that the user may create a schema in that"
+                        " database.") from exc
     out = Console()
     if result.seeded:
         out.print(f"Seeded district {profile} (scale {scale:g}, seed {seed}): "
@@ -239,8 +240,8 @@ def import_cmd(
         with console.status("seeding"):
             result = seed_import(url, imported, reset=reset)
     except psycopg.OperationalError as exc:
-        raise UserError(f"option --database-url = '{url}': cannot seed it ({exc}). Check the "
-                        "host, port, user and database name.") from exc
+        raise UserError(f"option --database-url = '{control.redacted(url)}': cannot seed it"
+                        f" ({exc}). Check the host, port, user and database name.") from exc
     out = Console()
     if not result.seeded:
         out.print(f"The database already holds {zip_path.name} (same file, same seed); reused.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -91,14 +92,21 @@ def _ensure_database(admin_url: str) -> str:
     return make_conninfo(admin_url, dbname=DATABASE)
 
 
+def redacted(url: str) -> str:
+    """The connection string as an error message may show it: any password replaced by ***
+    (URL form `postgresql://user:secret@host/db` and keyword form `password=secret`)."""
+    url = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", url)
+    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)
+
+
 def check_url(url: str) -> None:
     """A clear error (exit 2) when `url` cannot be connected to."""
     try:
         with psycopg.connect(url, connect_timeout=5):
             pass
     except psycopg.Error as exc:
-        raise UserError(f"option --database-url = '{url}': cannot connect ({exc}). Check the "
-                        "host, port, user and database name.") from exc
+        raise UserError(f"option --database-url = '{redacted(url)}': cannot connect ({exc})."
+                        " Check the host, port, user and database name.") from exc
 
 
 def up(options: UpOptions, step: Callable[[str], None] = lambda _: None,
