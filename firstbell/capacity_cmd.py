@@ -13,7 +13,6 @@ measurement under `steps/` and `sweep/`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,19 +22,35 @@ import typer
 from rich.console import Console
 
 from firstbell.capacity import UslFit, fit_usl, headroom, latency_knee, next_rates, sustainable
-from firstbell.capacity.measure import SweepPoint, dropped_share, step, sweep_point
+from firstbell.capacity.measure import (
+    SweepPoint,
+    dropped_share,
+    partial,
+    reasons,
+    step,
+    sweep_point,
+)
 from firstbell.capacity.steps import Step
 from firstbell.capacity.usl import MIN_POINTS
 from firstbell.errors import UserError
 from firstbell.plan_cmd import PROFILE, SCALE, SEED, computed_plan
-from firstbell.run_cmd import drive, locust_command
+from firstbell.run_cmd import (
+    EXPORTER_PORT,
+    MASTER_PORT,
+    ONEROSTER_CLIENT,
+    STAGING_HOSTS,
+    THRESHOLDS,
+    USERPOOL,
+    checked_limits,
+    drive,
+    locust_command,
+    new_run_dir,
+)
 from loadtests.identities import check_folder
 from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.targets import load_target
-from loadtests.targets_allowed import TargetRefused, check_target
 from scenarios.compute import ComputedPlan, apportion, hhmm
-from scenarios.thresholds import ThresholdError, Thresholds, load_thresholds
 
 GO, NO_GO, EXPOSURE, INTERRUPTED = 0, 3, 4, 130
 # A step's sessions still in flight when its rate ends are given this long to finish: the step
@@ -167,18 +182,6 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _checked_inputs(target: str, staging_hosts: str,
-                    thresholds: Path | None) -> Thresholds:
-    try:
-        check_target(target, staging_hosts.split(","))
-    except TargetRefused as exc:
-        raise UserError(f"option --target: {exc}") from None
-    try:
-        return load_thresholds(thresholds) if thresholds is not None else load_thresholds()
-    except ThresholdError as exc:
-        raise UserError(str(exc)) from None
-
-
 class Runner:
     """Runs one measurement (a plan) as a Locust run in its own directory."""
 
@@ -201,7 +204,7 @@ class Runner:
                              oneroster_client=self.oneroster_client,
                              exporter_port=self.exporter_port, master_port=self.master_port)
         code = drive(cmd, {}, log=run_dir / "locust.log")
-        if _partial(run_dir):  # Ctrl-C reached Locust, which wrote what it had
+        if partial(run_dir):  # Ctrl-C reached Locust, which wrote what it had
             code = INTERRUPTED
         if code not in (GO, NO_GO, EXPOSURE, INTERRUPTED) or \
                 not (run_dir / "verdict.json").is_file():
@@ -220,12 +223,7 @@ def capacity(
                                  envvar="FIRSTBELL_FORECAST",
                                  help="The day whose peak the headroom is measured against."),
     profile: str = PROFILE, scale: float = SCALE, seed: int = SEED,
-    userpool: Path | None = typer.Option(None, "--userpool", envvar="FIRSTBELL_USERPOOL",
-                                         help="User pool folder (firstbell district"
-                                              " generate … --formats userpool)."),
-    thresholds: Path | None = typer.Option(None, "--thresholds", envvar="FIRSTBELL_THRESHOLDS",
-                                           help="Launch thresholds file (default: the"
-                                                " built-in one)."),
+    userpool: Path | None = USERPOOL, thresholds: Path | None = THRESHOLDS,
     start: float | None = typer.Option(None, "--start", min=0.01, envvar="FIRSTBELL_START",
                                        help="First offered rate, sessions/s (default: the"
                                             " probe scenario's peak)."),
@@ -249,24 +247,16 @@ def capacity(
                                                     " probe scenario's, 45 s)."),
     sweep: bool = typer.Option(True, "--sweep/--no-sweep",
                                help="Run the closed-loop sweeps after the search."),
-    staging_hosts: str = typer.Option("", "--staging-hosts", envvar="FIRSTBELL_STAGING_HOSTS",
-                                      help="Hosts besides loopback that may receive load."),
-    oneroster_client: str = typer.Option("", "--oneroster-client",
-                                         envvar="FIRSTBELL_ONEROSTER_CLIENT",
-                                         help="id:secret of the integration persona's OAuth"
-                                              " clients, comma-separated."),
+    staging_hosts: str = STAGING_HOSTS, oneroster_client: str = ONEROSTER_CLIENT,
     out: Path | None = typer.Option(None, "--out", envvar="FIRSTBELL_RUN_DIR",
                                     help="Capacity directory (default runs/<UTC time>-"
                                          "capacity)."),
-    exporter_port: int = typer.Option(9646, "--exporter-port", envvar="FIRSTBELL_EXPORTER_PORT",
-                                      help="Prometheus exporter port of each step (0 any free,"
-                                           " -1 off)."),
+    exporter_port: int = EXPORTER_PORT,
     workers: int = typer.Option(1, "--workers", envvar="FIRSTBELL_WORKERS", min=1,
                                 help="Load processes per step (a Locust master and N workers"
                                      " when above 1): a generator that cannot keep a rate"
                                      " fails the step on arrivals, not the target."),
-    master_port: int = typer.Option(5557, "--master-port", envvar="FIRSTBELL_MASTER_PORT",
-                                    help="Locust master port with --workers above 1."),
+    master_port: int = MASTER_PORT,
 ) -> None:
     """Find the highest arrival rate the target sustains within the launch thresholds, fit
     its capacity curve, and measure the headroom over the forecast day's peak.
@@ -274,7 +264,7 @@ def capacity(
     Example: firstbell capacity --target http://127.0.0.1:8700 --profile small
     --userpool pool/userpool
     """
-    limits = _checked_inputs(target, staging_hosts, thresholds)
+    limits = checked_limits(target, staging_hosts, thresholds)
     probe_day = computed_plan(scenario, profile, None, scale, None, None, None, seed)
     day = computed_plan(forecast, profile, None, scale, None, None, None, seed)
     probe = probe_of(probe_day)
@@ -288,14 +278,7 @@ def capacity(
                      load_target(probe_day.plan.target).pools_for(personas))
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    root = out or default_run_dir("capacity")
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise UserError(f"option --out: {root} already exists and is not an empty folder;"
-                        " choose a new one")
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"option --out: cannot create {root} ({exc.strerror})") from None
+    root = new_run_dir(out or default_run_dir("capacity"))
 
     seconds = step_seconds or probe.step_seconds
     first = start or probe.start
@@ -342,19 +325,19 @@ def _search(search: Search, probe: Probe, measure: Runner, first: float, seconds
         run_dir, code = measure(step_plan(base, probe.mix, rate, seconds, seed + k),
                                 f"steps/{k:02d}-{rate:.3f}")
         measured = step(run_dir, rate)
-        reasons = _reasons(run_dir)
+        why = reasons(run_dir)
         search.steps.append(measured)
-        search.step_info.append({"run_dir": run_dir.name, "reasons": reasons})
+        search.step_info.append({"run_dir": run_dir.name, "reasons": why})
         save()
         console.print(f"  step {k:2d}: {rate:8.3f} sessions/s offered, {measured.achieved:7.3f}"
                       f" started/s, p95 {measured.p95 * 1000:7.0f} ms, errors"
                       f" {measured.error_ratio:6.2%} → {'pass' if measured.passed else 'FAIL'}"
-                      + (f" ({reasons[0]})" if reasons and not measured.passed else ""),
+                      + (f" ({why[0]})" if why and not measured.passed else ""),
                       highlight=False)
         dropped = dropped_share(run_dir)
         search.step_info[-1]["dropped_share"] = round(dropped, 4)
         if not measured.passed and (dropped > DROPPED_WARNING or
-                                    all(r.startswith("arrivals") for r in reasons)):
+                                    all(r.startswith("arrivals") for r in why)):
             console.print(f"    the generator dropped {dropped:.0%} of the arrivals due (no free"
                           " identity in the user pool, or too late to start): this limit may be"
                           " the generator's or the pool's, not the target's; add --workers or a"
@@ -405,22 +388,6 @@ def sweep_knee(points: list[SweepPoint]) -> float | None:
     line."""
     knee = latency_knee([math.log2(p.users) for p in points], [p.mean for p in points])
     return None if knee is None else round(2.0 ** knee, 6)
-
-
-def _partial(run_dir: Path) -> bool:
-    try:
-        return bool(json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-                    .get("partial"))
-    except (OSError, ValueError):
-        return False
-
-
-def _reasons(run_dir: Path) -> list[str]:
-    try:
-        verdict = json.loads((run_dir / "verdict.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return [str(r) for r in verdict.get("reasons", [])]
 
 
 def _conclude(search: Search, console: Console, root: Path) -> None:

@@ -35,9 +35,53 @@ from loadtests.rundir import default_run_dir, write_json
 from loadtests.targets import load_target
 from loadtests.targets_allowed import TargetRefused, check_target
 from scenarios.compute import ComputedPlan, hhmm
-from scenarios.thresholds import ThresholdError, load_thresholds
+from scenarios.thresholds import ThresholdError, Thresholds, load_thresholds
 
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
+
+# Options `run`, `capacity` and `worker` share: one spelling, one help text.
+USERPOOL = typer.Option(None, "--userpool", envvar="FIRSTBELL_USERPOOL",
+                        help="User pool folder (firstbell district generate … --formats"
+                             " userpool).")
+THRESHOLDS = typer.Option(None, "--thresholds", envvar="FIRSTBELL_THRESHOLDS",
+                          help="Launch thresholds file (default: the built-in one).")
+STAGING_HOSTS = typer.Option("", "--staging-hosts", envvar="FIRSTBELL_STAGING_HOSTS",
+                             help="Hosts besides loopback that may receive load,"
+                                  " comma-separated.")
+ONEROSTER_CLIENT = typer.Option("", "--oneroster-client", envvar="FIRSTBELL_ONEROSTER_CLIENT",
+                                help="id:secret of the integration persona's OAuth clients,"
+                                     " comma-separated.")
+EXPORTER_PORT = typer.Option(9646, "--exporter-port", envvar="FIRSTBELL_EXPORTER_PORT",
+                             help="Prometheus exporter port (0 any free, -1 off).")
+MASTER_PORT = typer.Option(5557, "--master-port", envvar="FIRSTBELL_MASTER_PORT",
+                           help="Locust master port with --workers above 1 or"
+                                " --expect-workers.")
+
+
+def checked_limits(target: str, staging_hosts: str, thresholds: Path | None) -> Thresholds:
+    """The target allowed (loopback or a declared staging host) and the thresholds file
+    valid, or a UserError naming the option."""
+    try:
+        check_target(target, staging_hosts.split(","))
+    except TargetRefused as exc:
+        raise UserError(f"option --target: {exc}") from None
+    try:
+        return load_thresholds(thresholds) if thresholds is not None else load_thresholds()
+    except ThresholdError as exc:
+        raise UserError(str(exc)) from None
+
+
+def new_run_dir(path: Path) -> Path:
+    """`path` created empty (it may exist if empty), or a UserError: a run never writes into
+    another run's directory."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UserError(f"option --out: {path} already exists and is not an empty folder;"
+                        " choose a new one")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"option --out: cannot create {path} ({exc.strerror})") from None
+    return path
 
 
 def locust_command(target: str, plan_file: Path, run_dir: Path, *, userpool: Path | None,
@@ -80,18 +124,11 @@ def prepare(scenario: str, target: str, *, profile: str = "cps", speed: float | 
     """Everything before the first request: check every input (a UserError otherwise),
     compute the plan, create the run directory with plan.json and scenario.json; the Locust
     command line."""
-    try:
-        check_target(target, staging_hosts.split(","))
-    except TargetRefused as exc:
-        raise UserError(f"option --target: {exc}") from None
+    checked_limits(target, staging_hosts, thresholds)
     if expect_workers and workers > 1:
         raise UserError(f"options --workers {workers} and --expect-workers {expect_workers}:"
                         " choose one (local worker processes, or workers that join with"
                         " `firstbell worker --master HOST`)")
-    try:
-        load_thresholds(thresholds) if thresholds is not None else load_thresholds()
-    except ThresholdError as exc:
-        raise UserError(str(exc)) from None
     computed = computed_plan(scenario, profile, speed, scale, window, assume, assumptions, seed)
     target_paths = load_target(computed.plan.target)
     try:  # every input Locust would refuse, refused here before anything is written
@@ -103,12 +140,8 @@ def prepare(scenario: str, target: str, *, profile: str = "cps", speed: float | 
                              " comma-separated")
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    run_dir = out or default_run_dir(computed.scenario.name)
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-        raise UserError(f"option --out: {run_dir} already exists and is not an empty folder;"
-                        " choose a new one")
+    run_dir = new_run_dir(out or default_run_dir(computed.scenario.name))
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
         plan_file = run_dir / "plan.json"
         write_json(plan_file, computed.plan.model_dump(mode="json"))
         write_json(run_dir / "scenario.json", computed.as_json())
@@ -132,12 +165,7 @@ def run(
     profile: str = PROFILE, speed: float | None = SPEED, scale: float = SCALE,
     window: str | None = WINDOW, assume: list[str] | None = ASSUME,
     assumptions: Path | None = ASSUMPTIONS, seed: int = SEED,
-    userpool: Path | None = typer.Option(None, "--userpool", envvar="FIRSTBELL_USERPOOL",
-                                         help="User pool folder (firstbell district"
-                                              " generate … --formats userpool)."),
-    thresholds: Path | None = typer.Option(None, "--thresholds", envvar="FIRSTBELL_THRESHOLDS",
-                                           help="Launch thresholds file (default: the"
-                                                " built-in one)."),
+    userpool: Path | None = USERPOOL, thresholds: Path | None = THRESHOLDS,
     workers: int = typer.Option(1, "--workers", envvar="FIRSTBELL_WORKERS", min=1,
                                 help="Load processes on this machine (a Locust master and N"
                                      " workers when above 1)."),
@@ -145,24 +173,15 @@ def run(
                                        envvar="FIRSTBELL_ABORT_ON_FAIL",
                                        help="Stop when an abortable objective has failed for"
                                             " its duration."),
-    staging_hosts: str = typer.Option("", "--staging-hosts", envvar="FIRSTBELL_STAGING_HOSTS",
-                                      help="Hosts besides loopback that may receive load,"
-                                           " comma-separated."),
-    oneroster_client: str = typer.Option("", "--oneroster-client",
-                                         envvar="FIRSTBELL_ONEROSTER_CLIENT",
-                                         help="id:secret of the integration persona's OAuth"
-                                              " clients, comma-separated."),
+    staging_hosts: str = STAGING_HOSTS, oneroster_client: str = ONEROSTER_CLIENT,
     out: Path | None = typer.Option(None, "--out", envvar="FIRSTBELL_RUN_DIR",
                                     help="Run directory (default runs/<UTC time>-<scenario>)."),
-    exporter_port: int = typer.Option(9646, "--exporter-port", envvar="FIRSTBELL_EXPORTER_PORT",
-                                      help="Prometheus exporter port (0 any free, -1 off)."),
+    exporter_port: int = EXPORTER_PORT,
     exporter_host: str = typer.Option("127.0.0.1", "--exporter-host",
                                       envvar="FIRSTBELL_EXPORTER_HOST",
                                       help="Exporter bind address (0.0.0.0 in a container, so"
                                            " Prometheus on another host can scrape it)."),
-    master_port: int = typer.Option(5557, "--master-port", envvar="FIRSTBELL_MASTER_PORT",
-                                    help="Locust master port with --workers above 1 or"
-                                         " --expect-workers."),
+    master_port: int = MASTER_PORT,
     expect_workers: int = typer.Option(0, "--expect-workers", envvar="FIRSTBELL_EXPECT_WORKERS",
                                        min=0,
                                        help="Run only the master and wait for this many"

@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 from firstbell.errors import UserError
-from firstbell.run_cmd import LOCUSTFILE, drive
+from firstbell.run_cmd import LOCUSTFILE, MASTER_PORT, STAGING_HOSTS, drive
 from loadtests.identities import check_folder
 from loadtests.targets import load_target
 
@@ -37,14 +37,11 @@ def worker(
     master: str = typer.Option(..., "--master", envvar="FIRSTBELL_MASTER",
                                help="Host name or address of the machine running"
                                     " `firstbell run … --expect-workers N`."),
-    master_port: int = typer.Option(5557, "--master-port", envvar="FIRSTBELL_MASTER_PORT",
-                                    help="The master's port (its --master-port)."),
+    master_port: int = MASTER_PORT,
     userpool: Path = typer.Option(..., "--userpool", envvar="FIRSTBELL_USERPOOL",
                                   help="User pool folder of the same district as the"
                                        " master's run."),
-    staging_hosts: str = typer.Option("", "--staging-hosts", envvar="FIRSTBELL_STAGING_HOSTS",
-                                      help="Hosts besides loopback this machine may send load"
-                                           " to, comma-separated."),
+    staging_hosts: str = STAGING_HOSTS,
     processes: int = typer.Option(1, "--processes", envvar="FIRSTBELL_PROCESSES", min=1,
                                   help="Worker processes on this machine (one per core)."),
 ) -> None:

@@ -87,3 +87,19 @@ def sweep_point(run_dir: Path, users: int) -> SweepPoint:
                       mean=float(corrected.get("mean") or 0.0),
                       p95=float(corrected.get("p95") or 0.0),
                       error_ratio=error_ratio(summary))
+
+
+def partial(run_dir: Path) -> bool:
+    """Whether the run was cut short (Ctrl-C or SIGTERM reached Locust)."""
+    try:
+        return bool(_read(run_dir / "summary.json").get("partial"))
+    except ValueError:
+        return False
+
+
+def reasons(run_dir: Path) -> list[str]:
+    """The verdict's reasons in words (empty when it has none or there is no verdict)."""
+    try:
+        return [str(r) for r in _read(run_dir / "verdict.json").get("reasons", [])]
+    except ValueError:
+        return []
