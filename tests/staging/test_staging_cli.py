@@ -184,13 +184,6 @@ def test_seed_refuses_what_it_cannot_or_must_not_seed(tmp_path: Path, postgres_u
                  "host=127.0.0.1 port=1 user=nobody dbname=nothing")
     assert bogus.returncode == 2 and "cannot connect" in bogus.stderr
     assert "Traceback" not in bogus.stderr
-    # A password in the connection string never reaches the terminal (or a CI log).
-    for url in ("postgresql://sis:hunter2@127.0.0.1:1/staging",
-                "host=127.0.0.1 port=1 user=sis password=hunter2 dbname=staging"):
-        for command in ("up", "seed"):
-            secret = _cli(tmp_path, "staging", command, "--database-url", url)
-            assert secret.returncode == 2 and "cannot connect" in secret.stderr
-            assert "hunter2" not in secret.stderr + secret.stdout and "***" in secret.stderr
     missing = _cli(tmp_path, "staging", "seed", "--profile", "small",
                    env={"FIRSTBELL_DATABASE_URL": ""})
     assert missing.returncode == 2 and "--database-url" in missing.stderr
