@@ -23,6 +23,8 @@ RUN groupadd --system --gid 10001 firstbell \
 # dependency ships wheels for linux/amd64 and linux/arm64, so no compiler is needed.
 WORKDIR /opt/firstbell
 COPY pyproject.toml README.md ./
+COPY kernel ./kernel
+COPY thresholds ./thresholds
 COPY firstbell ./firstbell
 COPY fake_data ./fake_data
 COPY staging ./staging

@@ -20,7 +20,7 @@ from fake_data.export_parquet import read_table
 from fake_data.profile import GRADE_CODES, LevelSpec, Profile, load_profile
 from fake_data.schools import scaled
 from fake_data.sessions import SCHOOL_YEAR_ID
-from firstbell.errors import UserError
+from kernel.errors import UserError
 
 MANIFEST = "district.json"
 

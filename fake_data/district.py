@@ -22,7 +22,7 @@ from fake_data.schools import build_schools
 from fake_data.sessions import build_sessions
 from fake_data.staff import build_staff
 from fake_data.students import build_students
-from firstbell.errors import UserError
+from kernel.errors import UserError
 
 MIN_SCALE, MAX_SCALE = 0.001, 10.0
 MIN_SEED, MAX_SEED = 0, 2**63 - 1  # stored as int64 in every output

@@ -23,7 +23,7 @@ from fake_data.profile import Profile
 from fake_data.rng import stream
 from fake_data.sessions import SCHOOL_YEAR_ID
 from fake_data.students import EPOCH
-from firstbell.errors import UserError
+from kernel.errors import UserError
 
 HISTORY_TABLES = ("attendance_daily", "attendance_period", "line_items", "scores")
 ATTENDANCE = pa.array(["present", "tardy", "absent_excused", "absent_unexcused"])

@@ -22,8 +22,8 @@ from fake_data.export_parquet import write_parquet
 from fake_data.history import check_history_days, write_history
 from fake_data.profile import PROFILE_DIR, load_profile, resolve_profile_path
 from fake_data.userpool import write_userpool
-from firstbell import __version__
-from firstbell.errors import UserError
+from kernel.errors import UserError
+from kernel.version import __version__
 
 FORMATS = ("parquet", "oneroster-1.1", "oneroster-1.2", "userpool")
 DEFAULT_FORMATS = ",".join(FORMATS)

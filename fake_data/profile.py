@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from firstbell.errors import UserError
+from kernel.errors import UserError
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 

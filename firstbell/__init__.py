@@ -4,4 +4,6 @@ This package holds the command line and orchestration; domain logic lives in the
 (`fake_data`, `staging`, `scenarios`, `loadtests`, `monitoring`).
 """
 
-__version__ = "0.1.0"
+from kernel.version import __version__
+
+__all__ = ["__version__"]

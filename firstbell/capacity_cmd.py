@@ -32,7 +32,6 @@ from firstbell.capacity.measure import (
 )
 from firstbell.capacity.steps import Step
 from firstbell.capacity.usl import MIN_POINTS
-from firstbell.errors import UserError
 from firstbell.plan_cmd import PROFILE, SCALE, SEED, computed_plan
 from firstbell.run_cmd import (
     EXPORTER_PORT,
@@ -46,13 +45,14 @@ from firstbell.run_cmd import (
     locust_command,
     new_run_dir,
 )
+from kernel.clock import hhmm
+from kernel.errors import EXIT_EXPOSURE, EXIT_GO, EXIT_INTERRUPTED, EXIT_NO_GO, UserError
 from loadtests.identities import check_folder
 from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.targets import load_target
-from scenarios.compute import ComputedPlan, apportion, hhmm
+from scenarios.compute import ComputedPlan, apportion
 
-GO, NO_GO, EXPOSURE, INTERRUPTED = 0, 3, 4, 130
 # A step's sessions still in flight when its rate ends are given this long to finish: the step
 # is judged on what it offered, and a long drain only delays the next step.
 DRAIN_SECONDS = 5.0
@@ -205,8 +205,8 @@ class Runner:
                              exporter_port=self.exporter_port, master_port=self.master_port)
         code = drive(cmd, {}, log=run_dir / "locust.log")
         if partial(run_dir):  # Ctrl-C reached Locust, which wrote what it had
-            code = INTERRUPTED
-        if code not in (GO, NO_GO, EXPOSURE, INTERRUPTED) or \
+            code = EXIT_INTERRUPTED
+        if code not in (EXIT_GO, EXIT_NO_GO, EXIT_EXPOSURE, EXIT_INTERRUPTED) or \
                 not (run_dir / "verdict.json").is_file():
             raise UserError(f"{name}: the load generator stopped with exit code {code} and no"
                             f" verdict; see {run_dir / 'locust.log'}")
@@ -305,13 +305,13 @@ def capacity(
     if code is None and sweep:
         code = _sweep(search, probe, measure, levels, sweep_seconds or probe.sweep_seconds,
                       probe_day.plan, seed, console, save)
-    search.partial = code == INTERRUPTED
+    search.partial = code == EXIT_INTERRUPTED
     save()
     _conclude(search, console, root)
     if code is not None:
         raise typer.Exit(code)
-    raise typer.Exit(GO if search.sustainable_rate and search.headroom >= search.required
-                     else NO_GO)
+    raise typer.Exit(EXIT_GO if search.sustainable_rate and search.headroom >= search.required
+                     else EXIT_NO_GO)
 
 
 def _search(search: Search, probe: Probe, measure: Runner, first: float, seconds: float,
@@ -342,13 +342,13 @@ def _search(search: Search, probe: Probe, measure: Runner, first: float, seconds
                           " identity in the user pool, or too late to start): this limit may be"
                           " the generator's or the pool's, not the target's; add --workers or a"
                           " larger district", style="yellow", highlight=False)
-        if code == EXPOSURE:
+        if code == EXIT_EXPOSURE:
             search.exposure = True
             console.print("  DATA EXPOSURE under load: the search stops (see"
                           f" {run_dir / 'exposures.jsonl'})", style="bold red")
-            return EXPOSURE
-        if code == INTERRUPTED:
-            return INTERRUPTED
+            return EXIT_EXPOSURE
+        if code == EXIT_INTERRUPTED:
+            return EXIT_INTERRUPTED
         rates = next_rates(search.steps, factor, resolution, max_rate=max_rate)
     if rates:
         console.print(f"  stopped after {max_steps} steps (--max-steps) before the search"
@@ -367,8 +367,8 @@ def _sweep(search: Search, probe: Probe, measure: Runner, levels: tuple[int, ...
         console.print(f"  sweep {users:3d} in flight: {point.sessions_per_s:7.2f} sessions/s,"
                       f" {point.requests_per_s:7.1f} requests/s, mean {point.mean * 1000:6.0f}"
                       f" ms, p95 {point.p95 * 1000:6.0f} ms", highlight=False)
-        if code in (EXPOSURE, INTERRUPTED):
-            search.exposure = code == EXPOSURE
+        if code in (EXIT_EXPOSURE, EXIT_INTERRUPTED):
+            search.exposure = code == EXIT_EXPOSURE
             save()
             return code
     points = [p for p in search.sweep if p.sessions_per_s > 0]

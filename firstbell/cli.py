@@ -14,7 +14,6 @@ from rich.markup import escape
 
 from firstbell.capacity_cmd import capacity
 from firstbell.district_cmd import district_app
-from firstbell.errors import UserError
 from firstbell.grafana_cmd import grafana_app
 from firstbell.monitor_cmd import monitor_app
 from firstbell.monitoring_cmd import monitoring_app
@@ -24,6 +23,7 @@ from firstbell.report_cmd import report
 from firstbell.run_cmd import run
 from firstbell.staging_cmd import staging_app
 from firstbell.worker_cmd import worker
+from kernel.errors import EXIT_INTERRUPTED, UserError
 
 app = typer.Typer(
     name="firstbell",
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted; nothing was left half-written.")
-        return 130
+        return EXIT_INTERRUPTED
     return 0
 
 

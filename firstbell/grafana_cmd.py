@@ -10,10 +10,10 @@ import typer
 from grafana_client.client import GrafanaException
 from rich.console import Console
 
-from firstbell.errors import UserError
+from kernel.errors import UserError
 from monitoring.config import DEFAULT
 from monitoring.grafana_api import connect, publish
-from scenarios.thresholds import DEFAULT_FILE, ThresholdError, load_thresholds
+from thresholds import DEFAULT_FILE, ThresholdError, load_thresholds
 
 grafana_app = typer.Typer(help="Publish firstbell's dashboards to a Grafana.",
                           no_args_is_help=True)

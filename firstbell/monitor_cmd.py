@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 
-from firstbell.errors import UserError
+from kernel.errors import UserError
 from monitoring.config import DEFAULT
 from monitoring.local import LocalPrometheus, PrometheusMissing, start, stop
-from scenarios.thresholds import DEFAULT_FILE, ThresholdError, load_thresholds
 from staging.control import STATE_DIR, load_state
+from thresholds import DEFAULT_FILE, ThresholdError, load_thresholds
 
 monitor_app = typer.Typer(help="A local Prometheus for live metrics (no Docker needed).",
                           no_args_is_help=True)

@@ -9,10 +9,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from firstbell.errors import UserError
+from kernel.errors import UserError
 from monitoring.config import DEFAULT
 from monitoring.generate import render, stale, write
-from scenarios.thresholds import DEFAULT_FILE, ThresholdError, load_thresholds
+from thresholds import DEFAULT_FILE, ThresholdError, load_thresholds
 
 monitoring_app = typer.Typer(help="Prometheus rules and configs generated from the launch"
                                   " thresholds.", no_args_is_help=True)

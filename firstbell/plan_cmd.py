@@ -12,12 +12,13 @@ from rich.console import Console
 from rich.table import Table
 
 from fake_data.profile import ProfileError, load_profile
-from firstbell.errors import UserError
+from kernel.clock import hhmm
+from kernel.durations import seconds
+from kernel.errors import UserError
 from loadtests.rundir import write_json
-from scenarios.compute import ComputedPlan, compute, hhmm
+from scenarios.compute import ComputedPlan, compute
 from scenarios.ledger import LedgerError, load_overrides, parse_assume
 from scenarios.model import ScenarioError, load_scenario
-from scenarios.thresholds import seconds
 
 BARS = " ▁▂▃▄▅▆▇█"
 

@@ -25,19 +25,19 @@ from fake_data.describe import describe
 from fake_data.output import Request, write_district
 from fake_data.profile import load_profile, resolve_profile_path
 from firstbell.district_cmd import render, seed_in_range
-from firstbell.errors import UserError
 from firstbell.plan_cmd import computed_plan
 from firstbell.report.data import load as load_report
 from firstbell.report.render import write as write_report
 from firstbell.run_cmd import finish, prepare, spawn
-from loadtests.plan import hhmm
+from kernel.clock import hhmm
+from kernel.errors import EXIT_INTERRUPTED, UserError
 from loadtests.rundir import write_json
 from monitoring.config import DEFAULT as MONITORING
 from monitoring.local import LocalPrometheus, saturation, start, stop
-from scenarios.thresholds import load_thresholds
 from staging.control import UpOptions, down, load_state, up
 from staging.embedded import free_port
 from staging.seed import SeedRequest
+from thresholds import load_thresholds
 
 STATE_DIR = Path(".firstbell")
 DIGEST_CHARS = 12
@@ -192,7 +192,7 @@ def rehearse(
         lap("run")
     except KeyboardInterrupt:
         console.print("interrupted: stopping and writing a partial report …")
-        code = 130
+        code = EXIT_INTERRUPTED
     finally:
         if prom is not None:
             stop(prom)

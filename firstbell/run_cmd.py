@@ -18,7 +18,6 @@ import typer
 from rich.console import Console
 
 import loadtests
-from firstbell.errors import USAGE_ERROR_EXIT, UserError
 from firstbell.plan_cmd import (
     ASSUME,
     ASSUMPTIONS,
@@ -30,12 +29,14 @@ from firstbell.plan_cmd import (
     WINDOW,
     computed_plan,
 )
+from kernel.clock import hhmm
+from kernel.errors import USAGE_ERROR_EXIT, UserError
 from loadtests.identities import check_folder
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.targets import load_target
 from loadtests.targets_allowed import TargetRefused, check_target
-from scenarios.compute import ComputedPlan, hhmm
-from scenarios.thresholds import ThresholdError, Thresholds, load_thresholds
+from scenarios.compute import ComputedPlan
+from thresholds import ThresholdError, Thresholds, load_thresholds
 
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
 

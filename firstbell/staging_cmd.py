@@ -9,7 +9,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from firstbell.errors import UserError
+from kernel.errors import UserError
 from staging import control
 from staging.faults import parse_table
 from staging.seed import SeedRequest

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import typer
 
-from firstbell.errors import UserError
 from firstbell.run_cmd import LOCUSTFILE, MASTER_PORT, STAGING_HOSTS, drive
+from kernel.errors import UserError
 from loadtests.identities import check_folder
 from loadtests.targets import load_target
 

@@ -30,7 +30,7 @@ from gevent.queue import Empty, Queue
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from firstbell import __version__
+from kernel.version import __version__
 from loadtests import feeding
 from loadtests.exporter import CPU_SATURATED, Live
 from loadtests.feeding import CLOSED_BACKOFF, Ticket

@@ -14,15 +14,16 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from prometheus_client import CollectorRegistry, start_http_server
 
-from firstbell import __version__
+from kernel.clock import hhmm
+from kernel.errors import EXIT_GO
+from kernel.version import __version__
 from loadtests.exporter import CPU_SATURATED, RunCollector, bucket_edges
 from loadtests.hdr import Timings, summary
-from loadtests.plan import hhmm
 from loadtests.rundir import RunDir, default_run_dir
 from loadtests.stats import Delta, Hub
-from loadtests.verdict import EXIT_GO, Evaluator, Interval
+from loadtests.verdict import Evaluator, Interval
 from monitoring.grafana_api import RunAnnotations, connect
-from scenarios.thresholds import latency_thresholds
+from thresholds import latency_thresholds
 
 if TYPE_CHECKING:
     from loadtests.engine import Engine

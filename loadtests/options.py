@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.plan import LoadPlan, PlanError, constant_plan, load_plan, parse_rates
-from scenarios.thresholds import Thresholds, load_thresholds
+from thresholds import Thresholds, load_thresholds
 
 DEFAULT_EXPORTER_PORT = 9646
 DEFAULT_RATES = "teacher=1,student=1,guardian=1,clerk=0.2,district_admin=0.05"
@@ -80,7 +80,7 @@ def add_arguments(parser: Any) -> None:
     add("--drain", "FIRSTBELL_DRAIN", "Seconds sessions in flight may finish after the plan"
         " ends (30)", dest="firstbell_drain", type=float)
     add("--thresholds", "FIRSTBELL_THRESHOLDS", "Launch thresholds file (default: firstbell's"
-        " scenarios/launch-thresholds.yaml)", dest="firstbell_thresholds")
+        " thresholds/launch-thresholds.yaml)", dest="firstbell_thresholds")
     group.add_argument("--abort-on-fail", env_var="FIRSTBELL_ABORT_ON_FAIL",
                        action="store_true", dest="firstbell_abort_on_fail",
                        help="Stop the run when an abortable objective has failed for its"

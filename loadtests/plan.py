@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kernel.fields import field_errors
 from loadtests.arrivals import RateCurve, RateStage
-from scenarios.thresholds import field_errors
 
 
 class PlanError(ValueError):
@@ -126,12 +126,6 @@ class LoadPlan(BaseModel):
     def stage_label(self, elapsed: float) -> str:
         index = self.curve.stage_at(elapsed)
         return self.stages[index].label or f"stage {index + 1}"
-
-
-def hhmm(clock: float) -> str:
-    """Clock seconds as HH:MM (whole minutes passed; a day may end at 24:00)."""
-    minutes = int(round(clock) // 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def parse_rates(text: str, source: str = "--rate") -> dict[str, float]:

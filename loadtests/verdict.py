@@ -14,12 +14,12 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from kernel.errors import EXIT_EXPOSURE, EXIT_GO, EXIT_NO_GO
 from loadtests.arrivals import RateCurve
 from loadtests.hdr import Timings, new_histogram, percentile_value
-from scenarios.thresholds import Check, Thresholds, checks
+from thresholds import Check, Thresholds, checks
 
 GO, NO_GO = "GO", "NO-GO"
-EXIT_GO, EXIT_NO_GO, EXIT_EXPOSURE = 0, 3, 4
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """One config object for everything monitoring generates that is not a launch threshold: scrape
 targets, jobs, severities, where runbooks live, and the burn-rate windows and factors (with
 where they come from). The thresholds themselves come only from
-`scenarios/launch-thresholds.yaml`."""
+`thresholds/launch-thresholds.yaml`."""
 
 from __future__ import annotations
 

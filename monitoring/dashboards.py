@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from itertools import count
 from typing import Any
 
-from scenarios.thresholds import Thresholds, checks
+from thresholds import Thresholds, checks
 
 DATASOURCE = {"type": "prometheus", "uid": "firstbell-prometheus"}
 SESSIONS = "suffix: sessions/s"

@@ -18,7 +18,7 @@ from grafana_client.client import GrafanaClientError, GrafanaException
 from monitoring.config import MonitoringConfig
 from monitoring.dashboards import DATASOURCE
 from monitoring.dashboards import render as render_dashboards
-from scenarios.thresholds import Thresholds
+from thresholds import Thresholds
 
 log = logging.getLogger("firstbell")
 FOLDER_UID = "firstbell"

@@ -16,7 +16,7 @@ import httpx
 
 from monitoring.config import MonitoringConfig
 from monitoring.generate import ALERTS, PROMETHEUS, RECORDING, render, write
-from scenarios.thresholds import Thresholds
+from thresholds import Thresholds
 
 READY_SECONDS = 30.0
 

@@ -3,7 +3,7 @@ objective measure (the share of requests slower than the threshold, or the error
 the objective's window, for its `for`), data exposure, arrival shortfall, load-generator
 saturation, target down, and multiwindow burn-rate alerts per endpoint group. Recording rules
 are named ``level:metric:operations``. Nothing here states a threshold: each comes from
-`scenarios/launch-thresholds.yaml` through `scenarios.thresholds.checks`."""
+`thresholds/launch-thresholds.yaml` through `thresholds.checks`."""
 
 from __future__ import annotations
 
@@ -11,22 +11,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from kernel.durations import prometheus_duration as duration
+from kernel.durations import prometheus_seconds
 from monitoring.config import MonitoringConfig
-from scenarios.thresholds import Check, Thresholds, checks
+from thresholds import Check, Thresholds, checks
 
 # The endpoint label's group is the part before the dot (auth.login -> auth).
 GROUP_REGEX = "([^.]+)[.].+"  # [.] rather than an escaped dot, which PromQL strings want doubled
 ERROR_CLASSES = "5xx|error"   # no answer at all counts as an error, as in the live verdict
 TAIL = {"p95": 0.05, "p99": 0.01}  # a p95 over T means more than 5% of requests slower than T
-
-
-def duration(seconds: float) -> str:
-    """Seconds as a Prometheus duration: 300 -> "5m", 90 -> "90s"."""
-    s = round(seconds)
-    for unit, size in (("h", 3600), ("m", 60)):
-        if s and s % size == 0:
-            return f"{s // size}{unit}"
-    return f"{s}s"
 
 
 def kebab(alert: str) -> str:
@@ -52,11 +45,7 @@ def _windows(t: Thresholds, cfg: MonitoringConfig) -> list[str]:
     found = {"1m"} | {duration(c.window) for c in checks(t) if c.group != "arrivals"}
     for w in cfg.burn_windows:
         found |= {w.long, w.short}
-    return sorted(found, key=lambda d: _seconds(d))
-
-
-def _seconds(d: str) -> int:
-    return int(d[:-1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[d[-1]]
+    return sorted(found, key=lambda d: prometheus_seconds(d))
 
 
 def recording_rules(t: Thresholds, cfg: MonitoringConfig) -> dict[str, Any]:
@@ -196,14 +185,14 @@ def alert_rules(t: Thresholds, cfg: MonitoringConfig) -> dict[str, Any]:
                     f" and on (group) group:firstbell_request_error_ratio:ratio_rate{bw.short}"
                     f"{sel} > {bw.factor:g} * {budget:g}"
                     f" and on (group) group:firstbell_requests:rate{bw.short}{sel}"
-                    f" * {_seconds(bw.short)} >= {c.min_requests}")
+                    f" * {prometheus_seconds(bw.short)} >= {c.min_requests}")
             burn.append(_alert(
                 cfg, "FirstbellErrorBudgetBurn", expr, "0s", bw.severity,
                 f"{c.group} burns its error budget {bw.factor:g}x too fast",
                 f"The {c.group} error ratio is above {bw.factor:g} x its budget"
                 f" ({c.threshold:g}) over both {bw.long} and {bw.short}: at this rate the"
                 f" launch week's ({cfg.slo_period}) budget is gone in"
-                f" {_seconds(cfg.slo_period) / bw.factor / 3600:.1f} h.",
+                f" {prometheus_seconds(cfg.slo_period) / bw.factor / 3600:.1f} h.",
                 group=c.group, window=bw.long))
     return {"groups": [
         {"name": "firstbell-objectives", "rules": objective_alerts},

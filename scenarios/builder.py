@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from fake_data.profile import Profile
-from loadtests.plan import hhmm
+from kernel.clock import hhmm
 from loadtests.targets import Target
 from scenarios.district import Bells, populations, resolve_date, school_day_problem
 from scenarios.ledger import Assumption, Ledger, LedgerError

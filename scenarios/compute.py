@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from fake_data.profile import Profile
-from loadtests.plan import LoadPlan, PlanError, build_plan, hhmm
+from kernel.clock import hhmm
+from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.targets import load_target
 from scenarios.builder import Builder, Overrides
 from scenarios.ledger import Assumption, Ledger, LedgerError
@@ -276,4 +277,4 @@ def _plan(scenario: Scenario, source: str, slots: list[Slot], lo: float, speed: 
         raise ScenarioError(str(exc)) from None
 
 
-__all__ = ["ComputedPlan", "LedgerError", "apportion", "compute", "hhmm"]
+__all__ = ["ComputedPlan", "LedgerError", "apportion", "compute"]

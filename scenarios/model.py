@@ -15,8 +15,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kernel.durations import seconds
+from kernel.fields import field_errors
 from scenarios.ledger import LedgerError, check_name, check_source
-from scenarios.thresholds import field_errors, seconds
 
 DAYS_DIR = Path(__file__).with_name("days")
 DEFAULTS_FILE = Path(__file__).with_name("assumptions.yaml")

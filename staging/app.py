@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg_pool import AsyncConnectionPool
 
-from firstbell import __version__
+from kernel.version import __version__
 from staging import (
     attendance,
     auth,

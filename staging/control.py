@@ -26,7 +26,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from firstbell.errors import UserError
+from kernel.errors import UserError
 from staging.embedded import EmbeddedPostgres
 from staging.seed import Progress, SeedRequest, SeedResult, read_meta, seed_database
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from psycopg.conninfo import make_conninfo
 
-from firstbell.errors import UserError
+from kernel.errors import UserError
 
 SERVER_USER = "postgres"
 SUPERUSER = "postgres"

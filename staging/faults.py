@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 
+from kernel.durations import seconds
 from staging.errors import ApiError
 
 GROUPS = ("auth", "portal", "gradebook", "attendance", "sim", "admin", "ims")
@@ -52,14 +53,6 @@ class FaultSpec:
                 "rate_limit": any(self.rate_limit.values())}
 
 
-def _seconds(text: str) -> float:
-    text = text.strip().lower()
-    for suffix, factor in (("ms", 0.001), ("s", 1.0)):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * factor
-    return float(text)
-
-
 def parse_table(text: str, what: str, *, durations: bool,
                 upper: float | None = 1.0) -> dict[str, float]:
     """``"portal=200ms,auth=1s"`` (or ``"*=0.1"``) to ``{"portal": 0.2, "auth": 1.0}``.
@@ -72,7 +65,7 @@ def parse_table(text: str, what: str, *, durations: bool,
             raise ValueError(f"{what}: unknown route group '{group}' (use {', '.join(GROUPS)} "
                              "or *)")
         try:
-            number = _seconds(value) if durations else float(value)
+            number = seconds(value, bare_numbers=True) if durations else float(value)
         except ValueError:
             raise ValueError(f"{what}: '{item}' is not group=value") from None
         out_of_range = (number <= 0) if upper is None and not durations else (

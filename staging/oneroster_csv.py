@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_data.export_oneroster import HEADERS, MANIFEST_FILES, RACE_COLUMNS, SEXES, USER_ROLES
-from firstbell.errors import UserError
+from kernel.errors import UserError
 from staging import oneroster_cells as cells
 
 MAX_ERRORS = 50

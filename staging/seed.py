@@ -20,8 +20,8 @@ from fake_data.district import District, generate
 from fake_data.history import history_batches
 from fake_data.pgload import copy_batches, load_district
 from fake_data.profile import load_profile
-from firstbell import __version__
-from firstbell.errors import UserError
+from kernel.errors import UserError
+from kernel.version import __version__
 from staging import migrate
 from staging.config import SCHEMA
 from staging.passwords import seed_hashes

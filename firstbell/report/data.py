@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from firstbell.capacity import headroom as capacity_headroom
-from firstbell.errors import UserError
+from kernel.clock import hhmm
+from kernel.errors import UserError
 from loadtests.hdr import decode, new_histogram, percentile_value
-from loadtests.plan import hhmm
 from loadtests.rundir import read_jsonl
 
 RUNBOOKS = "runbooks/alerts"

@@ -569,7 +569,7 @@ def test_the_images_install_works_outside_the_repo(tmp_path: Path) -> None:
 
     # one module of each package; Locust's first, as in a Locust process (it patches ssl)
     modules = ("loadtests.locustfile", "firstbell.cli", "fake_data.profile", "staging.server",
-               "scenarios.thresholds", "monitoring.generate")
+               "scenarios.compute", "thresholds", "kernel.version", "monitoring.generate")
     imported = run(sys.executable, "-c", "import importlib;"
                    f" print(*(importlib.import_module(m).__file__ for m in {modules!r}))")
     assert imported.returncode == 0, imported.stderr
@@ -584,7 +584,8 @@ def test_the_images_install_works_outside_the_repo(tmp_path: Path) -> None:
         pool.stderr
     for folder, pattern in (("staging/migrations", "*.sql"),
                             ("firstbell/report/templates", "*.j2"),
-                            ("fake_data/profiles", "*.yaml"), ("scenarios/days", "*.yaml")):
+                            ("fake_data/profiles", "*.yaml"), ("scenarios/days", "*.yaml"),
+                            ("thresholds", "*.yaml")):
         assert sorted(p.name for p in (site / folder).glob(pattern)) == \
             sorted(p.name for p in (ROOT / folder).glob(pattern)), folder
 

@@ -25,7 +25,7 @@ import yaml
 
 from firstbell.cli import app
 from firstbell.plan_cmd import computed_plan
-from scenarios.thresholds import load_thresholds
+from thresholds import load_thresholds
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "kubernetes"

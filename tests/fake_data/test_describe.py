@@ -15,7 +15,7 @@ from fake_data.describe import describe
 from fake_data.output import Request, write_district
 from fake_data.profile import load_profile
 from fake_data.schools import scaled
-from firstbell.errors import UserError
+from kernel.errors import UserError
 
 
 @pytest.fixture(scope="module", params=[0.3, 2.0])

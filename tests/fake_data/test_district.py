@@ -16,7 +16,7 @@ from fake_data.district import District, generate
 from fake_data.profile import load_profile
 from fake_data.sessions import SCHOOL_YEAR_ID
 from fake_data.students import age_on
-from firstbell.errors import UserError
+from kernel.errors import UserError
 
 
 def _col(table: pa.Table, name: str) -> np.ndarray:

@@ -11,7 +11,7 @@ import pytest
 
 from fake_data.district import District
 from fake_data.history import HISTORY_TABLES, history_batches, write_history
-from firstbell.errors import UserError
+from kernel.errors import UserError
 
 
 def _np(batch: pa.RecordBatch, name: str) -> np.ndarray:

@@ -19,8 +19,8 @@ from firstbell.capacity_cmd import (
     sweep_knee,
     sweep_plan,
 )
-from firstbell.errors import UserError
 from firstbell.plan_cmd import computed_plan
+from kernel.errors import UserError
 
 
 @pytest.fixture(scope="module")

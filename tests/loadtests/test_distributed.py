@@ -18,7 +18,7 @@ from support.locust_run import ROOT, environment
 from support.sis_server import free_port
 from support.sisdb import query
 
-from scenarios.thresholds import load_thresholds
+from thresholds import load_thresholds
 
 
 def firstbell(*args: str) -> subprocess.Popen[str]:

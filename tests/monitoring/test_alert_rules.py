@@ -15,7 +15,7 @@ import yaml
 from monitoring.config import DEFAULT
 from monitoring.generate import render
 from monitoring.rules import build
-from scenarios.thresholds import load_thresholds
+from thresholds import load_thresholds
 
 GEN = {"job": "firstbell", "instance": "127.0.0.1:9646"}
 RULES = build(load_thresholds(), DEFAULT)

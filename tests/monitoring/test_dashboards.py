@@ -12,7 +12,7 @@ import yaml
 
 from monitoring import dashboards
 from monitoring.generate import DASHBOARDS, DATASOURCES, PROVIDERS
-from scenarios.thresholds import checks, load_thresholds
+from thresholds import checks, load_thresholds
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
 UIDS = {"launch-overview.json": "firstbell-launch-overview",

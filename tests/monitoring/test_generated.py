@@ -22,7 +22,7 @@ from monitoring.generate import (
     render,
 )
 from monitoring.rules import build
-from scenarios.thresholds import Thresholds, checks, load_thresholds
+from thresholds import Thresholds, checks, load_thresholds
 
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "monitoring"

@@ -16,7 +16,7 @@ from support.sis_server import serve
 from firstbell.cli import main
 from monitoring.config import DEFAULT
 from monitoring.grafana_api import RunAnnotations, connect, dashboard_link, publish
-from scenarios.thresholds import load_thresholds
+from thresholds import load_thresholds
 
 TOKEN = "glsa_contract_test_token"
 

@@ -24,9 +24,9 @@ from monitoring import dashboards
 from monitoring.config import DEFAULT
 from monitoring.local import start, stop
 from monitoring.rules import build
-from scenarios.thresholds import load_thresholds
 from staging.app import create_app
 from staging.oauth import ROSTER_CORE, create_client
+from thresholds import load_thresholds
 
 PERSONAS = ("teacher", "student", "guardian", "clerk", "district_admin", "integration",
             "guardian_unregistered")

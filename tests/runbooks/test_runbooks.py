@@ -5,7 +5,7 @@
   blocks, `$ ` prompts and `\\` continuations allowed, and in inline code) exists: its
   subcommand path answers `--help` with exit 0, and every `--option` the line uses is an option
   of that command;
-- launch-day.md's go/no-go tables say what `scenarios/launch-thresholds.yaml` says;
+- launch-day.md's go/no-go tables say what `thresholds/launch-thresholds.yaml` says;
 - the commands the README and the user docs show pass the same command check (in a console
   block only the `$ ` lines are commands; the rest is output).
 
@@ -33,7 +33,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from scenarios.thresholds import Gates, load_thresholds, seconds
+from kernel.durations import seconds
+from thresholds import Gates, load_thresholds
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOKS = ROOT / "runbooks"

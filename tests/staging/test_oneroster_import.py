@@ -26,7 +26,7 @@ from fake_data.district import District, generate
 from fake_data.export_oneroster import write_oneroster
 from fake_data.profile import load_profile
 from fake_data.userpool import load_persona
-from firstbell.errors import UserError
+from kernel.errors import UserError
 from staging.app import create_app
 from staging.config import Settings
 from staging.oneroster_import import (

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from support.sisdb import new_database
 
-from firstbell.errors import UserError
+from kernel.errors import UserError
 from staging import migrate
 from staging.embedded import EmbeddedPostgres
 from staging.seed import SeedRequest, seed_database

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from kernel.durations import seconds
+from kernel.errors import EXIT_EXPOSURE, EXIT_GO, EXIT_NO_GO
 from loadtests.arrivals import RateCurve, RateStage
 from loadtests.hdr import Timings
-from loadtests.verdict import EXIT_EXPOSURE, EXIT_GO, EXIT_NO_GO, Evaluator, Interval
-from scenarios.thresholds import (
+from loadtests.verdict import Evaluator, Interval
+from thresholds import (
     ThresholdError,
     Thresholds,
     checks,
     latency_thresholds,
     load_thresholds,
-    seconds,
 )
 
 SMALL = Thresholds.model_validate({

@@ -1,39 +1,18 @@
-"""The launch thresholds (`scenarios/launch-thresholds.yaml`) as data: validated, and flattened
-into the individual checks everything else evaluates or generates from (``auth.p95``,
-``gradebook.error_ratio``, ``arrivals.min_ratio``)."""
+"""The launch thresholds as a validated model, flattened into the individual checks everything
+else evaluates or generates from (``auth.p95``, ``gradebook.error_ratio``,
+``arrivals.min_ratio``)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-DEFAULT_FILE = Path(__file__).with_name("launch-thresholds.yaml")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+from kernel.durations import seconds
+
 GROUP = re.compile(r"^(\*|[a-z][a-z0-9_]*)$")
-
-
-class ThresholdError(ValueError):
-    """A thresholds file that cannot be used; the message names file, field and value."""
-
-
-def seconds(value: Any) -> float:
-    """``"300ms"``, ``"1.5s"``, ``"5m"``, ``"1h"`` or a number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"{value!r} is negative; durations are positive")
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration; write e.g. 300ms, 1.5s, 5m or 1h")
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 class _Strict(BaseModel):
@@ -149,36 +128,3 @@ def checks(t: Thresholds) -> list[Check]:
 def latency_thresholds(t: Thresholds) -> list[float]:
     """Every latency threshold, for histogram bucket edges."""
     return sorted({c.threshold for c in checks(t) if c.measure in ("p95", "p99")})
-
-
-def field_errors(exc: ValidationError) -> list[str]:
-    """One line per pydantic error: the dotted field, the message, the value. Shared by the
-    thresholds, the load plan and the scenario files so that every one reads the same."""
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]).replace("for_", "for")
-        lines.append(f"  field {where}: {err['msg'].removeprefix('Value error, ')}"
-                     f" (value {err.get('input')!r})")
-    return lines
-
-
-def _message(path: Path, exc: ValidationError) -> str:
-    return "\n".join([f"{path}: the launch thresholds are not valid:", *field_errors(exc),
-                      "  See scenarios/launch-thresholds.yaml for the format."])
-
-
-def load_thresholds(path: Path = DEFAULT_FILE) -> Thresholds:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ThresholdError(f"{path}: cannot read the launch thresholds ({exc.strerror})") \
-            from None
-    except yaml.YAMLError as exc:
-        raise ThresholdError(f"{path}: not YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ThresholdError(f"{path}: launch thresholds are a mapping with 'version: 1',"
-                             " 'objectives' and 'arrivals'")
-    try:
-        return Thresholds.model_validate(raw)
-    except ValidationError as exc:
-        raise ThresholdError(_message(path, exc)) from None
