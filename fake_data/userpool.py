@@ -13,6 +13,7 @@ parent self-registration end to end and link each child.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -131,44 +132,65 @@ def _preferring_own_block(rng: np.random.Generator, key: np.ndarray, row_key: np
     return _ragged([(same, same_drawn), (other, other_drawn)])
 
 
-def build_userpool(district: District) -> dict[str, pa.Table]:
-    rng = stream(district.seed, "userpool")
-    students = district["students"]
-    staff = district["staff"]
-    sections = district["sections"]
-    enrollments = district["enrollments"]
-    links = district["guardian_links"]
-    accounts = district["accounts"]
-    n_students = students.num_rows
-    st_school = students["school_id"].to_numpy()
-    st_household = students["household_id"].to_numpy()
-    active_staff = pc.equal(staff["status"].cast(pa.string()), "active").to_numpy(
-        zero_copy_only=False)
-    role = staff["role"].cast(pa.string()).to_numpy(zero_copy_only=False)
-    staff_school = staff["school_id"].to_numpy()
-    pools: dict[str, pa.Table] = {}
+@dataclass(frozen=True)
+class _People:
+    """What several pools read about students and staff, as arrays indexed by id - 1."""
 
-    # Teachers with sections: their sections and students; forbidden = other teachers' ones.
+    student_school: np.ndarray
+    student_household: np.ndarray
+    staff_active: np.ndarray  # bool
+    staff_role: np.ndarray  # str
+    staff_school: np.ndarray
+
+    @classmethod
+    def of(cls, district: District) -> _People:
+        students, staff = district["students"], district["staff"]
+        return cls(
+            students["school_id"].to_numpy(), students["household_id"].to_numpy(),
+            pc.equal(staff["status"].cast(pa.string()), "active").to_numpy(zero_copy_only=False),
+            staff["role"].cast(pa.string()).to_numpy(zero_copy_only=False),
+            staff["school_id"].to_numpy())
+
+
+def build_userpool(district: District) -> dict[str, pa.Table]:
+    """Every persona's identities. One random stream feeds the forbidden ids of all pools in
+    turn, so the pools are built in this order: another order gives other identities for the
+    same seed."""
+    rng = stream(district.seed, "userpool")
+    people = _People.of(district)
+    links = _Links.of(district)
+    return {
+        "teacher": _teacher_pool(district, people, rng),
+        "student": _student_pool(district, people, rng),
+        "guardian": _guardian_pool(district, people, rng, links),
+        "guardian_unregistered": _unregistered_guardian_pool(district, links),
+        "clerk": _clerk_pool(district, people, rng),
+        "district_admin": _district_admin_pool(district, people),
+        "terminated_staff": _terminated_staff_pool(district, people),
+    }
+
+
+def _teacher_pool(district: District, people: _People, rng: np.random.Generator) -> pa.Table:
+    """Teachers with sections: their sections and students; forbidden = other teachers' ones."""
+    sections, enrollments = district["sections"], district["enrollments"]
     sec_teacher = sections["teacher_id"].to_numpy()
     sec_school = sections["school_id"].to_numpy()
     teachers = np.unique(sec_teacher)
-    t_index = np.full(staff.num_rows + 1, -1, dtype=np.int64)
+    t_index = np.full(district["staff"].num_rows + 1, -1, dtype=np.int64)
     t_index[teachers] = np.arange(len(teachers))
-    e_section = enrollments["section_id"].to_numpy()
-    e_teacher = t_index[sec_teacher[e_section - 1]]
-    t_school = staff_school[teachers - 1]
+    e_teacher = t_index[sec_teacher[enrollments["section_id"].to_numpy() - 1]]
+    t_school = people.staff_school[teachers - 1]
     owned = _lists(e_teacher, enrollments["student_id"].to_numpy(), len(teachers))
     # Same-school students are the sharpest probe (a teacher reading a colleague's class); when
     # the school has too few students outside the teacher's own sections, other schools' fill in.
     forbidden_students = _preferring_own_block(
-        rng, st_school, t_school, e_teacher, enrollments["student_id"].to_numpy() - 1,
-        FORBIDDEN_PER_IDENTITY)
+        rng, people.student_school, t_school, e_teacher,
+        enrollments["student_id"].to_numpy() - 1, FORBIDDEN_PER_IDENTITY)
     # A colleague's section, from another school when the teacher teaches all of their own school's.
     forbidden_sections = _preferring_own_block(
         rng, sec_school, t_school, t_index[sec_teacher], np.arange(len(sec_teacher)), 1)
-    teacher_active = active_staff[teachers - 1]
     level = district["schools"]["level"].cast(pa.string()).to_numpy(zero_copy_only=False)
-    pools["teacher"] = pa.table({
+    return pa.table({
         **_logins(district, "staff", teachers),
         "staff_id": pa.array(teachers.astype(np.int32)),
         "school_id": pa.array(t_school.astype(np.int32)),
@@ -178,68 +200,97 @@ def build_userpool(district: District) -> dict[str, pa.Table]:
         "students": owned,
         "forbidden_sections": forbidden_sections,
         "forbidden_students": forbidden_students,
-    }).filter(pa.array(teacher_active))
+    }).filter(pa.array(people.staff_active[teachers - 1]))
 
-    # Students: their own sections; forbidden = students of other households.
+
+def _student_pool(district: District, people: _People, rng: np.random.Generator) -> pa.Table:
+    """Students: their own sections; forbidden = students of other households."""
+    students, enrollments = district["students"], district["enrollments"]
     st_ids = students["student_id"].to_numpy()
-    pools["student"] = pa.table({
+    return pa.table({
         **_logins(district, "student", st_ids),
         "student_id": pa.array(st_ids),
-        "school_id": pa.array(st_school),
+        "school_id": pa.array(people.student_school),
         "grade": students["grade"].combine_chunks(),
-        "sections": _lists(enrollments["student_id"].to_numpy() - 1, e_section, n_students),
-        "forbidden_students": _ragged([_outside(rng, st_household, st_household,
+        "sections": _lists(enrollments["student_id"].to_numpy() - 1,
+                           enrollments["section_id"].to_numpy(), students.num_rows),
+        "forbidden_students": _ragged([_outside(rng, people.student_household,
+                                                people.student_household,
                                                 FORBIDDEN_PER_IDENTITY)]),
     })
 
-    # Guardians with an activated portal account: children they may see, and those they may not
-    # (their own no-access children first, then other families' children).
-    g_active = accounts.filter(pc.and_(
+
+@dataclass(frozen=True)
+class _Links:
+    """The guardian links as arrays, and per guardian (id - 1) the children they may see and
+    their no-access (custody) children."""
+
+    guardian: np.ndarray  # 0-based
+    student: np.ndarray
+    access: np.ndarray  # bool: portal access
+    children: pa.ListArray
+    no_access: pa.ListArray
+
+    @classmethod
+    def of(cls, district: District) -> _Links:
+        links = district["guardian_links"]
+        n_g = district["guardians"].num_rows
+        guardian = links["guardian_id"].to_numpy() - 1
+        student = links["student_id"].to_numpy()
+        access = links["portal_access"].to_numpy(zero_copy_only=False)
+        return cls(guardian, student, access, _lists(guardian[access], student[access], n_g),
+                   _lists(guardian[~access], student[~access], n_g))
+
+
+def _guardians_with_account(district: District, status: str) -> np.ndarray:
+    accounts = district["accounts"]
+    return accounts.filter(pc.and_(
         pc.equal(accounts["person_type"].cast(pa.string()), "guardian"),
-        pc.equal(accounts["status"].cast(pa.string()), "active"),
+        pc.equal(accounts["status"].cast(pa.string()), status),
     ))["person_id"].to_numpy()
+
+
+def _guardian_pool(district: District, people: _People, rng: np.random.Generator,
+                   links: _Links) -> pa.Table:
+    """Guardians with an activated portal account: children they may see, and those they may not
+    (their own no-access children first, then other families' children)."""
+    g_active = _guardians_with_account(district, "active")
     n_g = district["guardians"].num_rows
-    l_guardian = links["guardian_id"].to_numpy() - 1
-    l_student = links["student_id"].to_numpy()
-    access = links["portal_access"].to_numpy(zero_copy_only=False)
-    children = _lists(l_guardian[access], l_student[access], n_g)
-    denied = _lists(l_guardian[~access], l_student[~access], n_g)
     g_household = district["guardians"]["household_id"].to_numpy()
-    others, drawn = _outside(rng, st_household, g_household, FORBIDDEN_PER_IDENTITY)
+    others, drawn = _outside(rng, people.student_household, g_household, FORBIDDEN_PER_IDENTITY)
     forbidden = _lists(  # a stable sort keeps each guardian's own no-access children first
-        np.r_[l_guardian[~access], np.repeat(np.arange(n_g), drawn.sum(axis=1))],
-        np.r_[l_student[~access], others[drawn] + 1],
+        np.r_[links.guardian[~links.access], np.repeat(np.arange(n_g), drawn.sum(axis=1))],
+        np.r_[links.student[~links.access], others[drawn] + 1],
         n_g,
     )
-    codes = students["access_code"].combine_chunks()
+    codes = district["students"]["access_code"].combine_chunks()
     take = pa.array(g_active - 1)
-    active_children = children.take(take)
-    pools["guardian"] = pa.table({
+    active_children = links.children.take(take)
+    return pa.table({
         **_logins(district, "guardian", g_active),
         "guardian_id": pa.array(g_active.astype(np.int32)),
         "children": active_children,
         "children_codes": _codes_of(active_children, codes),
-        "no_access_children": denied.take(take),
+        "no_access_children": links.no_access.take(take),
         "forbidden_students": forbidden.take(take),
     })
 
-    # Guardians who must register on cutover day. One whose email another guardian record also
-    # carries is left out: registration sends that address a "contact the school" message, not
-    # a code, so such an identity could never finish the flow.
-    guardians = district["guardians"]
-    g_account = accounts.filter(pc.and_(
-        pc.equal(accounts["person_type"].cast(pa.string()), "guardian"),
-        pc.equal(accounts["status"].cast(pa.string()), "unactivated"),
-    ))["person_id"].to_numpy()
-    emails = guardians["email"].combine_chunks()
+
+def _unregistered_guardian_pool(district: District, links: _Links) -> pa.Table:
+    """Guardians who must register on cutover day. One whose email another guardian record also
+    carries is left out: registration sends that address a "contact the school" message, not
+    a code, so such an identity could never finish the flow."""
+    g_account = _guardians_with_account(district, "unactivated")
+    emails = district["guardians"]["email"].combine_chunks()
     counted = pc.value_counts(pc.drop_null(emails))
     shared = pc.is_in(emails, value_set=pc.filter(counted.field("values"),
                                                   pc.greater(counted.field("counts"), 1)))
     shared = pc.fill_null(shared, False).to_numpy(zero_copy_only=False)
     g_new = g_account[~shared[g_account - 1]]
+    codes = district["students"]["access_code"].combine_chunks()
     take = pa.array(g_new - 1)
-    new_children, new_denied = children.take(take), denied.take(take)
-    pools["guardian_unregistered"] = pa.table({
+    new_children, new_denied = links.children.take(take), links.no_access.take(take)
+    return pa.table({
         **_logins(district, "guardian", g_new),  # password: the one to register with
         "guardian_id": pa.array(g_new.astype(np.int32)),
         "email": emails.take(take),
@@ -249,32 +300,38 @@ def build_userpool(district: District) -> dict[str, pa.Table]:
         "no_access_codes": _codes_of(new_denied, codes),
     })
 
-    # Clerks: their school; forbidden = students of other schools.
-    clerk = np.flatnonzero((role == "clerk") & active_staff) + 1
-    c_school = staff_school[clerk - 1]
-    pools["clerk"] = pa.table({
+
+def _clerk_pool(district: District, people: _People, rng: np.random.Generator) -> pa.Table:
+    """Clerks: their school; forbidden = students of other schools."""
+    clerk = np.flatnonzero((people.staff_role == "clerk") & people.staff_active) + 1
+    c_school = people.staff_school[clerk - 1]
+    return pa.table({
         **_logins(district, "staff", clerk),
         "staff_id": pa.array(clerk.astype(np.int32)),
         "school_id": pa.array(c_school.astype(np.int32)),
-        "forbidden_students": _ragged([_outside(rng, st_school, c_school,
+        "forbidden_students": _ragged([_outside(rng, people.student_school, c_school,
                                                 FORBIDDEN_PER_IDENTITY)]),
     })
 
-    admins = np.flatnonzero((role == "district_administrator") & active_staff) + 1
-    pools["district_admin"] = pa.table({
+
+def _district_admin_pool(district: District, people: _People) -> pa.Table:
+    admins = np.flatnonzero((people.staff_role == "district_administrator")
+                            & people.staff_active) + 1
+    return pa.table({
         **_logins(district, "staff", admins),
         "staff_id": pa.array(admins.astype(np.int32)),
     })
 
-    # Terminated staff: every login of theirs must be refused.
-    gone = np.flatnonzero(~active_staff) + 1
-    pools["terminated_staff"] = pa.table({
+
+def _terminated_staff_pool(district: District, people: _People) -> pa.Table:
+    """Terminated staff: every login of theirs must be refused."""
+    gone = np.flatnonzero(~people.staff_active) + 1
+    return pa.table({
         **_logins(district, "staff", gone),
         "staff_id": pa.array(gone.astype(np.int32)),
-        "role": pa.array(role[gone - 1]),
-        "school_id": pa.array(staff_school[gone - 1].astype(np.int32)),
+        "role": pa.array(people.staff_role[gone - 1]),
+        "school_id": pa.array(people.staff_school[gone - 1].astype(np.int32)),
     })
-    return pools
 
 
 def write_userpool(district: District, folder: Path) -> dict[str, int]:

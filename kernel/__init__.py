@@ -1,6 +1,6 @@
 """The shared kernel every part of firstbell may import, and which imports none of them: the
 user-facing error type and exit codes, the version, and the small helpers several parts need
-in exactly one form (durations, clock times, validation messages).
+in exactly one form (durations, clock times, validation messages, latency bucket edges).
 
 Nothing here knows about districts, HTTP, Locust or Prometheus.
 """

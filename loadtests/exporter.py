@@ -21,12 +21,14 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from kernel.latency import LATENCY_EDGES
 from loadtests.hdr import counts_at_or_below, mean_us
 from loadtests.stats import Hub
 from loadtests.verdict import Evaluator
 
-BASE_EDGES = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0,
-              5.0, 7.5, 10.0, 30.0, 60.0)
+# One edge past the SIS's: latency here counts from each request's intended start (corrected
+# for coordinated omission), so a backed-up run goes further than the SIS's own timings.
+BASE_EDGES = (*LATENCY_EDGES, 60.0)
 CPU_SATURATED = 90.0
 
 

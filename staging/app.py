@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -82,10 +83,38 @@ def initial_faults(settings: Settings) -> FaultSpec | None:
 def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None) -> FastAPI:
     metrics = metrics or Metrics()
     state = FaultState()
-    start_faults = initial_faults(settings)
+    app = FastAPI(title="firstbell staging SIS", version=__version__,
+                  description=_description(settings),
+                  lifespan=_lifespan(conninfo, initial_faults(settings)))
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.faults = state
+    app.state.apply_faults = functools.partial(_apply_faults, app)
+    errors.install(app)
+    _include_routers(app, settings, metrics)
+    app.add_middleware(ObserveAndInject, metrics=metrics, faults=state)
+    _add_ops_routes(app, metrics)
+    return app
+
+
+def _description(settings: Settings) -> str:
+    """The OpenAPI description; it says so when a test-only route is mounted."""
+    return ("A reference student information system to rehearse a go-live against. "
+            "All data is synthetic."
+            + (" INSECURE PROBE TARGETS ARE ON: deliberately vulnerable routes shadow"
+               " the real ones (test only)." if settings.insecure_probe_targets else "")
+            + (" THE TEST MAILBOX IS ON: GET /api/dev/mailbox serves the email outbox"
+               " to loopback clients (test only)." if settings.dev_mailbox else ""))
+
+
+def _lifespan(conninfo: str, start_faults: FaultSpec | None
+              ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """At start: the pool, the faults asked for in the environment (stored, so every worker
+    reads them), and the housekeeping loop; at stop, both closed."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings: Settings = app.state.settings
         if settings.insecure_probe_targets:
             log.warning(INSECURE_WARNING)
         if settings.dev_mailbox:
@@ -95,15 +124,15 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
             max_size=settings.pool_max, timeout=settings.pool_timeout_seconds,
             kwargs={"autocommit": True}, open=False, name="sis")
         await pool.open(wait=True)
-        app.state.db = Database(pool, metrics)
+        app.state.db = Database(pool, app.state.metrics)
         if start_faults is not None:
             await app.state.db.fetch(
                 "admin.faults.store",
                 "INSERT INTO sis.faults (id, spec) VALUES (1, %s) ON CONFLICT (id)"
                 " DO UPDATE SET spec = excluded.spec, updated_at = now()",
                 [start_faults.to_json()])
-        await refresh_faults(app)
-        task = asyncio.create_task(housekeeping(app))
+        await _refresh_faults(app)
+        task = asyncio.create_task(_housekeeping(app))
         try:
             yield
         finally:
@@ -112,71 +141,79 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
                 await task
             await pool.close()
 
-    async def apply_faults(spec: FaultSpec) -> None:
-        db: Database = app.state.db
-        size = min(spec.pool_size, settings.pool_max) if spec.pool_size else settings.pool_max
-        if size != db.pool.max_size:
-            await db.pool.resize(min_size=min(settings.pool_min, size), max_size=size)
-        state.spec = spec
-        for kind, on in spec.active_kinds(time.time()).items():
-            metrics.faults_active.labels(kind).set(1 if on else 0)
+    return lifespan
 
-    async def refresh_faults(app: FastAPI) -> None:
-        row = await app.state.db.fetchrow("admin.faults.load",
-                                          "SELECT spec FROM sis.faults WHERE id = 1")
-        spec = FaultSpec.from_json(row["spec"]) if row else FaultSpec()
-        if spec != state.spec or not row:
-            await apply_faults(spec)
 
-    async def refresh_district(app: FastAPI) -> None:
-        """What was seeded, for the District data dashboard: rows per table (the planner's
-        count: no table scans) and the profile, scale and seed."""
-        rows = await app.state.db.fetch("ops.district_rows", DISTRICT_ROWS, [DISTRICT_TABLES])
-        for row in rows:
-            metrics.district_rows.labels(row["name"]).set(row["n"])
-        meta = {r["key"]: r["value"] for r in await app.state.db.fetch(
-            "ops.district_meta", "SELECT key, value FROM sis.firstbell_meta")}
-        if "profile" in meta:
-            metrics.district_info.labels(meta["profile"], meta.get("scale", ""),
-                                         meta.get("seed", "")).set(1)
+# --- faults and housekeeping --------------------------------------------------------------------
 
-    async def housekeeping(app: FastAPI) -> None:
-        last_sessions = last_district = -DISTRICT_EVERY
-        while True:
+async def _apply_faults(app: FastAPI, spec: FaultSpec) -> None:
+    """Put `spec` in effect in this worker: the pool's size, the middleware's switches, and the
+    ``sis_faults_active`` gauge."""
+    settings: Settings = app.state.settings
+    db: Database = app.state.db
+    size = min(spec.pool_size, settings.pool_max) if spec.pool_size else settings.pool_max
+    if size != db.pool.max_size:
+        await db.pool.resize(min_size=min(settings.pool_min, size), max_size=size)
+    app.state.faults.spec = spec
+    for kind, on in spec.active_kinds(time.time()).items():
+        app.state.metrics.faults_active.labels(kind).set(1 if on else 0)
+
+
+async def _refresh_faults(app: FastAPI) -> None:
+    """The stored switches, applied when they changed (another worker may have set them)."""
+    row = await app.state.db.fetchrow("admin.faults.load",
+                                      "SELECT spec FROM sis.faults WHERE id = 1")
+    spec = FaultSpec.from_json(row["spec"]) if row else FaultSpec()
+    if spec != app.state.faults.spec or not row:
+        await _apply_faults(app, spec)
+
+
+async def _refresh_district(app: FastAPI) -> None:
+    """What was seeded, for the District data dashboard: rows per table (the planner's
+    count: no table scans) and the profile, scale and seed."""
+    metrics: Metrics = app.state.metrics
+    rows = await app.state.db.fetch("ops.district_rows", DISTRICT_ROWS, [DISTRICT_TABLES])
+    for row in rows:
+        metrics.district_rows.labels(row["name"]).set(row["n"])
+    meta = {r["key"]: r["value"] for r in await app.state.db.fetch(
+        "ops.district_meta", "SELECT key, value FROM sis.firstbell_meta")}
+    if "profile" in meta:
+        metrics.district_info.labels(meta["profile"], meta.get("scale", ""),
+                                     meta.get("seed", "")).set(1)
+
+
+async def _refresh_active_sessions(app: FastAPI) -> None:
+    row = await app.state.db.fetchrow(
+        "ops.active_sessions",
+        "SELECT count(*) AS n FROM sis.sessions WHERE ended_at IS NULL"
+        " AND last_seen_at > now() - make_interval(secs => %s)",
+        [app.state.settings.session_idle_minutes * 60])
+    app.state.metrics.active_sessions.set(row["n"] if row else 0)
+
+
+async def _housekeeping(app: FastAPI) -> None:
+    """Every fault refresh tick: the faults and pool gauges; less often, the district and
+    active-session gauges."""
+    settings: Settings = app.state.settings
+    last_sessions = last_district = -DISTRICT_EVERY
+    while True:
+        await asyncio.sleep(settings.fault_refresh_seconds)
+        try:
+            await _refresh_faults(app)
+            app.state.db.refresh_pool_metrics()
+            if time.monotonic() - last_district >= DISTRICT_EVERY:
+                last_district = time.monotonic()
+                await _refresh_district(app)
+            if time.monotonic() - last_sessions >= ACTIVE_SESSIONS_EVERY:
+                last_sessions = time.monotonic()
+                await _refresh_active_sessions(app)
+        except Exception:  # a failed refresh must not kill the loop; next tick retries
             await asyncio.sleep(settings.fault_refresh_seconds)
-            try:
-                await refresh_faults(app)
-                app.state.db.refresh_pool_metrics()
-                if time.monotonic() - last_district >= DISTRICT_EVERY:
-                    last_district = time.monotonic()
-                    await refresh_district(app)
-                if time.monotonic() - last_sessions >= ACTIVE_SESSIONS_EVERY:
-                    last_sessions = time.monotonic()
-                    row = await app.state.db.fetchrow(
-                        "ops.active_sessions",
-                        "SELECT count(*) AS n FROM sis.sessions WHERE ended_at IS NULL"
-                        " AND last_seen_at > now() - make_interval(secs => %s)",
-                        [settings.session_idle_minutes * 60])
-                    metrics.active_sessions.set(row["n"] if row else 0)
-            except Exception:  # a failed refresh must not kill the loop; next tick retries
-                await asyncio.sleep(settings.fault_refresh_seconds)
 
-    app = FastAPI(
-        title="firstbell staging SIS",
-        version=__version__,
-        description="A reference student information system to rehearse a go-live against. "
-                    "All data is synthetic."
-                    + (" INSECURE PROBE TARGETS ARE ON: deliberately vulnerable routes shadow"
-                       " the real ones (test only)." if settings.insecure_probe_targets else "")
-                    + (" THE TEST MAILBOX IS ON: GET /api/dev/mailbox serves the email outbox"
-                       " to loopback clients (test only)." if settings.dev_mailbox else ""),
-        lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.metrics = metrics
-    app.state.faults = state
-    app.state.apply_faults = apply_faults
-    errors.install(app)
+
+# --- routes -------------------------------------------------------------------------------------
+
+def _include_routers(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
     # Test only: the flawed routes go first, so they answer instead of the real ones (the first
     # registered route matching the path and method wins).
     metrics.insecure_probe_targets.set(1 if settings.insecure_probe_targets else 0)
@@ -191,7 +228,11 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
     if settings.dev_mailbox:
         app.include_router(mailbox.router)
     app.include_router(faults.router)
-    app.add_middleware(ObserveAndInject, metrics=metrics, faults=state)
+
+
+def _add_ops_routes(app: FastAPI, metrics: Metrics) -> None:
+    """/metrics (for Prometheus), /healthz (the process answers) and /readyz (the database
+    answers and is seeded)."""
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:
@@ -213,5 +254,3 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
         if "schema_version" not in meta:
             return JSONResponse({"status": "not_ready", "reason": "not seeded"}, 503)
         return {"status": "ready", "district": meta}
-
-    return app

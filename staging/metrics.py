@@ -19,10 +19,8 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-# Bucket edges in seconds. They include the usual launch thresholds (0.5, 1, 2, 3, 5 s) so the
-# share of requests under a threshold is exact, not interpolated.
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5,
-                   3.0, 5.0, 7.5, 10.0, 30.0)
+from kernel.latency import LATENCY_EDGES
+
 QUERY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -36,7 +34,7 @@ class Metrics:
         r = self.registry
         self.request_duration = Histogram(
             "sis_http_request_duration_seconds", "HTTP request duration by route template.",
-            ["route", "method", "status_class"], buckets=LATENCY_BUCKETS, registry=r)
+            ["route", "method", "status_class"], buckets=LATENCY_EDGES, registry=r)
         self.in_flight = Gauge("sis_http_requests_in_flight", "Requests being served.",
                                registry=r, multiprocess_mode="livesum")
         self.pool_size = Gauge("sis_db_pool_size", "Connections in the database pool.",

@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from staging import passwords
 from staging.authz import token_hash
 from staging.db import Database
-from staging.oneroster_query import OneRosterError
+from staging.oneroster_status import OneRosterError
 
 router = APIRouter(tags=["oauth"])
 

@@ -23,7 +23,7 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fake_data.export_oneroster import HEADERS, MANIFEST_FILES, RACE_COLUMNS, SEXES, USER_ROLES
 from kernel.errors import UserError
@@ -98,6 +98,15 @@ def read_zip(path: Path) -> tuple[Reader, str]:
         reader.read_all()
         reader.problems.raise_any()
     return reader, digest.hexdigest()
+
+
+class Demographics(NamedTuple):
+    """One user's demographics.csv row, as ``cols["users"]["demographics"]`` holds it (None for a
+    user without one)."""
+
+    birth_date: dt.date | None
+    sex: str | None
+    race: str | None
 
 
 class Reader:
@@ -521,7 +530,8 @@ class Reader:
             sex = self._enum(f, n, row, "sex", SEXES[self.version], required=False)  # type: ignore[index]
             flags = {code: self._bool(f, n, row, column) for code, column in RACE_COLUMNS.items()}
             if user >= 0:
-                users["demographics"][user] = (birth, sex or None, cells.race(flags))
+                users["demographics"][user] = Demographics(birth, sex or None,
+                                                          cells.race(flags))
 
     def _classes(self) -> None:
         f = "classes"

@@ -27,26 +27,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from fake_data.export_oneroster import sourced_id
 from staging.db import Database, Row
 from staging.oauth import GRADEBOOK_DELETE, GRADEBOOK_READ, GRADEBOOK_WRITE, require_scope
-from staging.oneroster_query import (
+from staging.oneroster_query import compact, fetch_one, iso_datetime, list_response, one_response
+from staging.oneroster_sql import (
     Branch,
     Col,
     Collection,
     Ctx,
-    OneRosterError,
-    OneRosterRoute,
     Scope,
-    compact,
     const_col,
-    fetch_one,
     id_col,
-    invalid_data,
-    iso_datetime,
-    list_response,
     modified_sql,
-    one_response,
     parse_sourced_id,
-    unknown_object,
 )
+from staging.oneroster_status import OneRosterError, OneRosterRoute, invalid_data, unknown_object
 
 router = APIRouter(prefix="/ims/oneroster/gradebook/v1p2", tags=["oneroster-gradebook"],
                    route_class=OneRosterRoute)

@@ -31,7 +31,7 @@ from fake_data.students import access_codes
 from fake_data.userpool import write_userpool
 from staging.config import SCHEMA
 from staging.oneroster_csv import MAX_ERRORS as MAX_ERRORS  # re-exported: the error cap
-from staging.oneroster_csv import Reader, read_zip
+from staging.oneroster_csv import Demographics, Reader, read_zip
 from staging.seed import Progress, SeedResult, seed_district
 
 
@@ -216,54 +216,134 @@ def _class_session(sessions: dict[str, list[Any]], term: int) -> int:
     return term + 1
 
 
+Columns = dict[str, list[Any]]  # a canonical table's columns before they become Arrow
+NO_DEMOGRAPHICS = Demographics(None, None, None)
+
+
+@dataclass(frozen=True)
+class _People:
+    """The users by kind (student, staff, guardian): each kind's user indices in file order, and
+    each user's id within its kind (``our[u]``, from 1), which is its id in our tables."""
+
+    of: dict[str, list[int]]
+    our: list[int]
+
+
+@dataclass(frozen=True)
+class _Sections:
+    """Classes as sections: the ones with a teacher first (1..taught), so the user pool can leave
+    the others out."""
+
+    order: list[int]  # class indices in section order
+    taught: int
+    section_id: list[int]  # per class
+    enrolled: list[int]  # students per class
+    first_class: dict[int, int]  # teacher user -> the class of their first section
+
+
+@dataclass(frozen=True)
+class _Households:
+    """Students who share a guardian share a household."""
+
+    student: list[int]  # household id per student id - 1
+    guardian: list[int]  # household id per guardian id - 1
+    count: int
+    phone: dict[int, str | None]  # household id -> its first guardian's phone
+
+
 def _build(r: Reader, profile: Profile, seed: int,
            note: str) -> tuple[District, pa.Table, int, list[str]]:
     """The canonical tables, the sourcedId map, and the sections with a teacher (1..taught)."""
-    users, orgs, classes = r.cols["users"], r.cols["orgs"], r.cols["classes"]
-    sessions, courses, enrollments = r.cols["academicSessions"], r.cols["courses"], \
-        r.cols["enrollments"]
+    users, classes = r.cols["users"], r.cols["classes"]
+    people = _people(r)
+    sections = _sections(classes, r.cols["enrollments"])
     notes: list[str] = []
-    people: dict[str, list[int]] = {"student": [], "staff": [], "guardian": []}
-    our = [0] * len(r.kind)  # user index -> id within its kind
-    for u, kind in enumerate(r.kind):
-        people[kind].append(u)
-        our[u] = len(people[kind])
-    n_schools = len(r.schools)
+    if sections.taught < len(classes["sid"]):
+        notes.append(f"{len(classes['sid']) - sections.taught} classes have no teacher "
+                     "enrollment: their sections have no teacher.")
+    # Before the schools and the sections read them: a class without grades has its course's.
+    _fill_class_grades(classes, r.cols["courses"])
+    links = sorted(r.links, key=lambda p: (people.our[p[0]], r.links[p]))
+    households = _households(users, people, links)
+    relationship = _relationships(users, people.of["guardian"])
+    staff = _staff(r, people, classes, sections.first_class)
+    tables = {
+        "district": _table("district", _district(profile, seed, note)),
+        "schools": _table("schools", _schools(r, people.of["student"], classes)),
+        "academic_sessions": _table("academic_sessions", _academic_sessions(r)),
+        "courses": _table("courses", _courses(r.cols["courses"])),
+        "students": _table("students", _students(r, people.of["student"], households, seed)),
+        "households": _table("households", _household_rows(households)),
+        "guardians": _table("guardians", _guardians(users, people.of["guardian"], households,
+                                                    relationship)),
+        "guardian_links": _table("guardian_links", _guardian_links(links, people.our,
+                                                                   relationship)),
+        "staff": _table("staff", staff),
+        "sections": _table("sections", _section_rows(r, people.our, sections)),
+        "enrollments": _table("enrollments", _enrollments(r, people.our, sections.section_id)),
+        "accounts": _table("accounts", _accounts(users, people, staff["role"], seed)),
+    }
+    district = District(profile, 1.0, seed, {name: tables[name] for name in TABLES})
+    return district, _sourced_ids(r, people, sections.section_id), sections.taught, notes
 
-    # Sections: the ones with a teacher first, so the user pool can leave the others out.
+
+def _demographics(users: Columns, u: int) -> Demographics:
+    return users["demographics"][u] or NO_DEMOGRAPHICS
+
+
+def _people(r: Reader) -> _People:
+    of: dict[str, list[int]] = {"student": [], "staff": [], "guardian": []}
+    our = [0] * len(r.kind)
+    for u, kind in enumerate(r.kind):
+        of[kind].append(u)
+        our[u] = len(of[kind])
+    return _People(of, our)
+
+
+def _sections(classes: Columns, enrollments: Columns) -> _Sections:
     n_cls = len(classes["sid"])
     order = sorted(range(n_cls), key=lambda c: classes["teacher"][c] < 0)
     taught = sum(1 for c in range(n_cls) if classes["teacher"][c] >= 0)
-    if taught < n_cls:
-        notes.append(f"{n_cls - taught} classes have no teacher enrollment: their sections have "
-                     "no teacher.")
     section_id = [0] * n_cls
     for k, c in enumerate(order):
         section_id[c] = k + 1
     enrolled = [0] * n_cls
     for c in enrollments["section"]:
         enrolled[c] += 1
-    first_class: dict[int, int] = {}  # teacher user -> their first section
+    first_class: dict[int, int] = {}
     for c in order:
         first_class.setdefault(classes["teacher"][c], c)
+    return _Sections(order, taught, section_id, enrolled, first_class)
 
-    # Schools: level, grades and periods from their students and classes.
-    st_grades: list[list[int]] = [[] for _ in range(n_schools)]
-    cls_grades: list[list[int]] = [[] for _ in range(n_schools)]
+
+def _fill_class_grades(classes: Columns, courses: Columns) -> None:
+    for c, grade in enumerate(classes["grade"]):
+        if grade is None:
+            classes["grade"][c] = courses["grade"][classes["course"][c]]
+
+
+def _district(profile: Profile, seed: int, note: str) -> Columns:
+    return {"district_id": [1], "name": [profile.district.name], "city": [None],
+            "state": [None], "profile": [profile.name], "scale": [1.0], "seed": [seed],
+            "synthetic_note": [note]}
+
+
+def _schools(r: Reader, students: list[int], classes: Columns) -> Columns:
+    """Level, grades and periods from each school's students and classes."""
+    users, orgs, n_schools = r.cols["users"], r.cols["orgs"], len(r.schools)
+    student_grades: list[list[int]] = [[] for _ in range(n_schools)]
+    class_grades: list[list[int]] = [[] for _ in range(n_schools)]
     periods = [0] * n_schools
-    for u in people["student"]:
+    for u in students:
         if users["grade"][u] is not None:
-            st_grades[r.user_school[u]].append(users["grade"][u])
-    for c in range(n_cls):
-        grade = classes["grade"][c]
-        grade = courses["grade"][classes["course"][c]] if grade is None else grade
-        classes["grade"][c] = grade
+            student_grades[r.user_school[u]].append(users["grade"][u])
+    for c, grade in enumerate(classes["grade"]):
         if grade is not None:
-            cls_grades[classes["school"][c]].append(grade)
+            class_grades[classes["school"][c]].append(grade)
         periods[classes["school"][c]] = max(periods[classes["school"][c]], classes["period"][c])
-    school: dict[str, list[Any]] = defaultdict(list)
+    school: Columns = defaultdict(list)
     for k, org in enumerate(r.schools):
-        grades = st_grades[k] or cls_grades[k] or [-1, 12]
+        grades = student_grades[k] or class_grades[k] or [-1, 12]
         high = max(grades) >= 9
         school["school_id"].append(k + 1)
         school["school_code"].append(orgs["identifier"][org] or orgs["sid"][org])
@@ -272,13 +352,34 @@ def _build(r: Reader, profile: Profile, seed: int,
         school["grade_low"].append(min(grades))
         school["grade_high"].append(max(grades))
         school["periods"].append(periods[k] or (8 if high else 7))
-        school["students"].append(len(st_grades[k]))
+        school["students"].append(len(student_grades[k]))
     for column in ("governance", "street", "city", "state", "postcode", "phone"):
         school[column] = [None] * n_schools
+    return school
 
-    # Households: students who share a guardian share a household (union-find).
-    n_st, n_g = len(people["student"]), len(people["guardian"])
-    root = list(range(n_st + n_g))
+
+def _academic_sessions(r: Reader) -> Columns:
+    sessions = r.cols["academicSessions"]
+    return {"session_id": list(range(1, len(sessions["sid"]) + 1)),
+            "title": sessions["title"], "type": sessions["type"],
+            "start_date": sessions["start"], "end_date": sessions["end"],
+            "parent_id": [p + 1 if p >= 0 else None for p in sessions["parent"]],
+            "school_year": sessions["year"]}
+
+
+def _courses(courses: Columns) -> Columns:
+    return {"course_id": list(range(1, len(courses["sid"]) + 1)),
+            "course_code": courses["code"], "title": courses["title"],
+            "subject": courses["subject"], "grade": courses["grade"],
+            "level": [None if g is None else "high" if g >= 9 else "elementary"
+                      for g in courses["grade"]]}
+
+
+def _households(users: Columns, people: _People, links: list[tuple[int, int]]) -> _Households:
+    """Union-find over students and guardians (guardians after the students), numbered in the
+    order their first member comes."""
+    n_st = len(people.of["student"])
+    root = list(range(n_st + len(people.of["guardian"])))
 
     def find(x: int) -> int:
         while root[x] != x:
@@ -286,158 +387,171 @@ def _build(r: Reader, profile: Profile, seed: int,
             x = root[x]
         return x
 
-    links = sorted(r.links, key=lambda p: (our[p[0]], r.links[p]))
     for s, g in links:
-        root[find(our[s] - 1)] = find(n_st + our[g] - 1)
+        root[find(people.our[s] - 1)] = find(n_st + people.our[g] - 1)
     numbers: dict[int, int] = {}
-    household = [numbers.setdefault(find(x), len(numbers) + 1) for x in range(n_st + n_g)]
-    phones: dict[int, str | None] = {}
-    for k, u in enumerate(people["guardian"]):
-        if phones.get(household[n_st + k]) is None:
-            phones[household[n_st + k]] = users["phone"][u]
+    household = [numbers.setdefault(find(x), len(numbers) + 1) for x in range(len(root))]
+    phone: dict[int, str | None] = {}
+    for k, u in enumerate(people.of["guardian"]):
+        if phone.get(household[n_st + k]) is None:
+            phone[household[n_st + k]] = users["phone"][u]
+    return _Households(household[:n_st], household[n_st:], len(numbers), phone)
 
-    def demo(u: int, i: int) -> Any:
-        d = users["demographics"][u]
-        return d[i] if d else None
 
-    st: dict[str, list[Any]] = {"student_id": list(range(1, n_st + 1)),
-          "student_number": [users["identifier"][u] or users["sid"][u] for u in people["student"]],
-          "school_id": [r.user_school[u] + 1 for u in people["student"]],
-          "grade": [users["grade"][u] for u in people["student"]],
-          "first_name": [users["given"][u] for u in people["student"]],
-          "last_name": [users["family"][u] for u in people["student"]],
-          "sex": [demo(u, 1) for u in people["student"]],
-          "birth_date": [demo(u, 0) for u in people["student"]],
-          "race": [demo(u, 2) for u in people["student"]],
-          "household_id": household[:n_st]}
+def _household_rows(households: _Households) -> Columns:
+    numbers = range(1, households.count + 1)
+    return {"household_id": list(numbers),
+            **{c: [None] * households.count for c in ("street", "city", "state", "postcode")},
+            "phone": [households.phone.get(h) for h in numbers]}
+
+
+def _students(r: Reader, students: list[int], households: _Households, seed: int) -> Columns:
+    users = r.cols["users"]
+    n_st = len(students)
+    columns: Columns = {
+        "student_id": list(range(1, n_st + 1)),
+        "student_number": [users["identifier"][u] or users["sid"][u] for u in students],
+        "school_id": [r.user_school[u] + 1 for u in students],
+        "grade": [users["grade"][u] for u in students],
+        "first_name": [users["given"][u] for u in students],
+        "last_name": [users["family"][u] for u in students],
+        "sex": [_demographics(users, u).sex for u in students],
+        "birth_date": [_demographics(users, u).birth_date for u in students],
+        "race": [_demographics(users, u).race for u in students],
+        "household_id": households.student}
     for column in ("economically_disadvantaged", "english_learner", "iep"):
-        st[column] = [False] * n_st  # not in OneRoster: the SIS's default
+        columns[column] = [False] * n_st  # not in OneRoster: the SIS's default
     # OneRoster has no access codes (the paper letter a parent links a child with): drawn from
     # the seed as generated ones are, so the user pool knows them.
-    st["access_code"] = access_codes(seed, n_st).to_pylist()
+    columns["access_code"] = access_codes(seed, n_st).to_pylist()
+    return columns
+
+
+def _relationships(users: Columns, guardians: list[int]) -> list[str]:
+    """Per guardian: a parent becomes mother or father by sex; other roles stay as they are."""
     relationship = []
-    for u in people["guardian"]:
-        role, sex = users["role"][u], demo(u, 1)
+    for u in guardians:
+        role, sex = users["role"][u], _demographics(users, u).sex
         relationship.append(role if role != "parent" else
-                            {"female": "mother", "male": "father"}.get(sex, "guardian"))
+                            {"female": "mother", "male": "father"}.get(sex or "", "guardian"))
+    return relationship
+
+
+def _guardians(users: Columns, guardians: list[int], households: _Households,
+               relationship: list[str]) -> Columns:
     seen_email: set[str] = set()
     duplicate = []
-    for u in people["guardian"]:
+    for u in guardians:
         email = (users["email"][u] or "").lower()
         duplicate.append(bool(email) and email in seen_email)
         seen_email.add(email)
-    gd: dict[str, list[Any]] = {
-          "guardian_id": list(range(1, n_g + 1)), "household_id": household[n_st:],
-          "first_name": [users["given"][u] for u in people["guardian"]],
-          "last_name": [users["family"][u] for u in people["guardian"]],
-          "sex": [demo(u, 1) for u in people["guardian"]], "relationship": relationship,
-          "email": [users["email"][u] for u in people["guardian"]], "duplicate_email": duplicate,
-          "phone": [users["phone"][u] for u in people["guardian"]]}
-    is_first = [i == 0 or links[i - 1][0] != s for i, (s, _) in enumerate(links)]
-    gl: dict[str, list[Any]] = {
-          "student_id": [our[s] for s, _ in links], "guardian_id": [our[g] for _, g in links],
-          "relationship": [relationship[our[g] - 1] for _, g in links],
-          "is_primary": is_first, "portal_access": [True] * len(links)}
+    return {"guardian_id": list(range(1, len(guardians) + 1)),
+            "household_id": households.guardian,
+            "first_name": [users["given"][u] for u in guardians],
+            "last_name": [users["family"][u] for u in guardians],
+            "sex": [_demographics(users, u).sex for u in guardians],
+            "relationship": relationship,
+            "email": [users["email"][u] for u in guardians], "duplicate_email": duplicate,
+            "phone": [users["phone"][u] for u in guardians]}
 
-    sf: dict[str, list[Any]] = defaultdict(list)
-    for k, u in enumerate(people["staff"]):
+
+def _guardian_links(links: list[tuple[int, int]], our: list[int],
+                    relationship: list[str]) -> Columns:
+    """`links` sorted by student: each student's first listed guardian is the primary one."""
+    is_first = [i == 0 or links[i - 1][0] != s for i, (s, _) in enumerate(links)]
+    return {"student_id": [our[s] for s, _ in links], "guardian_id": [our[g] for _, g in links],
+            "relationship": [relationship[our[g] - 1] for _, g in links],
+            "is_primary": is_first, "portal_access": [True] * len(links)}
+
+
+def _staff(r: Reader, people: _People, classes: Columns,
+           first_class: dict[int, int]) -> Columns:
+    users = r.cols["users"]
+    staff: Columns = defaultdict(list)
+    for k, u in enumerate(people.of["staff"]):
         school_id = r.user_school[u] + 1
         if school_id == 0 and u in first_class:  # a teacher belongs where they teach
             school_id = classes["school"][first_class[u]] + 1
-        sf["staff_id"].append(k + 1)
-        sf["employee_number"].append(users["identifier"][u] or users["sid"][u])
-        sf["school_id"].append(school_id)
-        sf["role"].append(_staff_role(users["role"][u], school_id))
-        sf["first_name"].append(users["given"][u])
-        sf["last_name"].append(users["family"][u])
-        sf["sex"].append(demo(u, 1))
-        sf["email"].append(users["email"][u])
-        sf["room"].append(classes["room"][first_class[u]] if u in first_class else None)
-        sf["status"].append("active" if users["enabled"][u] else "terminated")
+        staff["staff_id"].append(k + 1)
+        staff["employee_number"].append(users["identifier"][u] or users["sid"][u])
+        staff["school_id"].append(school_id)
+        staff["role"].append(_staff_role(users["role"][u], school_id))
+        staff["first_name"].append(users["given"][u])
+        staff["last_name"].append(users["family"][u])
+        staff["sex"].append(_demographics(users, u).sex)
+        staff["email"].append(users["email"][u])
+        staff["room"].append(classes["room"][first_class[u]] if u in first_class else None)
+        staff["status"].append("active" if users["enabled"][u] else "terminated")
     for column in ("hire_date", "termination_date", "last_login_date"):
-        sf[column] = [None] * len(people["staff"])
+        staff[column] = [None] * len(people.of["staff"])
+    return staff
 
-    sec: dict[str, list[Any]] = defaultdict(list)
-    teams: dict[tuple[int, int], int] = defaultdict(int)
-    for c in order:
+
+def _section_rows(r: Reader, our: list[int], sections: _Sections) -> Columns:
+    classes, courses = r.cols["classes"], r.cols["courses"]
+    rows: Columns = defaultdict(list)
+    teams: dict[tuple[int, int], int] = defaultdict(int)  # sections so far of a school's course
+    for c in sections.order:
         key = (classes["school"][c], classes["course"][c])
         teams[key] += 1
         teacher = classes["teacher"][c]
-        sec["section_id"].append(section_id[c])
-        sec["school_id"].append(classes["school"][c] + 1)
-        sec["course_id"].append(classes["course"][c] + 1)
-        sec["teacher_id"].append(our[teacher] if teacher >= 0 else None)
-        sec["grade"].append(classes["grade"][c])
-        sec["subject"].append(classes["subject"][c] or courses["subject"][classes["course"][c]])
-        sec["class_type"].append(classes["type"][c])
-        sec["period"].append(classes["period"][c])
-        sec["team"].append(teams[key])
-        sec["room"].append(classes["room"][c])
-        sec["capacity"].append(max(enrolled[c], MIN_CAPACITY))
-        sec["enrolled"].append(enrolled[c])
-        sec["session_id"].append(_class_session(sessions, classes["term"][c]))
+        rows["section_id"].append(sections.section_id[c])
+        rows["school_id"].append(classes["school"][c] + 1)
+        rows["course_id"].append(classes["course"][c] + 1)
+        rows["teacher_id"].append(our[teacher] if teacher >= 0 else None)
+        rows["grade"].append(classes["grade"][c])
+        rows["subject"].append(classes["subject"][c] or courses["subject"][classes["course"][c]])
+        rows["class_type"].append(classes["type"][c])
+        rows["period"].append(classes["period"][c])
+        rows["team"].append(teams[key])
+        rows["room"].append(classes["room"][c])
+        rows["capacity"].append(max(sections.enrolled[c], MIN_CAPACITY))
+        rows["enrolled"].append(sections.enrolled[c])
+        rows["session_id"].append(_class_session(r.cols["academicSessions"], classes["term"][c]))
+    return rows
 
-    acc: dict[str, list[Any]] = defaultdict(list)
-    for kind in ("student", "staff", "guardian"):
-        for u in people[kind]:
-            acc["person_type"].append(kind)
-            acc["person_id"].append(our[u])
-            acc["username"].append(users["username"][u])
-            acc["email"].append(users["email"][u])
-            acc["role"].append(sf["role"][our[u] - 1] if kind == "staff" else kind)
-            acc["status"].append("active" if users["enabled"][u] else "disabled")
-    acc["user_id"] = list(range(1, len(acc["username"]) + 1))
-    acc["password"] = passwords(seed, len(acc["username"])).to_pylist()
 
-    tables = {
-        "district": _table("district", {
-            "district_id": [1], "name": [profile.district.name], "city": [None],
-            "state": [None], "profile": [profile.name], "scale": [1.0], "seed": [seed],
-            "synthetic_note": [note]}),
-        "schools": _table("schools", school),
-        "academic_sessions": _table("academic_sessions", {
-            "session_id": list(range(1, len(sessions["sid"]) + 1)),
-            "title": sessions["title"], "type": sessions["type"],
-            "start_date": sessions["start"], "end_date": sessions["end"],
-            "parent_id": [p + 1 if p >= 0 else None for p in sessions["parent"]],
-            "school_year": sessions["year"]}),
-        "courses": _table("courses", {
-            "course_id": list(range(1, len(courses["sid"]) + 1)),
-            "course_code": courses["code"], "title": courses["title"],
-            "subject": courses["subject"], "grade": courses["grade"],
-            "level": [None if g is None else "high" if g >= 9 else "elementary"
-                      for g in courses["grade"]]}),
-        "students": _table("students", st),
-        "households": _table("households", {
-            "household_id": list(range(1, len(numbers) + 1)),
-            **{c: [None] * len(numbers) for c in ("street", "city", "state", "postcode")},
-            "phone": [phones.get(h) for h in range(1, len(numbers) + 1)]}),
-        "guardians": _table("guardians", gd),
-        "guardian_links": _table("guardian_links", gl),
-        "staff": _table("staff", sf),
-        "sections": _table("sections", sec),
-        "enrollments": _table("enrollments", {
-            "section_id": [section_id[c] for c in enrollments["section"]],
+def _enrollments(r: Reader, our: list[int], section_id: list[int]) -> Columns:
+    enrollments = r.cols["enrollments"]
+    return {"section_id": [section_id[c] for c in enrollments["section"]],
             "student_id": [our[u] for u in enrollments["student"]],
-            "school_id": [s + 1 for s in enrollments["school"]]}),
-        "accounts": _table("accounts", acc),
-    }
-    ids: dict[str, list[Any]] = defaultdict(list)
+            "school_id": [s + 1 for s in enrollments["school"]]}
 
-    def mapped(kind: str, sids: list[str], numbers_: list[int]) -> None:
+
+def _accounts(users: Columns, people: _People, staff_role: list[str], seed: int) -> Columns:
+    """One account per user, students first, then staff, then guardians."""
+    accounts: Columns = defaultdict(list)
+    for kind in ("student", "staff", "guardian"):
+        for u in people.of[kind]:
+            accounts["person_type"].append(kind)
+            accounts["person_id"].append(people.our[u])
+            accounts["username"].append(users["username"][u])
+            accounts["email"].append(users["email"][u])
+            accounts["role"].append(staff_role[people.our[u] - 1] if kind == "staff" else kind)
+            accounts["status"].append("active" if users["enabled"][u] else "disabled")
+    accounts["user_id"] = list(range(1, len(accounts["username"]) + 1))
+    accounts["password"] = passwords(seed, len(accounts["username"])).to_pylist()
+    return accounts
+
+
+def _sourced_ids(r: Reader, people: _People, section_id: list[int]) -> pa.Table:
+    """kind, sourced_id, id: the district's own id of each of our rows that has one."""
+    users, orgs = r.cols["users"], r.cols["orgs"]
+    sessions, courses = r.cols["academicSessions"], r.cols["courses"]
+    ids: Columns = defaultdict(list)
+
+    def mapped(kind: str, sids: list[str], numbers: list[int]) -> None:
         ids["kind"] += [kind] * len(sids)
         ids["sourced_id"] += sids
-        ids["id"] += numbers_
+        ids["id"] += numbers
 
     top = [s for s, t in zip(orgs["sid"], orgs["type"], strict=True) if t == "district"][:1]
     mapped("district", top, [1] * len(top))
-    mapped("school", [orgs["sid"][o] for o in r.schools], list(range(1, n_schools + 1)))
+    mapped("school", [orgs["sid"][o] for o in r.schools], list(range(1, len(r.schools) + 1)))
     mapped("session", sessions["sid"], list(range(1, len(sessions["sid"]) + 1)))
     mapped("course", courses["sid"], list(range(1, len(courses["sid"]) + 1)))
-    mapped("class", classes["sid"], section_id)
-    for kind, us in people.items():
-        mapped(kind, [users["sid"][u] for u in us], [our[u] for u in us])
-    sourced = pa.table({"kind": pa.array(ids["kind"], _S), "sourced_id": pa.array(
+    mapped("class", r.cols["classes"]["sid"], section_id)
+    for kind, us in people.of.items():
+        mapped(kind, [users["sid"][u] for u in us], [people.our[u] for u in us])
+    return pa.table({"kind": pa.array(ids["kind"], _S), "sourced_id": pa.array(
         ids["sourced_id"], _S), "id": pa.array(ids["id"], _I32)})
-    district = District(profile, 1.0, seed, {name: tables[name] for name in TABLES})
-    return district, sourced, taught, notes

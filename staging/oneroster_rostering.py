@@ -36,25 +36,21 @@ from fake_data.export_oneroster import (
 )
 from staging.db import Row
 from staging.oauth import ROSTER, ROSTER_CORE, ROSTER_DEMOGRAPHICS, require_scope
-from staging.oneroster_query import (
+from staging.oneroster_query import compact, iso_datetime, list_response, one_response
+from staging.oneroster_sql import (
     Branch,
     Col,
     Collection,
     Ctx,
-    OneRosterRoute,
     Scope,
-    compact,
     const_col,
     id_col,
-    iso_datetime,
-    list_response,
     modified_sql,
-    one_response,
     parse_org,
     parse_sourced_id,
     sid_sql,
-    unknown_object,
 )
+from staging.oneroster_status import OneRosterRoute, unknown_object
 
 router = APIRouter(prefix="/ims/oneroster/rostering/v1p2", tags=["oneroster-rostering"],
                    route_class=OneRosterRoute)

@@ -23,7 +23,7 @@ from staging.oauth import (
     create_client,
 )
 from staging.oneroster_gradebook import CATEGORIES, LINE_ITEMS, RESULTS
-from staging.oneroster_query import Collection
+from staging.oneroster_sql import Collection
 
 ROSTERING = "/ims/oneroster/rostering/v1p2"
 GRADEBOOK = "/ims/oneroster/gradebook/v1p2"

@@ -20,7 +20,7 @@ from support.sisdb import query
 from fake_data.district import District
 from fake_data.export_oneroster import write_oneroster
 from staging.oauth import ROSTER_CORE, ROSTER_DEMOGRAPHICS, create_client
-from staging.oneroster_query import Collection, parse_filter
+from staging.oneroster_filter import parse_filter
 from staging.oneroster_rostering import (
     CLASSES,
     COURSES,
@@ -35,6 +35,7 @@ from staging.oneroster_rostering import (
     TERMS,
     USERS,
 )
+from staging.oneroster_sql import Collection
 
 ROUTES = [("/academicSessions", SESSIONS), ("/terms", TERMS), ("/gradingPeriods", GRADING_PERIODS),
           ("/classes", CLASSES), ("/courses", COURSES), ("/demographics", DEMOGRAPHICS),
