@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from kernel.errors import UserError
+from kernel.files import builtin_names, resolve_named
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
@@ -333,14 +334,11 @@ class Profile(_Strict):
 
 
 def builtin_profiles() -> list[str]:
-    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+    return builtin_names(PROFILE_DIR)
 
 
 def resolve_profile_path(name_or_path: str) -> Path:
-    candidate = Path(name_or_path)
-    if candidate.suffix in {".yaml", ".yml"} or candidate.exists():
-        return candidate
-    return PROFILE_DIR / f"{name_or_path}.yaml"
+    return resolve_named(name_or_path, PROFILE_DIR)
 
 
 def load_profile(name_or_path: str) -> Profile:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kernel.durations import seconds
 from kernel.fields import field_errors
+from kernel.files import builtin_names, resolve_named
 from scenarios.ledger import LedgerError, check_name, check_source
 
 DAYS_DIR = Path(__file__).with_name("days")
@@ -287,14 +288,11 @@ def _message(path: Path | str, exc: ValidationError) -> str:
 
 
 def builtin_scenarios() -> list[str]:
-    return sorted(p.stem for p in DAYS_DIR.glob("*.yaml"))
+    return builtin_names(DAYS_DIR)
 
 
 def resolve(name_or_path: str) -> Path:
-    candidate = Path(name_or_path)
-    if candidate.suffix in {".yaml", ".yml"} or candidate.exists():
-        return candidate
-    return DAYS_DIR / f"{name_or_path}.yaml"
+    return resolve_named(name_or_path, DAYS_DIR)
 
 
 def read_yaml(path: Path, what: str) -> dict[str, Any]:
