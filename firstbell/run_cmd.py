@@ -39,6 +39,8 @@ from scenarios.compute import ComputedPlan
 from thresholds import ThresholdError, Thresholds, load_thresholds
 
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
+# the engine, then the plugin that annotates its runs in Grafana (Locust reads -f a.py,b.py)
+LOCUSTFILES = f"{LOCUSTFILE},{Path(__file__).with_name('locust_grafana.py')}"
 
 # Options `run`, `capacity` and `worker` share: one spelling, one help text.
 USERPOOL = typer.Option(None, "--userpool", envvar="FIRSTBELL_USERPOOL",
@@ -90,7 +92,7 @@ def locust_command(target: str, plan_file: Path, run_dir: Path, *, userpool: Pat
                    staging_hosts: str, oneroster_client: str, exporter_port: int,
                    master_port: int, grafana_url: str = "",
                    expect_workers: int = 0, exporter_host: str = "127.0.0.1") -> list[str]:
-    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+    cmd = [sys.executable, "-m", "locust", "-f", LOCUSTFILES, "--headless",
            "--host", target, "--plan", str(plan_file), "--run-dir", str(run_dir),
            "--exporter-port", str(exporter_port), "--exporter-host", exporter_host]
     if userpool is not None:

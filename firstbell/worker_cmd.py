@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from firstbell.run_cmd import LOCUSTFILE, MASTER_PORT, STAGING_HOSTS, drive
+from firstbell.run_cmd import LOCUSTFILES, MASTER_PORT, STAGING_HOSTS, drive
 from kernel.errors import UserError
 from loadtests.identities import check_folder
 from loadtests.targets import load_target
@@ -23,7 +23,7 @@ from loadtests.targets import load_target
 
 def worker_command(master: str, master_port: int, userpool: Path, staging_hosts: str,
                    processes: int) -> list[str]:
-    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker",
+    cmd = [sys.executable, "-m", "locust", "-f", LOCUSTFILES, "--worker",
            "--master-host", master, "--master-port", str(master_port),
            "--userpool", str(userpool)]
     if staging_hosts:

@@ -33,9 +33,10 @@ from locust.runners import MasterRunner, WorkerRunner
 from kernel.version import __version__
 from loadtests import feeding
 from loadtests.exporter import CPU_SATURATED, Live
-from loadtests.feeding import CLOSED_BACKOFF, Ticket
-from loadtests.hub_loop import HubLoop
+from loadtests.feeding import CLOSED_BACKOFF, Feed, Ticket
+from loadtests.hub_loop import HubLoop, LoadHooks, RunSetup
 from loadtests.identities import IdentityPool, check_folder
+from loadtests.observers import RunObserver
 from loadtests.options import plan_from, thresholds_from
 from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.provisioning import (
@@ -45,6 +46,7 @@ from loadtests.provisioning import (
     session_estimate,
     users_needed,
 )
+from loadtests.rundir import default_run_dir, write_json
 from loadtests.session import EngineBrowser
 from loadtests.stats import Delta, Recorder, key
 from loadtests.targets import Target, load_target
@@ -91,7 +93,6 @@ class Engine:
         self.index, self.count = 0, 1
         self.t0_perf = 0.0
         self.started = False
-        self.schedule_done = False
         self.final_sent = False
         self.busy: dict[str, int] = {}
         self.closed_live: dict[str, int] = {}  # closed-loop sessions queued or running
@@ -106,7 +107,37 @@ class Engine:
         self.spawn_rate = MIN_SPAWN_RATE
         self.hub_loop: HubLoop | None = None
         if self.role != "worker":
-            self.hub_loop = HubLoop(self)
+            self.hub_loop = self._hub_loop()
+
+    def _hub_loop(self) -> HubLoop:
+        options = self.options
+        path = getattr(options, "firstbell_run_dir", None)
+        run_dir = Path(path) if path else default_run_dir(self.plan.scenario)
+        setup = RunSetup(
+            plan=self.plan, thresholds=self.thresholds, run_dir=run_dir,
+            run_id=getattr(options, "firstbell_run_id", None) or run_dir.name,
+            role=self.role, target_paths=self.target.name, options=vars(options),
+            abort_on_fail=bool(getattr(options, "firstbell_abort_on_fail", False)),
+            exporter_port=int(getattr(options, "firstbell_exporter_port", -1)),
+            exporter_host=getattr(options, "firstbell_exporter_host", "127.0.0.1"))
+        return HubLoop(setup, LoadHooks(
+            elapsed=self.elapsed, live=self.live, host=lambda: self.environment.host,
+            take_own=self._own_delta, final_own=self._own_final))
+
+    def _own_delta(self) -> Delta | None:
+        if self.role == "local" and self.started and not self.final_sent:
+            return self.take()
+        return None
+
+    def _own_final(self) -> None:
+        if self.role == "local" and self.started:
+            self.send_final()
+
+    def add_observer(self, observer: RunObserver) -> None:
+        """Tell `observer` of the run's milestones; a worker has none to tell (its master
+        does), so there it is a no-op."""
+        if self.hub_loop is not None:
+            self.hub_loop.add_observer(observer)
 
     # -- start ------------------------------------------------------------------------------
     def on_test_start(self) -> None:
@@ -134,7 +165,7 @@ class Engine:
         elif self.role == "local":
             self.assign(0, 1, t0_wall, None)
         if self.hub_loop is not None:
-            self.hub_loop.start(t0_wall)
+            self.hub_loop.start(t0_wall, self.count)
 
     def on_assign(self, message: Any) -> None:
         data = message.data
@@ -162,10 +193,20 @@ class Engine:
         self.t0_perf = time.perf_counter() + (t0_wall - time.time())
         self.pool = self._pool()
         self.started = True
-        gevent.spawn(feeding.schedule, self)
+        feed = self._feed()
+        gevent.spawn(feeding.schedule, feed)
         if any(stage.users for stage in self.plan.stages):
-            gevent.spawn(feeding.closed_loop, self)
+            gevent.spawn(feeding.closed_loop, feed)
         gevent.spawn(self._watch_loop)
+
+    def _feed(self) -> Feed:
+        assert self.pool is not None
+        return Feed(
+            plan=self.plan, index=self.index, count=self.count, t0_perf=self.t0_perf,
+            target=self.target.name, runnable=frozenset(self.target.click_paths),
+            identities={p: self.pool.size(p) for p in self.pool.free}, queue=self.queue,
+            record=self.recorder.count, closed_live=self.closed_live, busy=self.busy,
+            drained=self.send_final)
 
     def _watch_loop(self) -> None:
         """How late the event loop wakes a sleeper: any blocking call in the generator shows
@@ -207,7 +248,6 @@ class Engine:
         run_dir = self.hub_loop.run_dir.path if self.hub_loop else _shared_run_dir(self.options)
         if run_dir is None or not run_dir.is_dir():
             return  # a remote worker: the master's run directory is on another machine
-        from loadtests.rundir import write_json
         totals = self.recorder.totals
         write_json(run_dir / f"worker-{self.index}.json", {
             "worker": self.index, "counters": dict(totals.counters),

@@ -1,15 +1,21 @@
 """The master's side of a run (or the single process's): merge deltas into the `Hub`, serve the
-exporter, and write the run directory as the run goes — an interval line every
+exporter, write the run directory as the run goes — an interval line every
 `INTERVAL_SECONDS`, exposures as they come, the summary at the end (also after Ctrl-C, marked
-partial)."""
+partial) — and tell the run's observers (`loadtests.observers`) of its milestones.
+
+It sees its load process through `RunSetup` (fixed before the start) and `LoadHooks` (what it
+asks as the run goes), never the engine itself."""
 
 from __future__ import annotations
 
 import logging
 import platform
+import re
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gevent
 from prometheus_client import CollectorRegistry, start_http_server
@@ -17,53 +23,90 @@ from prometheus_client import CollectorRegistry, start_http_server
 from kernel.clock import hhmm
 from kernel.errors import EXIT_GO
 from kernel.version import __version__
-from loadtests.exporter import CPU_SATURATED, RunCollector, bucket_edges
+from loadtests.exporter import CPU_SATURATED, Live, RunCollector, bucket_edges
 from loadtests.hdr import Timings, summary
-from loadtests.rundir import RunDir, default_run_dir
+from loadtests.observers import Observers, RunInfo, RunObserver, RunOutcome
+from loadtests.plan import LoadPlan
+from loadtests.rundir import RunDir
 from loadtests.stats import Delta, Hub
 from loadtests.verdict import Evaluator, Interval
-from monitoring.grafana_api import RunAnnotations, connect
-from thresholds import latency_thresholds
+from thresholds import Thresholds, latency_thresholds
 
-if TYPE_CHECKING:
-    from loadtests.engine import Engine
-
-SECRET_OPTIONS = {"firstbell_grafana_token"}  # never written to run.json
+# Credentials are never written to run.json, whoever declares the option (plugins too).
+SECRET_OPTION = re.compile(r"_(token|secret|password)$")
 log = logging.getLogger("firstbell")
 INTERVAL_SECONDS = 10.0
 FINAL_GRACE = 15.0   # seconds to wait for the workers' finals after the drain
 
 
+@dataclass(frozen=True)
+class RunSetup:
+    """The run as the hub loop knows it before the start."""
+
+    plan: LoadPlan
+    thresholds: Thresholds
+    run_dir: Path
+    run_id: str
+    role: str                    # "master" or "local"
+    target_paths: str            # the click paths' target, for run.json
+    options: Mapping[str, Any]   # Locust's parsed options; the firstbell_* ones go in run.json
+    abort_on_fail: bool = False
+    exporter_port: int = -1      # -1: no exporter
+    exporter_host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class LoadHooks:
+    """What the hub loop asks of its load process as the run goes."""
+
+    elapsed: Callable[[], float]          # seconds since the plan's second 0
+    live: Callable[[], Live]
+    host: Callable[[], str | None]        # the target (the web UI may change it)
+    # A local runner sends load itself: its delta since the last one (None when there is none
+    # to take), and its final before the summary. A master's workers send theirs.
+    take_own: Callable[[], Delta | None]
+    final_own: Callable[[], None]
+
+
 class HubLoop:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, setup: RunSetup, hooks: LoadHooks) -> None:
+        self.setup, self.hooks = setup, hooks
+        self.plan = setup.plan
         self.hub = Hub()
-        options = engine.options
-        path = getattr(options, "firstbell_run_dir", None)
-        self.run_dir = RunDir(Path(path) if path else default_run_dir(engine.plan.scenario))
-        self.run_id = getattr(options, "firstbell_run_id", None) or self.run_dir.path.name
+        self.run_dir = RunDir(setup.run_dir)
+        self.run_id = setup.run_id
+        self.workers = 1   # the load processes, known at the start
         self.achieved: dict[str, float] = {}
         self.exporter_port: int | None = None
         self.closed = False
         self.t0_wall = 0.0
         self._last = 0.0
         self.cpu_warned: set[int] = set()
-        self.evaluator = Evaluator(engine.thresholds, engine.plan.curve)
-        self.abort_on_fail = bool(getattr(options, "firstbell_abort_on_fail", False))
+        self.evaluator = Evaluator(setup.thresholds, setup.plan.curve)
+        self.abort_on_fail = setup.abort_on_fail
         self.aborted: list[str] = []
         self.exit_code = EXIT_GO
-        self.annotations: RunAnnotations | None = None
+        self.observers = Observers()
+        self.run: RunInfo | None = None   # set at the start: observers hear of started runs
         self.stage = ""
 
+    def add_observer(self, observer: RunObserver) -> None:
+        self.observers.add(observer)
+
+    def _tell(self, what: str, call: Callable[[RunObserver, RunInfo], None]) -> None:
+        run = self.run
+        if run is not None:
+            self.observers.tell(what, lambda observer: call(observer, run))
+
     def serve_exporter(self) -> None:
-        port = int(getattr(self.engine.options, "firstbell_exporter_port", -1))
+        port = self.setup.exporter_port
         if port < 0:
             return
         registry = CollectorRegistry(auto_describe=True)
         registry.register(RunCollector(
-            self.hub, self.engine.live, bucket_edges(latency_thresholds(self.engine.thresholds)),
+            self.hub, self.hooks.live, bucket_edges(latency_thresholds(self.setup.thresholds)),
             self.evaluator))
-        host = getattr(self.engine.options, "firstbell_exporter_host", "127.0.0.1")
+        host = self.setup.exporter_host
         try:
             server, _ = start_http_server(port, addr=host, registry=registry)
         except OSError as exc:
@@ -74,34 +117,29 @@ class HubLoop:
         log.info("firstbell exporter on http://%s:%d/metrics", host, self.exporter_port)
         self.run_dir.write("exporter.json", {"host": host, "port": self.exporter_port})
 
-    def start(self, t0_wall: float) -> None:
-        self.t0_wall = t0_wall
-        engine = self.engine
+    def start(self, t0_wall: float, workers: int) -> None:
+        self.t0_wall, self.workers = t0_wall, workers
+        setup, host = self.setup, self.hooks.host()
         self.run_dir.write("run.json", {
-            "run_id": self.run_id, "scenario": engine.plan.scenario,
-            "target": engine.environment.host, "paths": engine.target.name,
-            "plan": engine.plan.model_dump(mode="json"), "role": engine.role,
-            "workers": engine.count, "started_at": t0_wall, "versions": {
+            "run_id": self.run_id, "scenario": self.plan.scenario,
+            "target": host, "paths": setup.target_paths,
+            "plan": self.plan.model_dump(mode="json"), "role": setup.role,
+            "workers": workers, "started_at": t0_wall, "versions": {
                 "firstbell": __version__, "python": platform.python_version()},
             "exporter_port": self.exporter_port,
-            "options": {k: v for k, v in vars(engine.options).items()
-                        if k.startswith("firstbell_") and k not in SECRET_OPTIONS}})
+            "options": {k: v for k, v in setup.options.items()
+                        if k.startswith("firstbell_") and not SECRET_OPTION.search(k)}})
         self._last = time.monotonic()
-        url = getattr(engine.options, "firstbell_grafana_url", None)
-        if url:
-            token = getattr(engine.options, "firstbell_grafana_token", None) or ""
-            self.annotations = RunAnnotations(connect(url, token), url, self.run_id,
-                                              engine.plan.scenario)
-            self.annotations.start(f"scenario {engine.plan.scenario} against"
-                                   f" {engine.environment.host}", at=t0_wall)
+        self.run = RunInfo(self.run_id, self.plan.scenario, str(host or ""), t0_wall)
+        self._tell("run started", lambda observer, run: observer.run_started(run))
         gevent.spawn(self._loop)
 
     def _loop(self) -> None:
         while not self.closed:
             gevent.sleep(1.0)
-            engine = self.engine
-            if engine.role == "local" and engine.started and not engine.final_sent:
-                self.absorb(engine.take())
+            own = self.hooks.take_own()
+            if own is not None:
+                self.absorb(own)
             if time.monotonic() - self._last >= INTERVAL_SECONDS:
                 self.write_interval()
 
@@ -123,29 +161,30 @@ class HubLoop:
         now = time.monotonic()
         span, self._last = max(now - self._last, 1e-9), now
         timings, counters, _ = self.hub.take_interval()
-        engine = self.engine
         started = self.hub.family("sessions", counters)
-        personas = engine.plan.personas
+        personas = self.plan.personas
         self.achieved = {p: started.get((p, "started"), 0) / span for p in personas}
-        t = engine.elapsed()
-        live = engine.live()
+        t = self.hooks.elapsed()
+        live = self.hooks.live()
         self.evaluator.add(Interval(t, span, timings, counters))
         for check, state, newly in self.evaluator.evaluate(t):
             if newly:
                 log.warning("objective %s FAILED: %.3g against %g, breached for %g s",
                             check.name, state.value, check.threshold, check.for_)
         target = sum(live.target_rate.values())
-        stage = live.stage if t < engine.plan.duration else "draining"
-        if stage != self.stage and self.annotations is not None:
-            self.annotations.phase(stage)
+        stage = live.stage if t < self.plan.duration else "draining"
+        if stage != self.stage:
+            at = time.time()
+            self._tell("phase changed",
+                       lambda observer, run: observer.phase_changed(run, stage, at))
         self.stage = stage
         log.info("t=%.0fs %s %s · %.2f/%.2f sessions/s · %s", t, hhmm(live.clock_seconds % 86400),
                  stage, sum(self.achieved.values()), target, self.evaluator.status_line())
         if self.abort_on_fail and not self.aborted and self.evaluator.abort_due():
             self.aborted = self.evaluator.abort_due()
             log.warning("aborting the run (--abort-on-fail): %s", ", ".join(self.aborted))
-            if self.annotations is not None:
-                self.annotations.abort(", ".join(self.aborted))
+            reasons, at = tuple(self.aborted), time.time()
+            self._tell("aborted", lambda observer, run: observer.run_aborted(run, reasons, at))
         self.run_dir.append("intervals.jsonl", {
             "t": round(t, 3), "seconds": round(span, 3), "time": time.time(),
             "clock": round(live.clock_seconds, 1), "stage": live.stage,
@@ -165,19 +204,17 @@ class HubLoop:
                 if done.get((p, "completed"))}
 
     def finished(self) -> bool:
-        engine = self.engine
-        over = engine.elapsed() - engine.plan.duration
+        over = self.hooks.elapsed() - self.plan.duration
         if over < 0:
             return False
-        return (len(self.hub.finals) >= engine.count
-                or over > engine.plan.drain_seconds + FINAL_GRACE)
+        return (len(self.hub.finals) >= self.workers
+                or over > self.plan.drain_seconds + FINAL_GRACE)
 
     def close(self) -> None:
         """The last interval and the summary; safe to call more than once."""
         if self.closed:
             return
-        if self.engine.role == "local" and self.engine.started:
-            self.engine.send_final()
+        self.hooks.final_own()
         self.closed = True
         self.write_interval()
         summary = self.summary()
@@ -195,17 +232,16 @@ class HubLoop:
                  len(verdict["objectives"]) - passed)
         log.info("  verdict: %s%s", verdict["verdict"],
                  "".join(f"\n    - {r}" for r in verdict["reasons"]))
-        if self.annotations is not None:
-            link = self.annotations.end(str(verdict["verdict"]), list(verdict["reasons"]))
-            log.info("  Grafana: %s", link)
+        outcome = RunOutcome(str(verdict["verdict"]), tuple(verdict["reasons"]),
+                             self.exit_code, time.time())
+        self._tell("finished", lambda observer, run: observer.run_finished(run, outcome))
 
     def summary(self) -> dict[str, Any]:
-        engine, hub = self.engine, self.hub
-        curve = engine.plan.curve
+        hub, curve = self.hub, self.plan.curve
         sessions, scheduled = hub.family("sessions"), hub.family("scheduled")
-        ran = min(max(engine.elapsed(), 0.0), curve.duration)
+        ran = min(max(self.hooks.elapsed(), 0.0), curve.duration)
         arrivals = {}
-        for p in engine.plan.personas:
+        for p in self.plan.personas:
             expected = curve.expected(p, 0.0, ran)
             closed = sessions.get((p, "closed"), 0)  # closed-loop sessions are no arrivals
             started = sessions.get((p, "started"), 0) - closed
@@ -221,9 +257,9 @@ class HubLoop:
                 "achieved_ratio": round(started / expected, 4) if expected else None}
         workers = sorted(hub.gauges)
         return {
-            "run_id": self.run_id, "scenario": engine.plan.scenario,
-            "target": engine.environment.host, "duration": round(ran, 3),
-            "partial": len(hub.finals) < engine.count or ran < curve.duration - 1.0,
+            "run_id": self.run_id, "scenario": self.plan.scenario,
+            "target": self.hooks.host(), "duration": round(ran, 3),
+            "partial": len(hub.finals) < self.workers or ran < curve.duration - 1.0,
             "workers": workers, "finals": sorted(hub.finals),
             "requests": int(hub.timings.count()), "arrivals": arrivals,
             "exposures": len(hub.exposures),

@@ -87,10 +87,6 @@ def add_arguments(parser: Any) -> None:
                             " duration")
     add("--staging-hosts", "FIRSTBELL_STAGING_HOSTS", "Hosts besides loopback that may receive"
         " load, comma-separated (.example.org for subdomains)", dest="firstbell_staging_hosts")
-    add("--grafana-url", "FIRSTBELL_GRAFANA_URL", "Grafana to annotate the run in (start, phase"
-        " changes, abort, end as a region)", dest="firstbell_grafana_url")
-    add("--grafana-token", "FIRSTBELL_GRAFANA_TOKEN", "Grafana service-account token (better"
-        " from the environment than the command line)", dest="firstbell_grafana_token")
     add("--oneroster-client", "FIRSTBELL_ONEROSTER_CLIENT", "OAuth client(s) of the"
         " integration persona, id:secret[,id:secret]", dest="firstbell_oneroster_client")
 

@@ -13,8 +13,8 @@ The helps are collected once per module in child interpreters, side by side: one
 `firstbell.cli.main([*path, "--help"])` (what `python -m firstbell.cli PATH --help` runs) for
 every command path of the CLI, since an interpreter per path costs about a second each; one
 runs `python -m locust -f loadtests/locustfile.py --help`; one prints Locust's parser with the
-engine's options registered, which Locust's own `--help` leaves out because it does not load
-the locustfile first (locustio/locust#2917).
+engine's options (and the Grafana plugin's) registered, which Locust's own `--help` leaves out
+because it does not load the locustfile first (locustio/locust#2917).
 """
 
 from __future__ import annotations
@@ -228,9 +228,9 @@ def command_problems(shown: Shown, helps: Helps) -> list[str]:
         problems = []
         for flag in ("-f", "--locustfile"):
             if flag in rest[:-1]:
-                file = rest[rest.index(flag) + 1]
-                if not (ROOT / file).is_file():
-                    problems.append(f"{shown.where}: locustfile {file} does not exist")
+                for file in rest[rest.index(flag) + 1].split(","):  # Locust reads -f a.py,b.py
+                    if not (ROOT / file).is_file():
+                        problems.append(f"{shown.where}: locustfile {file} does not exist")
         known = help_options(helps.locust)
         problems += [f"{shown.where}: locust has no option {option}"
                      for option in _options(rest) if option not in known]
@@ -285,6 +285,7 @@ LOCUST_OPTIONS = """
 import sys
 sys.argv = ["locust", "-f", "loadtests/locustfile.py"]
 import loadtests.locustfile  # registers the engine's options on Locust's parser
+import firstbell.locust_grafana  # and the Grafana plugin's
 from locust.argument_parser import get_parser
 print(get_parser().format_help())
 """

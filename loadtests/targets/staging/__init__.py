@@ -11,36 +11,21 @@ from the SIS's test mailbox: run the SIS with ``FIRSTBELL_DEV_MAILBOX=1`` for th
 
 from __future__ import annotations
 
-from typing import Any
-
-from loadtests.browser import ClickPath, LoginSpec, Response
+from loadtests.browser import ClickPath
 from loadtests.targets.staging import (
     clerk,
     district_admin,
     guardian,
     integration,
+    login,
     probes,
     registration,
     student,
     teacher,
 )
 
-
-def _token(r: Response) -> str | None:
-    try:
-        body: Any = r.json()
-    except ValueError:
-        return None
-    token = body.get("token") if isinstance(body, dict) else None
-    return token if isinstance(token, str) and token else None
-
-
-LOGIN = LoginSpec(
-    path="/api/auth/login",
-    body=lambda username, password: {"username": username, "password": password},
-    token=_token,
-    logout_path="/api/auth/logout",
-)
+# In its own module: the district admin's deactivated-login probe replays it.
+LOGIN = login.LOGIN
 
 CLICK_PATHS: dict[str, ClickPath] = {
     "teacher": teacher.session,

@@ -13,6 +13,7 @@ from typing import Any
 
 from loadtests.browser import Browser
 from loadtests.targets.staging import checks, probes
+from loadtests.targets.staging.login import LOGIN
 
 # The staging SIS has no district dashboard: the one page that tells an administrator the
 # data's "today" (the report window ends there) is a school's attendance summary.
@@ -58,8 +59,6 @@ def _deactivated_login(browser: Browser) -> None:
     gone = browser.borrow("terminated_staff")
     if gone is None:
         return
-    from loadtests.targets.staging import LOGIN  # here: the package imports this module
-
     browser.probe("deactivated_login", "POST", LOGIN.endpoint, LOGIN.path, token=None,
                   json=LOGIN.body(gone["username"], gone["password"]),
                   asked=f"login of terminated user {gone['user_id']}")
