@@ -10,9 +10,23 @@ from collections.abc import Iterator
 from itertools import count
 from typing import Any
 
+from monitoring.config import MonitoringConfig
 from thresholds import Thresholds, checks
 
 DATASOURCE = {"type": "prometheus", "uid": "firstbell-prometheus"}
+
+
+def prometheus_datasource(cfg: MonitoringConfig, *, default: bool,
+                          editable: bool | None = None) -> dict[str, Any]:
+    """The Prometheus datasource every dashboard points at (fixed uid), as the provisioning
+    files (the default, not editable) and the Grafana API (not the default) take it."""
+    source: dict[str, Any] = {"name": "Prometheus (firstbell)", "type": "prometheus",
+                              "uid": DATASOURCE["uid"], "access": "proxy",
+                              "url": cfg.prometheus_url, "isDefault": default}
+    if editable is not None:
+        source["editable"] = editable
+    source["jsonData"] = {"timeInterval": cfg.scrape_interval}
+    return source
 SESSIONS = "suffix: sessions/s"
 
 

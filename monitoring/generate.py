@@ -15,7 +15,7 @@ import yaml
 
 from monitoring import dashboards
 from monitoring.config import MonitoringConfig, compose
-from monitoring.dashboards import DATASOURCE
+from monitoring.dashboards import prometheus_datasource
 from monitoring.rules import build
 from thresholds import Thresholds
 
@@ -62,10 +62,8 @@ def prometheus_config(cfg: MonitoringConfig) -> dict[str, Any]:
 
 
 def datasource_provisioning(cfg: MonitoringConfig) -> dict[str, Any]:
-    return {"apiVersion": 1, "datasources": [{
-        "name": "Prometheus (firstbell)", "type": "prometheus", "uid": DATASOURCE["uid"],
-        "access": "proxy", "url": cfg.prometheus_url, "isDefault": True, "editable": False,
-        "jsonData": {"timeInterval": cfg.scrape_interval}}]}
+    return {"apiVersion": 1,
+            "datasources": [prometheus_datasource(cfg, default=True, editable=False)]}
 
 
 def grafana_provisioning(cfg: MonitoringConfig) -> dict[str, str]:

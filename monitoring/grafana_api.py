@@ -16,7 +16,7 @@ from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
 from monitoring.config import MonitoringConfig
-from monitoring.dashboards import DATASOURCE
+from monitoring.dashboards import DATASOURCE, prometheus_datasource
 from monitoring.dashboards import render as render_dashboards
 from thresholds import Thresholds
 
@@ -37,9 +37,7 @@ def _missing(exc: GrafanaClientError) -> bool:
 def publish(api: GrafanaApi, t: Thresholds, cfg: MonitoringConfig) -> list[str]:
     """Create or update the datasource (fixed uid), the folder and every dashboard; returns the
     dashboards' URLs as Grafana reports them."""
-    datasource = {"name": "Prometheus (firstbell)", "type": "prometheus",
-                  "uid": DATASOURCE["uid"], "access": "proxy", "url": cfg.prometheus_url,
-                  "isDefault": False, "jsonData": {"timeInterval": cfg.scrape_interval}}
+    datasource = prometheus_datasource(cfg, default=False)
     try:
         api.datasource.get_datasource_by_uid(DATASOURCE["uid"])
         api.datasource.update_datasource_by_uid(DATASOURCE["uid"], datasource)
