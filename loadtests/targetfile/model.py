@@ -227,8 +227,8 @@ def _step_kind(raw: Any) -> str:
     """Which kind of step a mapping is, by its telling key, so a mistake is reported against
     that kind alone (not against every kind a step could be)."""
     if not isinstance(raw, dict):
-        kinds: dict[type, str] = {Step: "step", ForEach: "for_each", Repeat: "repeat", Block: "block",
-                 Pause: "pause", ProbeStep: "probe"}
+        kinds: dict[type, str] = {Step: "step", ForEach: "for_each", Repeat: "repeat",
+                                  Block: "block", Pause: "pause", ProbeStep: "probe"}
         return kinds.get(type(raw), "step")
     for key, kind in (("for_each", "for_each"), ("repeat", "repeat"), ("probe", "probe"),
                       ("request", "step")):
