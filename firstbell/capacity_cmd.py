@@ -43,7 +43,7 @@ from firstbell.cli_options import (
     THRESHOLDS,
     USERPOOL,
 )
-from firstbell.plan_cmd import computed_plan
+from firstbell.plan_cmd import PlanRequest
 from firstbell.run_cmd import checked_limits, drive, locust_command, new_run_dir
 from kernel.clock import hhmm
 from kernel.errors import EXIT_EXPOSURE, EXIT_GO, EXIT_INTERRUPTED, EXIT_NO_GO, UserError
@@ -299,8 +299,8 @@ def capacity(
                          exporter_port=exporter_port, master_port=master_port,
                          processes=workers)
     limits = checked_limits(options)
-    probe_day = computed_plan(scenario, profile, None, scale, None, None, None, seed)
-    day = computed_plan(forecast, profile, None, scale, None, None, None, seed)
+    probe_day = PlanRequest(scenario, profile, scale=scale, seed=seed).compute()
+    day = PlanRequest(forecast, profile, scale=scale, seed=seed).compute()
     probe = probe_of(probe_day)
     levels = _sweep_levels(sweep_users, probe, scenario, sweep)
     _check_pools(userpool, probe_day, probe, sweep)

@@ -163,10 +163,9 @@ def rehearse(
             exporter = free_port()
             prom = _monitoring(started, monitor, target, exporter, console)
             phases.lap("monitoring")
-            request = PlanRequest(scenario, profile, speed, 1.0, window, seed=seed)
             if speed is None:
-                request = dataclasses.replace(
-                    request, speed=default_speed(scenario, profile, window, seed))
+                speed = default_speed(scenario, profile, window, seed)
+            request = PlanRequest(scenario, profile, speed, 1.0, window, seed=seed)
             run_dir, cmd = _prepare(request, RunOptions(
                 target, run_dir=out, userpool=pool, staging_hosts=staging_hosts,
                 exporter_port=exporter), console)
