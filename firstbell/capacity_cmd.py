@@ -32,23 +32,24 @@ from firstbell.capacity.measure import (
 )
 from firstbell.capacity.steps import Step
 from firstbell.capacity.usl import MIN_POINTS
-from firstbell.plan_cmd import PROFILE, SCALE, SEED, computed_plan
-from firstbell.run_cmd import (
-    EXPORTER_PORT,
-    MASTER_PORT,
+from firstbell.cli_options import (
+    EXPORTER_PORT_OPTION,
+    MASTER_PORT_OPTION,
     ONEROSTER_CLIENT,
+    PROFILE,
+    SCALE,
+    SEED,
     STAGING_HOSTS,
     THRESHOLDS,
     USERPOOL,
-    checked_limits,
-    drive,
-    locust_command,
-    new_run_dir,
 )
+from firstbell.plan_cmd import PlanRequest
+from firstbell.run_cmd import checked_limits, drive, locust_command, new_run_dir
 from kernel.clock import hhmm
 from kernel.errors import EXIT_EXPOSURE, EXIT_GO, EXIT_INTERRUPTED, EXIT_NO_GO, UserError
 from loadtests.identities import check_folder
 from loadtests.plan import LoadPlan, PlanError, build_plan
+from loadtests.run_options import RunOptions
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.targets import load_target
 from scenarios.compute import ComputedPlan, apportion
@@ -183,27 +184,18 @@ def _finite(value: float) -> float | None:
 
 
 class Runner:
-    """Runs one measurement (a plan) as a Locust run in its own directory."""
+    """Runs one measurement (a plan) as a Locust run in its own directory under `root`, with
+    the run options every measurement shares."""
 
-    def __init__(self, target: str, root: Path, *, userpool: Path | None,
-                 thresholds: Path | None, staging_hosts: str, oneroster_client: str,
-                 exporter_port: int, workers: int = 1, master_port: int = 5557) -> None:
-        self.target, self.root, self.userpool = target, root, userpool
-        self.workers, self.master_port = workers, master_port
-        self.thresholds, self.staging_hosts = thresholds, staging_hosts
-        self.oneroster_client, self.exporter_port = oneroster_client, exporter_port
+    def __init__(self, options: RunOptions, root: Path) -> None:
+        self.options, self.root = options, root
 
     def __call__(self, plan: LoadPlan, name: str) -> tuple[Path, int]:
         run_dir = self.root / name
         run_dir.mkdir(parents=True)
-        write_json(run_dir / "plan.json", plan.model_dump(mode="json"))
-        cmd = locust_command(self.target, run_dir / "plan.json", run_dir,
-                             userpool=self.userpool, thresholds=self.thresholds,
-                             workers=self.workers, abort_on_fail=False,
-                             staging_hosts=self.staging_hosts,
-                             oneroster_client=self.oneroster_client,
-                             exporter_port=self.exporter_port, master_port=self.master_port)
-        code = drive(cmd, {}, log=run_dir / "locust.log")
+        options = self.options.in_dir(run_dir)
+        write_json(options.plan_file, plan.model_dump(mode="json"))
+        code = drive(locust_command(options), {}, log=run_dir / "locust.log")
         if partial(run_dir):  # Ctrl-C reached Locust, which wrote what it had
             code = EXIT_INTERRUPTED
         if code not in (EXIT_GO, EXIT_NO_GO, EXIT_EXPOSURE, EXIT_INTERRUPTED) or \
@@ -211,6 +203,44 @@ class Runner:
             raise UserError(f"{name}: the load generator stopped with exit code {code} and no"
                             f" verdict; see {run_dir / 'locust.log'}")
         return run_dir, code
+
+
+@dataclass(frozen=True)
+class Stepping:
+    """How the stepped search moves: its first rate, growth factor, resolution, step length
+    and limits (what capacity.json records under "search")."""
+
+    start: float
+    factor: float
+    resolution: float
+    step_seconds: float
+    max_rate: float | None
+    max_steps: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"start": self.start, "factor": self.factor, "resolution": self.resolution,
+                "step_seconds": self.step_seconds, "max_rate": self.max_rate,
+                "max_steps": self.max_steps}
+
+
+@dataclass
+class Measuring:
+    """A capacity directory being filled: the search so far, what each measurement offers
+    (the probe's mix on the probe day's plan, seeded from `seed`) and how it is run."""
+
+    search: Search
+    probe: Probe
+    measure: Runner
+    base: LoadPlan
+    seed: int
+    console: Console
+
+    @property
+    def file(self) -> Path:
+        return self.measure.root / "capacity.json"
+
+    def save(self) -> None:  # after every measurement: an interrupted search still tells
+        write_json(self.file, self.search.as_json())
 
 
 def capacity(
@@ -251,12 +281,12 @@ def capacity(
     out: Path | None = typer.Option(None, "--out", envvar="FIRSTBELL_RUN_DIR",
                                     help="Capacity directory (default runs/<UTC time>-"
                                          "capacity)."),
-    exporter_port: int = EXPORTER_PORT,
+    exporter_port: int = EXPORTER_PORT_OPTION,
     workers: int = typer.Option(1, "--workers", envvar="FIRSTBELL_WORKERS", min=1,
                                 help="Load processes per step (a Locust master and N workers"
                                      " when above 1): a generator that cannot keep a rate"
                                      " fails the step on arrivals, not the target."),
-    master_port: int = MASTER_PORT,
+    master_port: int = MASTER_PORT_OPTION,
 ) -> None:
     """Find the highest arrival rate the target sustains within the launch thresholds, fit
     its capacity curve, and measure the headroom over the forecast day's peak.
@@ -264,71 +294,81 @@ def capacity(
     Example: firstbell capacity --target http://127.0.0.1:8700 --profile small
     --userpool pool/userpool
     """
-    limits = checked_limits(target, staging_hosts, thresholds)
-    probe_day = computed_plan(scenario, profile, None, scale, None, None, None, seed)
-    day = computed_plan(forecast, profile, None, scale, None, None, None, seed)
+    options = RunOptions(target, userpool=userpool, thresholds=thresholds,
+                         staging_hosts=staging_hosts, oneroster_client=oneroster_client,
+                         exporter_port=exporter_port, master_port=master_port,
+                         processes=workers)
+    limits = checked_limits(options)
+    probe_day = PlanRequest(scenario, profile, scale=scale, seed=seed).compute()
+    day = PlanRequest(forecast, profile, scale=scale, seed=seed).compute()
     probe = probe_of(probe_day)
-    levels = parse_users(sweep_users) if sweep_users else probe.sweep_users
-    if sweep and len(set(levels)) < MIN_POINTS:
-        raise UserError(f"scenario {scenario}: its sweep has {len(set(levels))} levels; the fit"
-                        f" needs {MIN_POINTS} (set --sweep-users)")
-    personas = sorted(set(probe.mix) | set(probe.sweep_personas if sweep else {}))
-    try:
-        check_folder(str(userpool) if userpool else None,
-                     load_target(probe_day.plan.target).pools_for(personas))
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    levels = _sweep_levels(sweep_users, probe, scenario, sweep)
+    _check_pools(userpool, probe_day, probe, sweep)
     root = new_run_dir(out or default_run_dir("capacity"))
-
-    seconds = step_seconds or probe.step_seconds
-    first = start or probe.start
+    stepping = Stepping(start or probe.start, factor, resolution,
+                        step_seconds or probe.step_seconds, max_rate, max_steps)
     search = Search(
         header={"target": target, "scenario": probe_day.scenario.name, "profile": profile,
                 "scale": scale, "seed": seed, "mix": probe.mix,
                 "forecast": {"scenario": day.scenario.name, "peak_rate": day.total_peak,
                              "peak_at": hhmm(day.total_peak_at)},
-                "search": {"start": first, "factor": factor, "resolution": resolution,
-                           "step_seconds": seconds, "max_rate": max_rate,
-                           "max_steps": max_steps}},
+                "search": stepping.as_json()},
         forecast_peak=day.total_peak, required=limits.gates.capacity_headroom)
     console = Console(width=110)
     console.print(f"capacity of {target}: {probe_day.scenario.name} mix "
                   + ", ".join(f"{p} {s:.0%}" for p, s in probe.mix.items())
                   + f"; forecast peak {day.total_peak:.2f} sessions/s ({day.scenario.name},"
                   f" {hhmm(day.total_peak_at)}) → {root}", highlight=False)
-    measure = Runner(target, root, userpool=userpool, thresholds=thresholds,
-                     staging_hosts=staging_hosts, oneroster_client=oneroster_client,
-                     exporter_port=exporter_port, workers=workers, master_port=master_port)
-    save = lambda: write_json(root / "capacity.json", search.as_json())  # noqa: E731
-    code = _search(search, probe, measure, first, seconds, factor, resolution, max_rate,
-                   max_steps, probe_day.plan, seed, console, save)
+    run = Measuring(search, probe, Runner(options, root), probe_day.plan, seed, console)
+    code = _search(run, stepping)
     if code is None and sweep:
-        code = _sweep(search, probe, measure, levels, sweep_seconds or probe.sweep_seconds,
-                      probe_day.plan, seed, console, save)
+        code = _sweep(run, levels, sweep_seconds or probe.sweep_seconds)
     search.partial = code == EXIT_INTERRUPTED
-    save()
-    _conclude(search, console, root)
+    run.save()
+    _conclude(search, console, run.file)
     if code is not None:
         raise typer.Exit(code)
     raise typer.Exit(EXIT_GO if search.sustainable_rate and search.headroom >= search.required
                      else EXIT_NO_GO)
 
 
-def _search(search: Search, probe: Probe, measure: Runner, first: float, seconds: float,
-            factor: float, resolution: float, max_rate: float | None, max_steps: int,
-            base: LoadPlan, seed: int, console: Console, save: Any) -> int | None:
+def _sweep_levels(sweep_users: str, probe: Probe, scenario: str,
+                  sweep: bool) -> tuple[int, ...]:
+    """The sweep's levels (--sweep-users, else the probe scenario's), enough for the fit when
+    the sweep runs."""
+    levels = parse_users(sweep_users) if sweep_users else probe.sweep_users
+    if sweep and len(set(levels)) < MIN_POINTS:
+        raise UserError(f"scenario {scenario}: its sweep has {len(set(levels))} levels; the fit"
+                        f" needs {MIN_POINTS} (set --sweep-users)")
+    return levels
+
+
+def _check_pools(userpool: Path | None, probe_day: ComputedPlan, probe: Probe,
+                 sweep: bool) -> None:
+    """A user pool file for every persona the steps (and the sweeps) send, or a UserError."""
+    personas = sorted(set(probe.mix) | set(probe.sweep_personas if sweep else {}))
+    try:
+        check_folder(str(userpool) if userpool else None,
+                     load_target(probe_day.plan.target).pools_for(personas))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _search(run: Measuring, stepping: Stepping) -> int | None:
     """The stepped search; an exit code when it must stop everything (exposure, Ctrl-C)."""
-    rates = [first]
-    while rates and len(search.steps) < max_steps:
+    search, console = run.search, run.console
+    rates = [stepping.start]
+    while rates and len(search.steps) < stepping.max_steps:
         rate = rates[0]
         k = len(search.steps) + 1
-        run_dir, code = measure(step_plan(base, probe.mix, rate, seconds, seed + k),
-                                f"steps/{k:02d}-{rate:.3f}")
+        run_dir, code = run.measure(step_plan(run.base, run.probe.mix, rate,
+                                              stepping.step_seconds, run.seed + k),
+                                    f"steps/{k:02d}-{rate:.3f}")
         measured = step(run_dir, rate)
         why = reasons(run_dir)
         search.steps.append(measured)
         search.step_info.append({"run_dir": run_dir.name, "reasons": why})
-        save()
+        run.save()
         console.print(f"  step {k:2d}: {rate:8.3f} sessions/s offered, {measured.achieved:7.3f}"
                       f" started/s, p95 {measured.p95 * 1000:7.0f} ms, errors"
                       f" {measured.error_ratio:6.2%} → {'pass' if measured.passed else 'FAIL'}"
@@ -349,35 +389,38 @@ def _search(search: Search, probe: Probe, measure: Runner, first: float, seconds
             return EXIT_EXPOSURE
         if code == EXIT_INTERRUPTED:
             return EXIT_INTERRUPTED
-        rates = next_rates(search.steps, factor, resolution, max_rate=max_rate)
+        rates = next_rates(search.steps, stepping.factor, stepping.resolution,
+                           max_rate=stepping.max_rate)
     if rates:
-        console.print(f"  stopped after {max_steps} steps (--max-steps) before the search"
-                      " converged", highlight=False)
+        console.print(f"  stopped after {stepping.max_steps} steps (--max-steps) before the"
+                      " search converged", highlight=False)
     return None
 
 
-def _sweep(search: Search, probe: Probe, measure: Runner, levels: tuple[int, ...],
-           seconds: float, base: LoadPlan, seed: int, console: Console,
-           save: Any) -> int | None:
+def _sweep(run: Measuring, levels: tuple[int, ...], seconds: float) -> int | None:
+    """The closed-loop sweep and its USL fit; an exit code when it must stop everything."""
+    search = run.search
     for k, users in enumerate(levels, 1):
-        run_dir, code = measure(sweep_plan(base, probe.sweep_personas, users, seconds,
-                                           seed + 100 + k), f"sweep/{k:02d}-{users}-users")
+        run_dir, code = run.measure(sweep_plan(run.base, run.probe.sweep_personas, users,
+                                               seconds, run.seed + 100 + k),
+                                    f"sweep/{k:02d}-{users}-users")
         point = sweep_point(run_dir, users)
         search.sweep.append(point)
-        console.print(f"  sweep {users:3d} in flight: {point.sessions_per_s:7.2f} sessions/s,"
-                      f" {point.requests_per_s:7.1f} requests/s, mean {point.mean * 1000:6.0f}"
-                      f" ms, p95 {point.p95 * 1000:6.0f} ms", highlight=False)
+        run.console.print(f"  sweep {users:3d} in flight: {point.sessions_per_s:7.2f}"
+                          f" sessions/s, {point.requests_per_s:7.1f} requests/s, mean"
+                          f" {point.mean * 1000:6.0f} ms, p95 {point.p95 * 1000:6.0f} ms",
+                          highlight=False)
         if code in (EXIT_EXPOSURE, EXIT_INTERRUPTED):
             search.exposure = code == EXIT_EXPOSURE
-            save()
+            run.save()
             return code
     points = [p for p in search.sweep if p.sessions_per_s > 0]
     if len({p.users for p in points}) >= MIN_POINTS:
         search.fit = fit_usl([p.users for p in points], [p.sessions_per_s for p in points])
         search.knee = sweep_knee(points)
     else:
-        console.print("  too few sweep points completed sessions to fit the USL")
-    save()
+        run.console.print("  too few sweep points completed sessions to fit the USL")
+    run.save()
     return None
 
 
@@ -390,7 +433,7 @@ def sweep_knee(points: list[SweepPoint]) -> float | None:
     return None if knee is None else round(2.0 ** knee, 6)
 
 
-def _conclude(search: Search, console: Console, root: Path) -> None:
+def _conclude(search: Search, console: Console, file: Path) -> None:
     rate = search.sustainable_rate
     if rate:
         console.print(f"sustainable: {rate:.3f} sessions/s within the launch thresholds;"
@@ -414,5 +457,5 @@ def _conclude(search: Search, console: Console, root: Path) -> None:
                           " generator's or the target's machine?); read σ, κ and N* as"
                           " unreliable and re-run with longer --sweep-seconds",
                           style="yellow", highlight=False)
-    console.print(f"capacity.json: {root / 'capacity.json'}  (firstbell report RUN_DIR"
-                  f" --capacity {root / 'capacity.json'})", highlight=False)
+    console.print(f"capacity.json: {file}  (firstbell report RUN_DIR --capacity {file})",
+                  highlight=False)

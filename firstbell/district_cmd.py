@@ -11,20 +11,11 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from fake_data.describe import Description, describe
-from fake_data.district import MAX_SEED, MIN_SEED
 from fake_data.output import DEFAULT_FORMATS, Events, Request, parse_formats, write_district
+from firstbell.cli_options import seed_option
 
 district_app = typer.Typer(help="Generate a synthetic district and describe it.",
                            no_args_is_help=True)
-
-
-def seed_in_range(value: int) -> int:
-    """Typer callback for --seed: the seed is stored as a 64-bit signed integer."""
-    if not MIN_SEED <= value <= MAX_SEED:
-        raise typer.BadParameter(
-            f"{value} is out of range; use a whole number from {MIN_SEED} to {MAX_SEED} (2**63-1)."
-        )
-    return value
 
 
 def _stderr() -> Console:
@@ -46,8 +37,7 @@ def generate_cmd(
                                 help="Built-in profile name (cps, small) or a path to a YAML."),
     scale: float = typer.Option(1.0, envvar="FIRSTBELL_SCALE",
                                 help="Population multiplier, 0.001 to 10."),
-    seed: int = typer.Option(42, envvar="FIRSTBELL_SEED", callback=seed_in_range,
-                             help="Fixes every random choice (0 to 2**63-1)."),
+    seed: int = seed_option("Fixes every random choice"),
     out: Path = typer.Option(..., envvar="FIRSTBELL_OUT", help="Output folder (created)."),
     formats: str = typer.Option(DEFAULT_FORMATS, envvar="FIRSTBELL_FORMATS",
                                 help="Comma-separated formats to write."),

@@ -10,10 +10,10 @@ import typer
 from grafana_client.client import GrafanaException
 from rich.console import Console
 
+from firstbell.cli_options import THRESHOLDS, thresholds_of
 from kernel.errors import UserError
 from monitoring.config import DEFAULT
 from monitoring.grafana_api import connect, publish
-from thresholds import DEFAULT_FILE, ThresholdError, load_thresholds
 
 grafana_app = typer.Typer(help="Publish firstbell's dashboards to a Grafana.",
                           no_args_is_help=True)
@@ -29,19 +29,14 @@ def publish_cmd(
                                        envvar="FIRSTBELL_PROMETHEUS_URL",
                                        help="The Prometheus the datasource points at, as"
                                             " Grafana reaches it."),
-    thresholds: Path = typer.Option(DEFAULT_FILE, "--thresholds",
-                                    envvar="FIRSTBELL_THRESHOLDS",
-                                    help="Launch thresholds file."),
+    thresholds: Path | None = THRESHOLDS,
 ) -> None:
     """Create or update the Prometheus datasource (uid firstbell-prometheus), the firstbell
     folder and the four dashboards.
 
     Example: firstbell grafana publish --url http://127.0.0.1:3000 --token $GRAFANA_TOKEN
     """
-    try:
-        t = load_thresholds(thresholds)
-    except ThresholdError as exc:
-        raise UserError(str(exc)) from None
+    t = thresholds_of(thresholds)
     cfg = dataclasses.replace(DEFAULT, prometheus_url=prometheus_url)
     try:
         urls = publish(connect(url, token), t, cfg)

@@ -12,11 +12,13 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 
+from firstbell.cli_options import THRESHOLDS, thresholds_of
 from kernel.errors import UserError
+from kernel.ports import EXPORTER_PORT, LOOPBACK, STAGING_PORT
 from monitoring.config import DEFAULT
 from monitoring.local import LocalPrometheus, PrometheusMissing, start, stop
 from staging.control import STATE_DIR, load_state
-from thresholds import DEFAULT_FILE, ThresholdError, load_thresholds
+from thresholds import DEFAULT_FILE
 
 monitor_app = typer.Typer(help="A local Prometheus for live metrics (no Docker needed).",
                           no_args_is_help=True)
@@ -36,15 +38,13 @@ def _alive(pid: int) -> bool:
 def up(
     port: int = typer.Option(9090, "--port", envvar="FIRSTBELL_MONITOR_PORT",
                              help="Prometheus port on 127.0.0.1."),
-    generator: str = typer.Option("127.0.0.1:9646", "--generator",
+    generator: str = typer.Option(f"{LOOPBACK}:{EXPORTER_PORT}", "--generator",
                                   envvar="FIRSTBELL_MONITOR_GENERATOR",
                                   help="host:port of the load generator's exporter."),
     sis: str = typer.Option("", "--sis", envvar="FIRSTBELL_MONITOR_SIS",
                             help="host:port of the SIS's /metrics (default: the running"
-                                 " `firstbell staging up`, else 127.0.0.1:8700)."),
-    thresholds: Path = typer.Option(DEFAULT_FILE, "--thresholds",
-                                    envvar="FIRSTBELL_THRESHOLDS",
-                                    help="Launch thresholds file."),
+                                 f" `firstbell staging up`, else {LOOPBACK}:{STAGING_PORT})."),
+    thresholds: Path | None = THRESHOLDS,
 ) -> None:
     """Start a local Prometheus with firstbell's rules, scraping the generator and the SIS.
 
@@ -56,19 +56,18 @@ def up(
         return
     if not sis:
         staging = load_state()
-        sis = urlsplit(staging.base_url).netloc if staging else "127.0.0.1:8700"
+        sis = urlsplit(staging.base_url).netloc if staging else f"{LOOPBACK}:{STAGING_PORT}"
     cfg = dataclasses.replace(DEFAULT, generator_targets=(generator,), sis_targets=(sis,))
+    limits = thresholds_of(thresholds)
     try:
-        prom = start(load_thresholds(thresholds), cfg, STATE_DIR / "monitor", port)
-    except ThresholdError as exc:
-        raise UserError(str(exc)) from None
+        prom = start(limits, cfg, STATE_DIR / "monitor", port)
     except PrometheusMissing as exc:
         raise UserError(str(exc)) from None
     except RuntimeError as exc:
         raise UserError(f"option --port = {port}: {exc}") from None
     STATE.write_text(json.dumps(dataclasses.asdict(prom)) + "\n", encoding="utf-8")
     Console().print(f"{prom.url} (scraping {generator} and {sis}; alerts and rules from"
-                    f" {thresholds.name})", highlight=False)
+                    f" {(thresholds or DEFAULT_FILE).name})", highlight=False)
 
 
 @monitor_app.command("down")

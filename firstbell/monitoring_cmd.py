@@ -9,10 +9,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from firstbell.cli_options import THRESHOLDS, thresholds_of
 from kernel.errors import UserError
 from monitoring.config import DEFAULT
 from monitoring.generate import render, stale, write
-from thresholds import DEFAULT_FILE, ThresholdError, load_thresholds
 
 monitoring_app = typer.Typer(help="Prometheus rules and configs generated from the launch"
                                   " thresholds.", no_args_is_help=True)
@@ -21,9 +21,7 @@ MONITORING_DIR = Path(__file__).resolve().parents[1] / "monitoring"
 
 @monitoring_app.command("generate")
 def generate(
-    thresholds: Path = typer.Option(DEFAULT_FILE, "--thresholds",
-                                    envvar="FIRSTBELL_THRESHOLDS",
-                                    help="Launch thresholds file."),
+    thresholds: Path | None = THRESHOLDS,
     out: Path = typer.Option(MONITORING_DIR, "--out", envvar="FIRSTBELL_MONITORING_OUT",
                              help="Folder to write prometheus/ into (default: the repo's"
                                   " monitoring/)."),
@@ -35,10 +33,7 @@ def generate(
 
     Example: firstbell monitoring generate --check
     """
-    try:
-        files = render(load_thresholds(thresholds), DEFAULT)
-    except ThresholdError as exc:
-        raise UserError(str(exc)) from None
+    files = render(thresholds_of(thresholds), DEFAULT)
     console = Console()
     if check:
         behind = stale(out, files)

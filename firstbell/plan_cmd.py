@@ -1,10 +1,12 @@
 """`firstbell plan`: a scenario's computed arrival curves, peaks, concurrency (Little's law)
-and assumption ledger, without sending traffic; and the options `plan` shares with `run`."""
+and assumption ledger, without sending traffic; and the computing of a scenario's plan, as
+`run`, `capacity` and `rehearse` do it."""
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -12,6 +14,16 @@ from rich.console import Console
 from rich.table import Table
 
 from fake_data.profile import ProfileError, load_profile
+from firstbell.cli_options import (
+    ASSUME,
+    ASSUMPTIONS,
+    PROFILE,
+    SCALE,
+    SCENARIO_HELP,
+    SEED,
+    SPEED,
+    WINDOW,
+)
 from kernel.clock import hhmm
 from kernel.durations import seconds
 from kernel.errors import UserError
@@ -21,25 +33,6 @@ from scenarios.ledger import LedgerError, load_overrides, parse_assume
 from scenarios.model import ScenarioError, load_scenario
 
 BARS = " ▁▂▃▄▅▆▇█"
-
-SCENARIO_HELP = ("A built-in day (back-to-school, cutover-day, grade-deadline, attendance-spike,"
-                 " nightly-sync, soak, smoke, capacity-probe) or a scenario YAML file.")
-PROFILE = typer.Option("cps", "--profile", envvar="FIRSTBELL_PROFILE",
-                       help="District profile the rates are computed from (cps, small, or a"
-                            " file).")
-SPEED = typer.Option(None, "--speed", envvar="FIRSTBELL_SPEED",
-                     help="Simulated minutes per real minute (rates stay real). Default: the"
-                          " scenario's.")
-SCALE = typer.Option(1.0, "--scale", envvar="FIRSTBELL_SCALE",
-                     help="Rate multiplier, e.g. 2.0 for twice the district.")
-WINDOW = typer.Option(None, "--window", envvar="FIRSTBELL_WINDOW",
-                      help="Only this part of the day, HH:MM-HH:MM (e.g. 07:30-09:00).")
-ASSUME = typer.Option(None, "--assume", help="Override an assumption: NAME=VALUE"
-                                             " (repeatable).")
-ASSUMPTIONS = typer.Option(None, "--assumptions", envvar="FIRSTBELL_ASSUMPTIONS",
-                           help="YAML file of assumption overrides (name: value or"
-                                " {value, source}).")
-SEED = typer.Option(42, "--seed", envvar="FIRSTBELL_SEED", help="Seed of the arrivals.")
 
 
 def computed_plan(scenario: str, profile: str, speed: float | None, scale: float,
@@ -57,6 +50,25 @@ def computed_plan(scenario: str, profile: str, speed: float | None, scale: float
                        window=window, overrides=overrides, seed=seed)
     except (ScenarioError, LedgerError, ProfileError) as exc:
         raise UserError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What a scenario's plan is computed from: `firstbell plan`'s inputs, which `run` and
+    `rehearse` take too."""
+
+    scenario: str
+    profile: str = "cps"
+    speed: float | None = None
+    scale: float = 1.0
+    window: str | None = None
+    assume: list[str] | None = None
+    assumptions: Path | None = None
+    seed: int = 42
+
+    def compute(self) -> ComputedPlan:
+        return computed_plan(self.scenario, self.profile, self.speed, self.scale, self.window,
+                             self.assume, self.assumptions, self.seed)
 
 
 def plan(
@@ -81,7 +93,8 @@ def plan(
         raise UserError(f"--every: {exc}") from None
     if step is not None and step < 60:
         raise UserError(f"--every {every}: rows of less than a minute; write e.g. 5m or 30m")
-    computed = computed_plan(scenario, profile, speed, scale, window, assume, assumptions, seed)
+    computed = PlanRequest(scenario, profile, speed, scale, window, assume, assumptions,
+                           seed).compute()
     if out is not None:
         try:
             write_json(out, computed.plan.model_dump(mode="json"))

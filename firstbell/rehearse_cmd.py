@@ -10,11 +10,13 @@ system instead: nothing is seeded, only load is sent (with `--userpool`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +26,22 @@ from rich.console import Console
 from fake_data.describe import describe
 from fake_data.output import Request, write_district
 from fake_data.profile import load_profile, resolve_profile_path
-from firstbell.district_cmd import render, seed_in_range
-from firstbell.plan_cmd import computed_plan
+from firstbell.cli_options import (
+    DISTRICT_PROFILE,
+    DISTRICT_SCALE,
+    DISTRICT_SEED,
+    RUN_DIR,
+    STAGING_HOSTS,
+)
+from firstbell.district_cmd import render
+from firstbell.plan_cmd import PlanRequest, computed_plan
 from firstbell.report.data import load as load_report
 from firstbell.report.render import write as write_report
 from firstbell.run_cmd import finish, prepare, spawn
 from kernel.clock import hhmm
 from kernel.errors import EXIT_INTERRUPTED, UserError
+from kernel.ports import LOOPBACK
+from loadtests.run_options import RunOptions
 from loadtests.rundir import write_json
 from monitoring.config import DEFAULT as MONITORING
 from monitoring.local import LocalPrometheus, saturation, start, stop
@@ -92,11 +103,29 @@ def _status(run_dir: Path) -> str:
             f" {', '.join(failing) or 'none'}")
 
 
+@dataclass
+class Phases:
+    """Wall time per phase, for the closing line."""
+
+    times: dict[str, float] = dataclasses.field(default_factory=dict)
+    mark: float = dataclasses.field(default_factory=time.monotonic)
+
+    def since(self) -> float:
+        """Seconds since the last phase ended."""
+        return time.monotonic() - self.mark
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.times[name] = now - self.mark
+        self.mark = now
+
+    def line(self) -> str:
+        return ("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.times.items())
+                + f"; total {sum(self.times.values()):.0f} s")
+
+
 def rehearse(
-    profile: str = typer.Option("cps", envvar="FIRSTBELL_PROFILE", help="District profile."),
-    scale: float = typer.Option(1.0, envvar="FIRSTBELL_SCALE", help="Population multiplier."),
-    seed: int = typer.Option(42, envvar="FIRSTBELL_SEED", callback=seed_in_range,
-                             help="Random seed (0 to 2**63-1)."),
+    profile: str = DISTRICT_PROFILE, scale: float = DISTRICT_SCALE, seed: int = DISTRICT_SEED,
     scenario: str = typer.Option("back-to-school", "--scenario", envvar="FIRSTBELL_SCENARIO",
                                  help="The day to rehearse (a built-in day or a file)."),
     speed: float | None = typer.Option(None, "--speed", envvar="FIRSTBELL_SPEED",
@@ -112,10 +141,7 @@ def rehearse(
     userpool: Path | None = typer.Option(None, "--userpool", envvar="FIRSTBELL_USERPOOL",
                                          help="User pool for --target (default: the"
                                               " generated district's)."),
-    staging_hosts: str = typer.Option("", "--staging-hosts", envvar="FIRSTBELL_STAGING_HOSTS",
-                                      help="Hosts besides loopback that may receive load."),
-    out: Path | None = typer.Option(None, "--out", envvar="FIRSTBELL_RUN_DIR",
-                                    help="Run directory (default runs/<UTC time>-<scenario>)."),
+    staging_hosts: str = STAGING_HOSTS, out: Path | None = RUN_DIR,
     monitor: bool = typer.Option(True, "--monitor/--no-monitor", envvar="FIRSTBELL_MONITOR",
                                  help="Start a local Prometheus when `prometheus` is on PATH."),
 ) -> None:
@@ -124,90 +150,119 @@ def rehearse(
     Example: firstbell rehearse --profile small --scenario smoke
     """
     console = Console(width=110)
-    phases: dict[str, float] = {}
-    clock = [time.monotonic()]
-
-    def lap(name: str) -> None:
-        now = time.monotonic()
-        phases[name] = now - clock[0]
-        clock[0] = now
-
-    started_staging = False
-    prom: LocalPrometheus | None = None
+    phases = Phases()
     run_dir: Path | None = None
     code = 2
-    try:
-        pool = userpool
-        if not target:
-            folder = _district(profile, scale, seed, console)
-            pool = pool or folder / "userpool"
-            lap("district")
-            console.print("[2/5] staging SIS: embedded PostgreSQL, seeding (cached), server …")
-            was_running = load_state() is not None
-            state, _ = up(UpOptions(seed=SeedRequest(profile, scale, seed), port=0),
-                          step=lambda s: console.print(f"      {s}"))
-            started_staging = not was_running
-            target = state.base_url
-        else:
-            console.print(f"[1/5] district: not generated (external target {target})")
-            console.print("[2/5] staging SIS: external, nothing seeded")
-        lap("staging")
-        exporter = free_port()
-        if monitor and shutil.which("prometheus"):
-            netloc = target.split("://", 1)[-1].rstrip("/")
-            cfg = dataclasses.replace(MONITORING, generator_targets=(f"127.0.0.1:{exporter}",),
-                                      sis_targets=(netloc,))
-            try:  # monitoring helps; a Prometheus that will not start must not stop the run
-                prom = start(load_thresholds(), cfg, STATE_DIR / "rehearse-prometheus",
-                             free_port())
-                console.print(f"[3/5] monitoring: Prometheus on {prom.url}", highlight=False)
-            except RuntimeError as exc:
-                console.print(f"[3/5] monitoring: none ({exc})", highlight=False)
-        else:
-            console.print("[3/5] monitoring: none (no `prometheus` on PATH, or --no-monitor)")
-        lap("monitoring")
-        if speed is None:
-            speed = default_speed(scenario, profile, window, seed)
-        computed, run_dir, cmd = prepare(
-            scenario, target, profile=profile, speed=speed, scale=1.0, window=window,
-            seed=seed, userpool=pool, staging_hosts=staging_hosts, out=out,
-            exporter_port=exporter)
-        console.print(f"[4/5] run: {computed.scenario.title}, {hhmm(computed.span[0])}-"
-                      f"{hhmm(computed.span[1])} at speed {computed.speed:g}"
-                      f" ({computed.duration / 60:.1f} min), peak"
-                      f" {computed.total_peak:.1f} sessions/s → {run_dir}", highlight=False)
-        proc = spawn(cmd, {}, log=run_dir / "locust.log")
-        shown = [""]
+    # Whatever this rehearsal started is stopped on the way out, in reverse order, also on
+    # Ctrl-C or an error; the report is written after, from what the run left.
+    with contextlib.ExitStack() as started:
+        try:
+            target, pool = _system(started, target, userpool, profile, scale, seed, console,
+                                   phases)
+            phases.lap("staging")
+            exporter = free_port()
+            prom = _monitoring(started, monitor, target, exporter, console)
+            phases.lap("monitoring")
+            if speed is None:
+                speed = default_speed(scenario, profile, window, seed)
+            request = PlanRequest(scenario, profile, speed, 1.0, window, seed=seed)
+            run_dir, cmd = _prepare(request, RunOptions(
+                target, run_dir=out, userpool=pool, staging_hosts=staging_hosts,
+                exporter_port=exporter), console)
+            code = _load(cmd, run_dir, prom, phases, console)
+            phases.lap("run")
+        except KeyboardInterrupt:
+            console.print("interrupted: stopping and writing a partial report …")
+            code = EXIT_INTERRUPTED
+    _report(run_dir, code, phases, console)
+    raise typer.Exit(code)
 
-        def show() -> None:
-            line = _status(run_dir)
-            if line != shown[0]:  # a new interval (every 10 s)
-                shown[0] = line
-                console.print(f"      {line}", highlight=False)
 
-        code = finish(proc, show)
-        if prom is not None:  # the SIS's peaks while it was under load, for the report
-            write_json(run_dir / "saturation.json",
-                       saturation(prom, time.monotonic() - clock[0]))
-        lap("run")
-    except KeyboardInterrupt:
-        console.print("interrupted: stopping and writing a partial report …")
-        code = EXIT_INTERRUPTED
-    finally:
-        if prom is not None:
-            stop(prom)
-        if started_staging:
-            down()
+def _system(started: contextlib.ExitStack, target: str, userpool: Path | None, profile: str,
+            scale: float, seed: int, console: Console, phases: Phases) -> tuple[str, Path | None]:
+    """The SIS to load and its user pool: an external `target` as given, or the generated
+    district seeded into a staging SIS (phases 1 and 2)."""
+    if target:
+        console.print(f"[1/5] district: not generated (external target {target})")
+        console.print("[2/5] staging SIS: external, nothing seeded")
+        return target, userpool
+    folder = _district(profile, scale, seed, console)
+    phases.lap("district")
+    return _staging(started, SeedRequest(profile, scale, seed), console), \
+        userpool or folder / "userpool"
+
+
+def _staging(started: contextlib.ExitStack, seed: SeedRequest, console: Console) -> str:
+    """The staging SIS up and seeded (cached in the embedded cluster); its base URL. One that
+    was running before is left running."""
+    console.print("[2/5] staging SIS: embedded PostgreSQL, seeding (cached), server …")
+    was_running = load_state() is not None
+    state, _ = up(UpOptions(seed=seed, port=0), step=lambda s: console.print(f"      {s}"))
+    if not was_running:
+        started.callback(down)
+    return state.base_url
+
+
+def _monitoring(started: contextlib.ExitStack, monitor: bool, target: str, exporter: int,
+                console: Console) -> LocalPrometheus | None:
+    """A local Prometheus scraping the generator's exporter and the target, when wanted and
+    `prometheus` is on PATH (phase 3)."""
+    if not (monitor and shutil.which("prometheus")):
+        console.print("[3/5] monitoring: none (no `prometheus` on PATH, or --no-monitor)")
+        return None
+    netloc = target.split("://", 1)[-1].rstrip("/")
+    cfg = dataclasses.replace(MONITORING, generator_targets=(f"{LOOPBACK}:{exporter}",),
+                              sis_targets=(netloc,))
+    try:  # monitoring helps; a Prometheus that will not start must not stop the run
+        prom = start(load_thresholds(), cfg, STATE_DIR / "rehearse-prometheus", free_port())
+    except RuntimeError as exc:
+        console.print(f"[3/5] monitoring: none ({exc})", highlight=False)
+        return None
+    started.callback(stop, prom)
+    console.print(f"[3/5] monitoring: Prometheus on {prom.url}", highlight=False)
+    return prom
+
+
+def _prepare(request: PlanRequest, options: RunOptions,
+             console: Console) -> tuple[Path, list[str]]:
+    """The run directory with its plan, and the Locust command line (phase 4 begins)."""
+    computed, run_dir, cmd = prepare(request, options)
+    console.print(f"[4/5] run: {computed.scenario.title}, {hhmm(computed.span[0])}-"
+                  f"{hhmm(computed.span[1])} at speed {computed.speed:g}"
+                  f" ({computed.duration / 60:.1f} min), peak"
+                  f" {computed.total_peak:.1f} sessions/s → {run_dir}", highlight=False)
+    return run_dir, cmd
+
+
+def _load(cmd: list[str], run_dir: Path, prom: LocalPrometheus | None, phases: Phases,
+          console: Console) -> int:
+    """Locust's run, one status line per new interval; the SIS's peaks under load when a
+    Prometheus watched (phase 4). Locust's exit code."""
+    proc = spawn(cmd, {}, log=run_dir / "locust.log")
+    shown = [""]
+
+    def show() -> None:
+        line = _status(run_dir)
+        if line != shown[0]:  # a new interval (every 10 s)
+            shown[0] = line
+            console.print(f"      {line}", highlight=False)
+
+    code = finish(proc, show)
+    if prom is not None:  # the SIS's peaks while it was under load, for the report
+        write_json(run_dir / "saturation.json", saturation(prom, phases.since()))
+    return code
+
+
+def _report(run_dir: Path | None, code: int, phases: Phases, console: Console) -> None:
+    """The report of what the run wrote, and the verdict (phase 5)."""
     if run_dir is None or not (run_dir / "verdict.json").is_file():
         raise UserError(f"the run wrote no verdict (Locust exit {code}); see"
                         f" {run_dir / 'locust.log' if run_dir else 'the output above'}")
     data = load_report(run_dir)
     paths = write_report(run_dir, data, Path(__file__).resolve().parents[1].as_uri())
-    lap("report")
+    phases.lap("report")
     console.print(f"[5/5] report: {paths[0]}", highlight=False)
-    console.print("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
-                  + f"; total {sum(phases.values()):.0f} s", highlight=False)
+    console.print(phases.line(), highlight=False)
     console.print(f"{data['verdict']['verdict']}"
                   + "".join(f"\n  - {r}" for r in data["verdict"]["reasons"]),
                   style="bold green" if data["verdict"]["verdict"] == "GO" else "bold red")
-    raise typer.Exit(code)

@@ -18,60 +18,49 @@ import typer
 from rich.console import Console
 
 import loadtests
-from firstbell.plan_cmd import (
+from firstbell.cli_options import (
     ASSUME,
     ASSUMPTIONS,
+    EXPORTER_HOST,
+    EXPORTER_PORT_OPTION,
+    MASTER_PORT_OPTION,
+    ONEROSTER_CLIENT,
     PROFILE,
+    RUN_DIR,
     SCALE,
     SCENARIO_HELP,
     SEED,
     SPEED,
+    STAGING_HOSTS,
+    THRESHOLDS,
+    USERPOOL,
     WINDOW,
-    computed_plan,
+    thresholds_of,
 )
+from firstbell.plan_cmd import PlanRequest
 from kernel.clock import hhmm
 from kernel.errors import USAGE_ERROR_EXIT, UserError
 from loadtests.identities import check_folder
+from loadtests.run_options import RunOptions
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.targets import load_target
 from loadtests.targets_allowed import TargetRefused, check_target
 from scenarios.compute import ComputedPlan
-from thresholds import ThresholdError, Thresholds, load_thresholds
+from thresholds import Thresholds
 
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
 # the engine, then the plugin that annotates its runs in Grafana (Locust reads -f a.py,b.py)
 LOCUSTFILES = f"{LOCUSTFILE},{Path(__file__).with_name('locust_grafana.py')}"
 
-# Options `run`, `capacity` and `worker` share: one spelling, one help text.
-USERPOOL = typer.Option(None, "--userpool", envvar="FIRSTBELL_USERPOOL",
-                        help="User pool folder (firstbell district generate … --formats"
-                             " userpool).")
-THRESHOLDS = typer.Option(None, "--thresholds", envvar="FIRSTBELL_THRESHOLDS",
-                          help="Launch thresholds file (default: the built-in one).")
-STAGING_HOSTS = typer.Option("", "--staging-hosts", envvar="FIRSTBELL_STAGING_HOSTS",
-                             help="Hosts besides loopback that may receive load,"
-                                  " comma-separated.")
-ONEROSTER_CLIENT = typer.Option("", "--oneroster-client", envvar="FIRSTBELL_ONEROSTER_CLIENT",
-                                help="id:secret of the integration persona's OAuth clients,"
-                                     " comma-separated.")
-EXPORTER_PORT = typer.Option(9646, "--exporter-port", envvar="FIRSTBELL_EXPORTER_PORT",
-                             help="Prometheus exporter port (0 any free, -1 off).")
-MASTER_PORT = typer.Option(5557, "--master-port", envvar="FIRSTBELL_MASTER_PORT",
-                           help="Locust master port with --workers above 1 or"
-                                " --expect-workers.")
 
-
-def checked_limits(target: str, staging_hosts: str, thresholds: Path | None) -> Thresholds:
+def checked_limits(options: RunOptions) -> Thresholds:
     """The target allowed (loopback or a declared staging host) and the thresholds file
     valid, or a UserError naming the option."""
     try:
-        check_target(target, staging_hosts.split(","))
+        check_target(options.target, options.staging_hosts.split(","))
     except TargetRefused as exc:
         raise UserError(f"option --target: {exc}") from None
-    try:
-        return load_thresholds(thresholds) if thresholds is not None else load_thresholds()
-    except ThresholdError as exc:
-        raise UserError(str(exc)) from None
+    return thresholds_of(options.thresholds)
 
 
 def new_run_dir(path: Path) -> Path:
@@ -87,77 +76,41 @@ def new_run_dir(path: Path) -> Path:
     return path
 
 
-def locust_command(target: str, plan_file: Path, run_dir: Path, *, userpool: Path | None,
-                   thresholds: Path | None, workers: int, abort_on_fail: bool,
-                   staging_hosts: str, oneroster_client: str, exporter_port: int,
-                   master_port: int, grafana_url: str = "",
-                   expect_workers: int = 0, exporter_host: str = "127.0.0.1") -> list[str]:
-    cmd = [sys.executable, "-m", "locust", "-f", LOCUSTFILES, "--headless",
-           "--host", target, "--plan", str(plan_file), "--run-dir", str(run_dir),
-           "--exporter-port", str(exporter_port), "--exporter-host", exporter_host]
-    if userpool is not None:
-        cmd += ["--userpool", str(userpool)]
-    if thresholds is not None:
-        cmd += ["--thresholds", str(thresholds)]
-    if abort_on_fail:
-        cmd.append("--abort-on-fail")
-    if staging_hosts:
-        cmd += ["--staging-hosts", staging_hosts]
-    if oneroster_client:
-        cmd += ["--oneroster-client", oneroster_client]
-    if grafana_url:  # the token travels in the environment, not on the command line
-        cmd += ["--grafana-url", grafana_url]
-    if expect_workers:  # a master only: its workers join from other machines (firstbell worker)
-        cmd += ["--master", "--expect-workers", str(expect_workers), "--master-bind-port",
-                str(master_port)]
-    elif workers > 1:  # Locust's own master and local workers, over its own protocol
-        cmd += ["--processes", str(workers), "--master-bind-port", str(master_port),
-                "--master-port", str(master_port)]
-    return cmd
+def locust_command(options: RunOptions) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", LOCUSTFILES, *options.argv()]
 
 
-def prepare(scenario: str, target: str, *, profile: str = "cps", speed: float | None = None,
-            scale: float = 1.0, window: str | None = None, assume: list[str] | None = None,
-            assumptions: Path | None = None, seed: int = 42, userpool: Path | None = None,
-            thresholds: Path | None = None, workers: int = 1, abort_on_fail: bool = False,
-            staging_hosts: str = "", oneroster_client: str = "", out: Path | None = None,
-            exporter_port: int = 9646, master_port: int = 5557,
-            grafana_url: str = "", expect_workers: int = 0,
-            exporter_host: str = "127.0.0.1") -> tuple[ComputedPlan, Path, list[str]]:
+def prepare(request: PlanRequest,
+            options: RunOptions) -> tuple[ComputedPlan, Path, list[str]]:
     """Everything before the first request: check every input (a UserError otherwise),
-    compute the plan, create the run directory with plan.json and scenario.json; the Locust
-    command line."""
-    checked_limits(target, staging_hosts, thresholds)
-    if expect_workers and workers > 1:
-        raise UserError(f"options --workers {workers} and --expect-workers {expect_workers}:"
-                        " choose one (local worker processes, or workers that join with"
-                        " `firstbell worker --master HOST`)")
-    computed = computed_plan(scenario, profile, speed, scale, window, assume, assumptions, seed)
+    compute the plan, create the run directory (`options.run_dir`, or a new one under runs/)
+    with plan.json and scenario.json; the Locust command line."""
+    checked_limits(options)
+    if options.expect_workers and options.processes > 1:
+        raise UserError(f"options --workers {options.processes} and --expect-workers"
+                        f" {options.expect_workers}: choose one (local worker processes, or"
+                        " workers that join with `firstbell worker --master HOST`)")
+    computed = request.compute()
     target_paths = load_target(computed.plan.target)
+    userpool, clients = options.userpool, options.oneroster_client
     try:  # every input Locust would refuse, refused here before anything is written
-        if userpool is not None or not expect_workers:  # remote workers bring their own
+        if userpool is not None or not options.expect_workers:  # remote workers bring their own
             check_folder(str(userpool) if userpool else None,
                          target_paths.pools_for(computed.plan.personas))
-        if oneroster_client and any(":" not in c for c in oneroster_client.split(",") if c):
-            raise ValueError(f"--oneroster-client {oneroster_client!r}: write id:secret,"
+        if clients and any(":" not in c for c in clients.split(",") if c):
+            raise ValueError(f"--oneroster-client {clients!r}: write id:secret,"
                              " comma-separated")
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    run_dir = new_run_dir(out or default_run_dir(computed.scenario.name))
+    run_dir = new_run_dir(options.run_dir or default_run_dir(computed.scenario.name))
+    options = options.in_dir(run_dir)
     try:
-        plan_file = run_dir / "plan.json"
-        write_json(plan_file, computed.plan.model_dump(mode="json"))
+        write_json(options.plan_file, computed.plan.model_dump(mode="json"))
         write_json(run_dir / "scenario.json", computed.as_json())
     except OSError as exc:
         raise UserError(f"option --out: cannot write the run directory {run_dir}"
                         f" ({exc.strerror})") from None
-    cmd = locust_command(target, plan_file, run_dir, userpool=userpool, thresholds=thresholds,
-                         workers=workers, abort_on_fail=abort_on_fail,
-                         staging_hosts=staging_hosts, oneroster_client=oneroster_client,
-                         exporter_port=exporter_port, master_port=master_port,
-                         grafana_url=grafana_url, expect_workers=expect_workers,
-                         exporter_host=exporter_host)
-    return computed, run_dir, cmd
+    return computed, run_dir, locust_command(options)
 
 
 def run(
@@ -177,14 +130,10 @@ def run(
                                        help="Stop when an abortable objective has failed for"
                                             " its duration."),
     staging_hosts: str = STAGING_HOSTS, oneroster_client: str = ONEROSTER_CLIENT,
-    out: Path | None = typer.Option(None, "--out", envvar="FIRSTBELL_RUN_DIR",
-                                    help="Run directory (default runs/<UTC time>-<scenario>)."),
-    exporter_port: int = EXPORTER_PORT,
-    exporter_host: str = typer.Option("127.0.0.1", "--exporter-host",
-                                      envvar="FIRSTBELL_EXPORTER_HOST",
-                                      help="Exporter bind address (0.0.0.0 in a container, so"
-                                           " Prometheus on another host can scrape it)."),
-    master_port: int = MASTER_PORT,
+    out: Path | None = RUN_DIR,
+    exporter_port: int = EXPORTER_PORT_OPTION,
+    exporter_host: str = EXPORTER_HOST,
+    master_port: int = MASTER_PORT_OPTION,
     expect_workers: int = typer.Option(0, "--expect-workers", envvar="FIRSTBELL_EXPECT_WORKERS",
                                        min=0,
                                        help="Run only the master and wait for this many"
@@ -204,12 +153,12 @@ def run(
     --userpool pool/userpool
     """
     computed, run_dir, cmd = prepare(
-        scenario, target, profile=profile, speed=speed, scale=scale, window=window,
-        assume=assume, assumptions=assumptions, seed=seed, userpool=userpool,
-        thresholds=thresholds, workers=workers, abort_on_fail=abort_on_fail,
-        staging_hosts=staging_hosts, oneroster_client=oneroster_client, out=out,
-        exporter_port=exporter_port, master_port=master_port, grafana_url=grafana_url,
-        expect_workers=expect_workers, exporter_host=exporter_host)
+        PlanRequest(scenario, profile, speed, scale, window, assume, assumptions, seed),
+        RunOptions(target, run_dir=out, userpool=userpool, thresholds=thresholds,
+                   staging_hosts=staging_hosts, oneroster_client=oneroster_client,
+                   exporter_host=exporter_host, exporter_port=exporter_port,
+                   master_port=master_port, processes=workers, expect_workers=expect_workers,
+                   abort_on_fail=abort_on_fail, grafana_url=grafana_url))
     console = Console(width=120)
     console.print(f"{computed.scenario.name}: {computed.scenario.title} · profile"
                   f" {computed.profile} · {hhmm(computed.span[0])}-{hhmm(computed.span[1])}"

@@ -9,8 +9,16 @@ import httpx
 import typer
 from rich.console import Console
 
+from firstbell.cli_options import (
+    DISTRICT_PROFILE,
+    DISTRICT_SCALE,
+    DISTRICT_SEED,
+    HISTORY_DAYS,
+    seed_option,
+)
 from kernel.errors import UserError
 from staging import control
+from staging.config import default
 from staging.faults import parse_table
 from staging.seed import SeedRequest
 
@@ -21,20 +29,21 @@ staging_app.add_typer(fault_app, name="fault")
 
 @staging_app.command("up")
 def up_cmd(
-    profile: str = typer.Option("cps", envvar="FIRSTBELL_PROFILE", help="District profile."),
-    scale: float = typer.Option(1.0, envvar="FIRSTBELL_SCALE", help="Population multiplier."),
-    seed: int = typer.Option(42, envvar="FIRSTBELL_SEED", help="Random seed."),
-    history_days: int = typer.Option(0, envvar="FIRSTBELL_HISTORY_DAYS",
-                                     help="School days of history to seed."),
-    database_url: str = typer.Option("", envvar="FIRSTBELL_DATABASE_URL",
+    profile: str = DISTRICT_PROFILE, scale: float = DISTRICT_SCALE, seed: int = DISTRICT_SEED,
+    history_days: int = HISTORY_DAYS,
+    database_url: str = typer.Option(default("database_url"), envvar="FIRSTBELL_DATABASE_URL",
                                      help="Use this PostgreSQL instead of the embedded one."),
-    port: int = typer.Option(8700, envvar="FIRSTBELL_PORT", help="HTTP port (0: any free)."),
-    workers: int = typer.Option(1, envvar="FIRSTBELL_WORKERS", help="Server processes."),
-    pool_max: int = typer.Option(10, envvar="FIRSTBELL_POOL_MAX",
+    port: int = typer.Option(default("port"), envvar="FIRSTBELL_PORT",
+                             help="HTTP port (0: any free)."),
+    workers: int = typer.Option(default("workers"), envvar="FIRSTBELL_WORKERS",
+                                help="Server processes."),
+    pool_max: int = typer.Option(default("pool_max"), envvar="FIRSTBELL_POOL_MAX",
                                  help="Database connections per worker."),
-    kdf_iterations: int = typer.Option(100_000, envvar="FIRSTBELL_KDF_ITERATIONS",
+    kdf_iterations: int = typer.Option(default("kdf_iterations"),
+                                       envvar="FIRSTBELL_KDF_ITERATIONS",
                                        help="PBKDF2 iterations per login."),
-    admin_token: str = typer.Option("", envvar="FIRSTBELL_ADMIN_TOKEN",
+    # "" here is not the setting's "endpoint off": `control.up` draws a random token for it.
+    admin_token: str = typer.Option(default("admin_token"), envvar="FIRSTBELL_ADMIN_TOKEN",
                                     help="Token for the fault switches (default: random)."),
     reset: bool = typer.Option(False, envvar="FIRSTBELL_RESET",
                                help="Drop firstbell's schema and seed again."),
@@ -67,11 +76,8 @@ def up_cmd(
 def seed_cmd(
     database_url: str = typer.Option(..., envvar="FIRSTBELL_DATABASE_URL", show_default=False,
                                      help="The PostgreSQL database to seed (it must exist)."),
-    profile: str = typer.Option("cps", envvar="FIRSTBELL_PROFILE", help="District profile."),
-    scale: float = typer.Option(1.0, envvar="FIRSTBELL_SCALE", help="Population multiplier."),
-    seed: int = typer.Option(42, envvar="FIRSTBELL_SEED", help="Random seed."),
-    history_days: int = typer.Option(0, envvar="FIRSTBELL_HISTORY_DAYS",
-                                     help="School days of history to seed."),
+    profile: str = DISTRICT_PROFILE, scale: float = DISTRICT_SCALE, seed: int = DISTRICT_SEED,
+    history_days: int = HISTORY_DAYS,
     reset: bool = typer.Option(False, "--reset/--no-reset", envvar="FIRSTBELL_RESET",
                                help="Drop firstbell's schema and seed again."),
 ) -> None:
@@ -213,8 +219,7 @@ def import_cmd(
     database_url: str = typer.Option("", envvar="FIRSTBELL_DATABASE_URL",
                                      help="Seed this PostgreSQL (default: the running "
                                           "staging SIS's database)."),
-    seed: int = typer.Option(42, envvar="FIRSTBELL_SEED",
-                             help="Seed of the accounts' generated passwords."),
+    seed: int = seed_option("Seed of the accounts' generated passwords"),
     reset: bool = typer.Option(False, envvar="FIRSTBELL_RESET",
                                help="Drop firstbell's schema (the district there) first."),
     userpool_out: Path | None = typer.Option(None, envvar="FIRSTBELL_USERPOOL_OUT",

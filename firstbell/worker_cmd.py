@@ -15,29 +15,23 @@ from pathlib import Path
 
 import typer
 
-from firstbell.run_cmd import LOCUSTFILES, MASTER_PORT, STAGING_HOSTS, drive
+from firstbell.cli_options import MASTER_PORT_OPTION, STAGING_HOSTS
+from firstbell.run_cmd import LOCUSTFILES, drive
 from kernel.errors import UserError
 from loadtests.identities import check_folder
+from loadtests.run_options import WorkerOptions
 from loadtests.targets import load_target
 
 
-def worker_command(master: str, master_port: int, userpool: Path, staging_hosts: str,
-                   processes: int) -> list[str]:
-    cmd = [sys.executable, "-m", "locust", "-f", LOCUSTFILES, "--worker",
-           "--master-host", master, "--master-port", str(master_port),
-           "--userpool", str(userpool)]
-    if staging_hosts:
-        cmd += ["--staging-hosts", staging_hosts]
-    if processes > 1:  # several worker processes on this machine, each its own share
-        cmd += ["--processes", str(processes)]
-    return cmd
+def worker_command(options: WorkerOptions) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", LOCUSTFILES, *options.argv()]
 
 
 def worker(
     master: str = typer.Option(..., "--master", envvar="FIRSTBELL_MASTER",
                                help="Host name or address of the machine running"
                                     " `firstbell run … --expect-workers N`."),
-    master_port: int = MASTER_PORT,
+    master_port: int = MASTER_PORT_OPTION,
     userpool: Path = typer.Option(..., "--userpool", envvar="FIRSTBELL_USERPOOL",
                                   help="User pool folder of the same district as the"
                                        " master's run."),
@@ -54,5 +48,6 @@ def worker(
             ["teacher", "student", "guardian", "clerk", "district_admin"]))
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    raise typer.Exit(drive(worker_command(master, master_port, userpool, staging_hosts,
-                                          processes), {}))
+    raise typer.Exit(drive(worker_command(WorkerOptions(
+        master, userpool, master_port=master_port, staging_hosts=staging_hosts,
+        processes=processes)), {}))

@@ -1,6 +1,7 @@
 """The engine's options, added to Locust's own parser: each has a command-line flag, a
 ``FIRSTBELL_*`` environment variable and a key in Locust's config file (``locust.conf``,
-``--config``), as Locust's own options do. Defaults live here and in `loadtests.plan`.
+``--config``), as Locust's own options do. Defaults live here, in `loadtests.plan` and, for the
+ports, in `kernel.ports`; `loadtests.run_options` renders these options for a run.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
+from kernel.ports import EXPORTER_PORT, LOOPBACK
 from loadtests.plan import LoadPlan, PlanError, constant_plan, load_plan, parse_rates
 from thresholds import Thresholds, load_thresholds
 
-DEFAULT_EXPORTER_PORT = 9646
+DEFAULT_EXPORTER_PORT = EXPORTER_PORT
 DEFAULT_RATES = "teacher=1,student=1,guardian=1,clerk=0.2,district_admin=0.05"
 
 # option name -> (plan field it overrides, type); None values are left to the plan.
@@ -56,8 +58,8 @@ def add_arguments(parser: Any) -> None:
     add("--exporter-port", "FIRSTBELL_EXPORTER_PORT", "Prometheus exporter port on the master"
         f" ({DEFAULT_EXPORTER_PORT}; 0 any free port; -1 off)", dest="firstbell_exporter_port",
         type=int, default=DEFAULT_EXPORTER_PORT)
-    add("--exporter-host", "FIRSTBELL_EXPORTER_HOST", "Exporter bind address (127.0.0.1)",
-        dest="firstbell_exporter_host", default="127.0.0.1")
+    add("--exporter-host", "FIRSTBELL_EXPORTER_HOST", f"Exporter bind address ({LOOPBACK})",
+        dest="firstbell_exporter_host", default=LOOPBACK)
     add("--probe-rate", "FIRSTBELL_PROBE_RATE", "Chance a session runs each probe it can"
         " (0.05)", dest="firstbell_probe_rate", type=float)
     add("--think-scale", "FIRSTBELL_THINK_SCALE", "Multiplier of think times (1.0)",

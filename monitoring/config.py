@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from kernel.ports import EXPORTER_PORT, LOOPBACK, STAGING_PORT
+
 
 @dataclass(frozen=True)
 class BurnWindow:
@@ -23,8 +25,8 @@ class BurnWindow:
 class MonitoringConfig:
     # Scrape targets (Prometheus `static_configs`); the load generator's exporter and the
     # staging SIS on their default ports, postgres_exporter where one runs.
-    generator_targets: tuple[str, ...] = ("127.0.0.1:9646",)
-    sis_targets: tuple[str, ...] = ("127.0.0.1:8700",)
+    generator_targets: tuple[str, ...] = (f"{LOOPBACK}:{EXPORTER_PORT}",)
+    sis_targets: tuple[str, ...] = (f"{LOOPBACK}:{STAGING_PORT}",)
     postgres_targets: tuple[str, ...] = ("127.0.0.1:9187",)  # none: no postgres job
     alertmanager_targets: tuple[str, ...] = ("127.0.0.1:9093",)
     scrape_interval: str = "5s"      # a rehearsal is minutes long: see changes quickly
@@ -67,7 +69,7 @@ def compose(cfg: MonitoringConfig = DEFAULT) -> MonitoringConfig:
     """`cfg` as seen from inside the repo's docker-compose.yml: the targets are the compose
     services (the master's exporter, the staging SIS, Alertmanager; the stack runs no
     postgres_exporter, so no postgres job) and Grafana reaches Prometheus by its service name."""
-    return replace(cfg, generator_targets=("locust-master:9646",),
-                   sis_targets=("staging:8700",), postgres_targets=(),
+    return replace(cfg, generator_targets=(f"locust-master:{EXPORTER_PORT}",),
+                   sis_targets=(f"staging:{STAGING_PORT}",), postgres_targets=(),
                    alertmanager_targets=("alertmanager:9093",),
                    prometheus_url="http://prometheus:9090")

@@ -6,8 +6,12 @@ Every setting has an environment spelling (``FIRSTBELL_<NAME>``), a CLI flag on
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kernel.ports import STAGING_PORT
 
 SCHEMA = "sis"  # everything firstbell creates lives in this schema, so a reset drops only ours
 
@@ -17,7 +21,7 @@ class Settings(BaseSettings):
 
     database_url: str = ""  # empty: the embedded server under .firstbell/
     host: str = "127.0.0.1"
-    port: int = Field(8700, ge=1, le=65535)
+    port: int = Field(STAGING_PORT, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     pool_min: int = Field(2, ge=1)
     pool_max: int = Field(10, ge=1)
@@ -55,3 +59,9 @@ class Settings(BaseSettings):
     # so a load test can receive registration codes and reset tokens as a person would by email.
     # Environment only (FIRSTBELL_DEV_MAILBOX=1), no CLI flag; off, the route does not exist.
     dev_mailbox: bool = False
+
+
+def default(name: str) -> Any:
+    """A setting's default, read without building `Settings` (which would read the environment):
+    what `staging up` and `UpOptions` fall back to, so the defaults are written only here."""
+    return Settings.model_fields[name].default

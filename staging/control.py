@@ -27,6 +27,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from kernel.errors import UserError
+from staging.config import default
 from staging.embedded import EmbeddedPostgres
 from staging.seed import Progress, SeedRequest, SeedResult, read_meta, seed_database
 
@@ -50,14 +51,14 @@ class StagingState:
 @dataclass(frozen=True)
 class UpOptions:
     seed: SeedRequest
-    database_url: str = ""
-    port: int = 8700
-    workers: int = 1
-    pool_max: int = 10
-    kdf_iterations: int = 100_000
-    admin_token: str = ""
+    database_url: str = default("database_url")
+    port: int = default("port")
+    workers: int = default("workers")
+    pool_max: int = default("pool_max")
+    kdf_iterations: int = default("kdf_iterations")
+    admin_token: str = default("admin_token")
     reset: bool = False
-    host: str = "127.0.0.1"
+    host: str = default("host")
 
 
 def load_state() -> StagingState | None:
