@@ -288,8 +288,10 @@ def capacity(
                                      " fails the step on arrivals, not the target."),
     master_port: int = MASTER_PORT_OPTION,
 ) -> None:
-    """Find the highest arrival rate the target sustains within the launch thresholds, fit
-    its capacity curve, and measure the headroom over the forecast day's peak.
+    """Measure the target's sustainable rate and its headroom over the forecast peak.
+
+    Finds the highest arrival rate the target sustains within the launch thresholds, fits its
+    capacity curve, and measures the headroom over the forecast day's peak.
 
     Example: firstbell capacity --target http://127.0.0.1:8700 --profile small
     --userpool pool/userpool

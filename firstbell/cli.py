@@ -15,9 +15,9 @@ from rich.markup import escape
 from firstbell.capacity_cmd import capacity
 from firstbell.district_cmd import district_app
 from firstbell.grafana_cmd import grafana_app
-from firstbell.monitor_cmd import monitor_app
 from firstbell.monitoring_cmd import monitoring_app
 from firstbell.plan_cmd import plan
+from firstbell.prometheus_cmd import prometheus_app
 from firstbell.rehearse_cmd import rehearse
 from firstbell.report_cmd import report
 from firstbell.run_cmd import run
@@ -35,7 +35,11 @@ app = typer.Typer(
 app.add_typer(district_app, name="district")
 app.add_typer(staging_app, name="staging")
 app.add_typer(monitoring_app, name="monitoring")
-app.add_typer(monitor_app, name="monitor")
+app.add_typer(prometheus_app, name="prometheus")
+# The old spelling keeps working for one release: `monitor` beside `monitoring` read as one
+# thing; `prometheus` says what it starts.
+app.add_typer(prometheus_app, name="monitor", hidden=True, deprecated=True,
+              help="Deprecated spelling of `firstbell prometheus` (removed in the next release).")
 app.add_typer(grafana_app, name="grafana")
 app.command("plan")(plan)
 app.command("run")(run)

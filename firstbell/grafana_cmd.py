@@ -31,7 +31,9 @@ def publish_cmd(
                                             " Grafana reaches it."),
     thresholds: Path | None = THRESHOLDS,
 ) -> None:
-    """Create or update the Prometheus datasource (uid firstbell-prometheus), the firstbell
+    """Push the datasource and the dashboards to a Grafana.
+
+    Creates or updates the Prometheus datasource (uid firstbell-prometheus), the firstbell
     folder and the four dashboards.
 
     Example: firstbell grafana publish --url http://127.0.0.1:3000 --token $GRAFANA_TOKEN

@@ -14,8 +14,8 @@ from kernel.errors import UserError
 from monitoring.config import DEFAULT
 from monitoring.generate import render, stale, write
 
-monitoring_app = typer.Typer(help="Prometheus rules and configs generated from the launch"
-                                  " thresholds.", no_args_is_help=True)
+monitoring_app = typer.Typer(help="Generate Prometheus rules, alerts and Grafana dashboards from"
+                                  " the launch thresholds.", no_args_is_help=True)
 MONITORING_DIR = Path(__file__).resolve().parents[1] / "monitoring"
 
 
@@ -28,8 +28,10 @@ def generate(
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when a file"
                                                       " differs from what would be generated."),
 ) -> None:
-    """Regenerate monitoring/prometheus/ (config, recording and alert rules) and
-    monitoring/grafana/ (provisioning, dashboards) from the launch thresholds.
+    """Regenerate the Prometheus and Grafana files from the launch thresholds.
+
+    Writes monitoring/prometheus/ (config, recording and alert rules) and monitoring/grafana/
+    (provisioning, dashboards).
 
     Example: firstbell monitoring generate --check
     """

@@ -82,8 +82,10 @@ def plan(
     out: Path | None = typer.Option(None, "--out", help="Also write the load plan (the"
                                                         " engine's --plan file) here."),
 ) -> None:
-    """Arrival curves per persona, peak rates, concurrency and the assumption ledger of a
-    scenario, computed from the district profile; sends no traffic.
+    """Compute a day's traffic from the district, without sending any.
+
+    Arrival curves per persona, peak rates, concurrency and the assumption ledger of a
+    scenario, computed from the district profile.
 
     Example: firstbell plan back-to-school --profile cps --window 07:00-09:00
     """

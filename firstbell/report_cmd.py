@@ -26,7 +26,9 @@ def report(
                                      help="Where the runbooks' links point (the repo here;"
                                           " your forge's URL when the report travels)."),
 ) -> None:
-    """Write report.html (self-contained, printable), report.md and report.json into the run
+    """Write the leadership report of a run (HTML, Markdown, JSON).
+
+    Writes report.html (self-contained, printable), report.md and report.json into the run
     directory: the verdict and its reasons, what was rehearsed, latency against the thresholds,
     arrivals, errors, exposures, capacity and headroom, the baseline, actions, assumptions.
 

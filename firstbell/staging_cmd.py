@@ -81,9 +81,11 @@ def seed_cmd(
     reset: bool = typer.Option(False, "--reset/--no-reset", envvar="FIRSTBELL_RESET",
                                help="Drop firstbell's schema and seed again."),
 ) -> None:
-    """Seed an existing PostgreSQL with a district, as `staging up` does, and exit (no server):
-    the one-shot init step of a container stack. A database already holding this district is
-    reused; one holding another district, or tables firstbell did not create, is refused.
+    """Seed an existing PostgreSQL with a district and exit (no server).
+
+    The one-shot init step of a container stack, seeding as `staging up` does. A database
+    already holding this district is reused; one holding another district, or tables firstbell
+    did not create, is refused.
 
     Example: firstbell staging seed --database-url postgresql://sis@db/staging --profile small
     """

@@ -1,6 +1,6 @@
 """A local Prometheus for rehearsals without Docker: the generated config and rules written
 into a folder with this machine's targets, Debian's `prometheus` binary started on loopback,
-waited for until ready, and stopped again. `firstbell monitor up|down` and the tests use it."""
+waited for until ready, and stopped again. `firstbell prometheus up|down` and the tests use it."""
 
 from __future__ import annotations
 

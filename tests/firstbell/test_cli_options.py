@@ -66,3 +66,36 @@ def test_a_shared_option_reads_the_same_everywhere(flag: str) -> None:
     assert len({(o.envvar, o.default) for o in shared}) == 1
     if flag != "--userpool":  # worker's and rehearse's pools say what they are for
         assert len({o.help for o in shared}) == 1
+
+
+def _commands(command, path=()):
+    for name, sub in (getattr(command, "commands", None) or {}).items():
+        yield from _commands(sub, (*path, name))
+    if path:
+        yield " ".join(path), command
+
+
+def test_every_command_summary_is_one_short_sentence() -> None:
+    """`firstbell --help` lists each command by the first paragraph of its help: one line, one
+    sentence, so the list never shows a summary broken mid-sentence."""
+    import typer.main
+
+    from firstbell.cli import app
+
+    long = {}
+    for name, command in _commands(typer.main.get_command(app)):
+        first = (command.help or "").strip().split("\n\n")[0]
+        if "\n" in first or len(first) > 90 or not first.endswith(".") or not first:
+            long[name] = first
+    assert long == {}
+
+
+def test_the_old_monitor_spelling_still_works_and_says_it_is_deprecated() -> None:
+    from typer.testing import CliRunner
+
+    from firstbell.cli import app
+
+    result = CliRunner().invoke(app, ["monitor", "down", "--help"])
+    assert result.exit_code == 0 and "Stop the Prometheus" in result.output
+    listing = CliRunner().invoke(app, ["--help"]).output
+    assert "prometheus" in listing and " monitor " not in listing

@@ -1,4 +1,4 @@
-"""`firstbell monitor up|down` end to end: a real local Prometheus with the generated rules,
+"""`firstbell prometheus up|down` end to end: a real local Prometheus with the generated rules,
 its state under .firstbell/, stopped again; a clear error without the binary."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""`firstbell monitor up|down`: a local Prometheus with the generated config and rules,
-scraping the load generator and the staging SIS on this machine (when Debian's `prometheus`
-is on PATH), so a rehearsal shows live metrics without Docker."""
+"""`firstbell prometheus up|down` (formerly `firstbell monitor`): a local Prometheus with the
+generated config and rules, scraping the load generator and the staging SIS on this machine
+(when Debian's `prometheus` is on PATH), so a rehearsal shows live metrics without Docker."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from monitoring.local import LocalPrometheus, PrometheusMissing, start, stop
 from staging.control import STATE_DIR, load_state
 from thresholds import DEFAULT_FILE
 
-monitor_app = typer.Typer(help="A local Prometheus for live metrics (no Docker needed).",
+prometheus_app = typer.Typer(help="Run a local Prometheus with the generated rules (no Docker).",
                           no_args_is_help=True)
 STATE = STATE_DIR / "monitor.json"
 
@@ -34,7 +34,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@monitor_app.command("up")
+@prometheus_app.command("up")
 def up(
     port: int = typer.Option(9090, "--port", envvar="FIRSTBELL_MONITOR_PORT",
                              help="Prometheus port on 127.0.0.1."),
@@ -48,7 +48,7 @@ def up(
 ) -> None:
     """Start a local Prometheus with firstbell's rules, scraping the generator and the SIS.
 
-    Example: firstbell monitor up --port 9090
+    Example: firstbell prometheus up --port 9090
     """
     current = _current()
     if current is not None:
@@ -70,11 +70,11 @@ def up(
                     f" {(thresholds or DEFAULT_FILE).name})", highlight=False)
 
 
-@monitor_app.command("down")
+@prometheus_app.command("down")
 def down() -> None:
-    """Stop the Prometheus `monitor up` started.
+    """Stop the Prometheus `prometheus up` started.
 
-    Example: firstbell monitor down
+    Example: firstbell prometheus down
     """
     current = _current()
     if current is None:
