@@ -20,22 +20,18 @@ from recordings.har import load
 ADA = "ada.parent@example.org"
 
 
-def _session_values(portal: Portal) -> list[str]:
-    return list(portal.sessions)
-
-
 @pytest.mark.parametrize("rotate", [False, True], ids=["steady-csrf", "rotating-csrf"])
 def test_browser_recording_converts(portal: Portal, record_har: RecordFn, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str], rotate: bool) -> None:
     portal.rotate_csrf = rotate
-    har = record_har(ADA, USERS[ADA]["password"])
+    har = record_har(ADA, USERS[ADA].password)
     recorded = load(har)
     cookies = {v for e in recorded for _, v in e.request_cookies() + e.set_cookies() if v}
     tokens = {v for e in recorded for k, v in e.form if k == "csrf_token"}
     assert cookies and tokens
     out = tmp_path / "portal"
     assert main(["target", "record", str(har), "--persona", "guardian", "--into", str(out),
-                 "--password", str(USERS[ADA]["password"])]) == 0
+                 "--password", USERS[ADA].password]) == 0
     printed = capsys.readouterr()
     target = load_target(out)
 
@@ -59,14 +55,14 @@ def test_browser_recording_converts(portal: Portal, record_har: RecordFn, tmp_pa
     if rotate:   # each page's own token: extracted again on the page the form is on
         page = steps[steps.index(post) - 2]
         assert "csrf_token" in page.extract
-    assert [s.request.url for s in target.logout][0] == "/logout"
+    assert target.logout[0].request.url == "/logout"
 
     written = all_text(out)
     shown = printed.out + printed.err
-    for secret in [ADA, str(USERS[ADA]["password"]), *cookies, *tokens]:
+    for secret in [ADA, USERS[ADA].password, *cookies, *tokens]:
         assert secret not in written
         assert secret not in shown
-    for student in USERS[ADA]["students"]:   # type: ignore[attr-defined]
+    for student in USERS[ADA].students:
         assert f"/{student}" not in written.replace("# page:", "")
 
 
@@ -76,7 +72,7 @@ def test_portal_idor_switch(portal: Portal) -> None:
         page = client.get("/login")
         token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
         login = client.post("/login", data={"csrf_token": token, "username": ADA,
-                                            "password": str(USERS[ADA]["password"])})
+                                            "password": USERS[ADA].password})
         assert login.status_code == 303 and COOKIE in client.cookies
         assert client.get("/students/4711").status_code == 200
         assert client.get("/students/5820").status_code == 404

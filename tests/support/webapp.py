@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl
 
 import uvicorn
@@ -36,9 +37,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 COOKIE = "portal_session"
+
+
+@dataclass(frozen=True)
+class Account:
+    password: str
+    students: tuple[int, ...]
+
+
 USERS = {
-    "ada.parent@example.org": {"password": "Ada-Secret-pw-7391", "students": [4711, 4712]},
-    "bo.parent@example.org": {"password": "Bo-Secret-pw-2288", "students": [5820]},
+    "ada.parent@example.org": Account("Ada-Secret-pw-7391", (4711, 4712)),
+    "bo.parent@example.org": Account("Bo-Secret-pw-2288", (5820,)),
 }
 STUDENTS = {4711: "Ada Junior", 4712: "Ada Minor", 5820: "Bo Junior"}
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -79,7 +88,7 @@ def create_app(portal: Portal) -> FastAPI:
     app = FastAPI()
 
     @app.middleware("http")
-    async def record(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def record(request: Request, call_next: Any) -> Response:
         response = await call_next(request)
         portal.log.append((request.method, request.url.path, response.status_code))
         return response
@@ -129,7 +138,7 @@ def create_app(portal: Portal) -> FastAPI:
         if session is None or not csrf_token or csrf_token != session.csrf:
             return HTMLResponse("bad csrf", status_code=403)
         account = USERS.get(username)
-        if account is None or account["password"] != password:
+        if account is None or account.password != password:
             return _page("Sign in", "<p>Wrong email or password.</p>")
         portal.sessions.pop(request.cookies.get(COOKIE, ""), None)
         sid = secrets.token_urlsafe(24)
@@ -145,12 +154,12 @@ def create_app(portal: Portal) -> FastAPI:
             return RedirectResponse("/login", status_code=302)
         session, user = who
         links = "".join(f'<li><a href="/students/{sid}">{html.escape(STUDENTS[sid])}</a></li>'
-                        for sid in USERS[user]["students"])  # type: ignore[attr-defined]
+                        for sid in USERS[user].students)
         return _page("Home", f'<ul class="students">{links}</ul><a href="/logout">Sign out</a>',
                      portal.token(session))
 
     def allowed(user: str, student: int) -> bool:
-        return student in USERS[user]["students"] or (   # type: ignore[operator]
+        return student in USERS[user].students or (
             portal.idor_vulnerable and student in STUDENTS)
 
     @app.get("/students/{student}")
