@@ -82,7 +82,8 @@ def record(har_path: Path | str, persona: str, into: Path | str = "target", *,
                              "no request is left for the persona between the login and the"
                              " logout", "Record the pages the persona visits after logging in")
     masked: list[tuple[str, str, str]] = []
-    roles = {r: [(page, secrets.scrub(s, found, s["name"], masked)) for page, s in pairs]
+    roles = {r: [(found.mask(page), secrets.scrub(s, found, s["name"], masked))
+                 for page, s in pairs]
              for r, pairs in roles.items()}
     origins = _origins(kept.kept, kept.hosts)
     persona_head: dict[str, Any] = {"plays": plays or persona}

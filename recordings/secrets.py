@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from recordings import sources
 from recordings.drafts import Draft
@@ -117,6 +118,8 @@ def apply_login(drafts: list[Draft], login: Login | None, secrets: Secrets,
 
 
 def _replace_values(d: Draft, table: dict[str, str]) -> None:
+    if d.url.startswith("/"):
+        d.url = "/".join(table.get(unquote(seg), seg) for seg in d.url.split("/"))
     if d.form:
         d.form = {k: table.get(v, v) for k, v in d.form.items()}
     d.query = {k: table.get(v, v) for k, v in d.query.items()}
