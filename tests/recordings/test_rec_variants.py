@@ -113,3 +113,30 @@ def test_bearer_api(tmp_path: Path) -> None:
     text = all_text(tmp_path / "t") + "\n".join(report.lines())
     for secret in SECRETS:
         assert secret not in text
+
+
+def test_secrets_left_in_odd_places_are_masked(tmp_path: Path) -> None:
+    """The username in a path, a session cookie value echoed in a query: neither is written
+    nor printed; the cookie value is read from the Set-Cookie that produced it."""
+    import json
+
+    doc = json.loads(fixture("chromium").read_text())
+    entries = doc["log"]["entries"]
+    extra = json.loads(json.dumps(entries[6]))
+    extra["request"]["url"] = ("https://sis.example.test/profiles/ada.parent%40example.test"
+                               "?sid=L0gg3dInS3ss10nV4lue99")
+    extra["startedDateTime"] = "2026-09-01T08:01:12.000Z"
+    entries.append(extra)
+    har = tmp_path / "odd.har.json"
+    har.write_text(json.dumps(doc))
+    report = record(har, "guardian", tmp_path / "t", password=PASSWORD)
+    text = all_text(tmp_path / "t")
+    printed = "\n".join(report.lines())
+    for secret in SECRETS:
+        assert secret not in text and secret not in printed
+    assert "/profiles/{{ user.username }}" in text
+    target = load_target(tmp_path / "t")
+    assert target.login is not None
+    assert target.login.steps[-1].extract["sid"].cookie == "sid"
+    last = target.personas["guardian"].steps[-1]
+    assert isinstance(last, Step) and last.request.query == {"sid": "{{ sid }}"}
