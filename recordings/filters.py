@@ -20,8 +20,9 @@ STATIC_EXTENSIONS = frozenset({"css", "js", "mjs", "map", "png", "jpg", "jpeg", 
 
 @dataclass(frozen=True)
 class FilterRules:
-    """What is dropped. `hosts` empty: the host of the first recorded page (and its
-    subdomain-free siblings are still third parties); `keep_types` undoes a static type."""
+    """What is dropped. `hosts`: the target's hosts (empty: the host of the first recorded
+    page; every other host is a third party); `drop_hosts` drops a host even so; `keep_types`
+    keeps a resource type the defaults drop."""
 
     hosts: tuple[str, ...] = ()
     drop_hosts: tuple[str, ...] = ()
