@@ -14,7 +14,7 @@ Switches (attributes of `Portal`, read per request): ``rotate_csrf`` (a new toke
 page; only the latest is accepted) and ``idor_vulnerable`` (a student page of another
 family's child is shown instead of 404). `USERS` lists the accounts; their students differ.
 
-Start it with `serve()` (a context manager: uvicorn on 127.0.0.1 on a free port in a thread);
+Start it with `serve()` (a context manager: `support.sis_server.serve` runs it on 127.0.0.1);
 the ``portal`` fixture in ``tests/recordings/conftest.py`` yields a running one with the
 switches reset. Every request is recorded in ``Portal.log`` as (method, path, status).
 """
@@ -23,18 +23,16 @@ from __future__ import annotations
 
 import html
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from support import sis_server
 
 COOKIE = "portal_session"
 
@@ -103,6 +101,10 @@ def create_app(portal: Portal) -> FastAPI:
     def user_of(request: Request) -> tuple[Session, str] | None:
         s = session_of(request)
         return (s, s.user) if s is not None and s.user else None
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response("ok", media_type="text/plain")
 
     @app.get("/static/app.css")
     def css() -> Response:
@@ -226,22 +228,6 @@ fetch("/api/students/" + id + "/grades", {{headers: {{"X-CSRF-Token": "{token}"}
 def serve(portal: Portal | None = None) -> Iterator[Portal]:
     """Run the portal on 127.0.0.1 (a free port) in a thread until the block ends."""
     portal = portal or Portal()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    portal.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(create_app(portal), log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the portal did not start")
-        time.sleep(0.02)
-    try:
+    with sis_server.serve(create_app(portal)) as url:
+        portal.url = url
         yield portal
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
