@@ -26,9 +26,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "staging": frozenset({"kernel", "fake_data"}),
     "loadtests": frozenset({"kernel", "thresholds", "fake_data"}),
     "scenarios": frozenset({"kernel", "thresholds", "fake_data", "loadtests"}),
+    "recordings": frozenset({"kernel", "loadtests"}),
     "monitoring": frozenset({"kernel", "thresholds"}),
     "firstbell": frozenset({"kernel", "thresholds", "fake_data", "staging", "loadtests",
-                            "scenarios", "monitoring"}),
+                            "scenarios", "recordings", "monitoring"}),
 }
 PARTS = frozenset(ALLOWED)
 
