@@ -44,7 +44,7 @@ from firstbell.cli_options import (
     USERPOOL,
 )
 from firstbell.plan_cmd import PlanRequest
-from firstbell.run_cmd import checked_limits, drive, locust_command, new_run_dir
+from firstbell.run_cmd import checked_limits, drive, locust_command, new_run_dir, pool_for
 from kernel.clock import hhmm
 from kernel.errors import EXIT_EXPOSURE, EXIT_GO, EXIT_INTERRUPTED, EXIT_NO_GO, UserError
 from loadtests.identities import check_folder
@@ -296,6 +296,7 @@ def capacity(
     Example: firstbell capacity --target http://127.0.0.1:8700 --profile small
     --userpool pool/userpool
     """
+    userpool = pool_for(target, userpool)
     options = RunOptions(target, userpool=userpool, thresholds=thresholds,
                          staging_hosts=staging_hosts, oneroster_client=oneroster_client,
                          exporter_port=exporter_port, master_port=master_port,

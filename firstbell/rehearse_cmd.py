@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import shutil
 import time
@@ -25,7 +24,6 @@ from rich.console import Console
 
 from fake_data.describe import describe
 from fake_data.output import Request, write_district
-from fake_data.profile import load_profile, resolve_profile_path
 from firstbell.cli_options import (
     DISTRICT_PROFILE,
     DISTRICT_SCALE,
@@ -34,6 +32,7 @@ from firstbell.cli_options import (
     STAGING_HOSTS,
 )
 from firstbell.district_cmd import render
+from firstbell.districts import district_cache, remember_userpool
 from firstbell.plan_cmd import PlanRequest, computed_plan
 from firstbell.report.data import load as load_report
 from firstbell.report.render import write as write_report
@@ -51,19 +50,7 @@ from staging.seed import SeedRequest
 from thresholds import load_thresholds
 
 STATE_DIR = Path(".firstbell")
-DIGEST_CHARS = 12
 MAX_LOAD_SECONDS = 300.0
-
-
-def district_cache(profile: str, scale: float, seed: int) -> Path:
-    """The cache folder of a generated district: the profile's name for people, a short sha256 of
-    the profile file's bytes so that another file of the same name, or an edit, is a new district.
-    """
-    path = resolve_profile_path(profile)
-    if not path.is_file():
-        load_profile(profile)  # raises the ProfileError that says which profiles exist
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_CHARS]
-    return STATE_DIR / "districts" / f"{path.stem}-{digest}-scale{scale:g}-seed{seed}"
 
 
 def _district(profile: str, scale: float, seed: int, console: Console) -> Path:
@@ -188,8 +175,9 @@ def _system(started: contextlib.ExitStack, target: str, userpool: Path | None, p
         return target, userpool
     folder = _district(profile, scale, seed, console)
     phases.lap("district")
-    return _staging(started, SeedRequest(profile, scale, seed), console), \
-        userpool or folder / "userpool"
+    base_url = _staging(started, SeedRequest(profile, scale, seed), console)
+    remember_userpool(folder / "userpool")
+    return base_url, userpool or folder / "userpool"
 
 
 def _staging(started: contextlib.ExitStack, seed: SeedRequest, console: Console) -> str:

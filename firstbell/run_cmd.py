@@ -37,6 +37,7 @@ from firstbell.cli_options import (
     WINDOW,
     thresholds_of,
 )
+from firstbell.districts import staging_userpool
 from firstbell.plan_cmd import PlanRequest
 from kernel.clock import hhmm
 from kernel.errors import USAGE_ERROR_EXIT, UserError
@@ -51,6 +52,18 @@ from thresholds import Thresholds
 LOCUSTFILE = Path(loadtests.__file__).with_name("locustfile.py")
 # the engine, then the plugin that annotates its runs in Grafana (Locust reads -f a.py,b.py)
 LOCUSTFILES = f"{LOCUSTFILE},{Path(__file__).with_name('locust_grafana.py')}"
+
+
+def pool_for(target: str, userpool: Path | None) -> Path | None:
+    """The user pool a run logs in with: the one given, else that of the district the local
+    staging SIS was seeded with when `target` is that SIS (said on stderr)."""
+    if userpool is not None:
+        return userpool
+    found = staging_userpool(target)
+    if found is not None:
+        Console(stderr=True).print(f"user pool: {found} (the district `firstbell staging up`"
+                                   " seeded)", highlight=False)
+    return found
 
 
 def checked_limits(options: RunOptions) -> Thresholds:
@@ -152,6 +165,7 @@ def run(
     Example: firstbell run smoke --profile small --target http://127.0.0.1:8700
     --userpool pool/userpool
     """
+    userpool = pool_for(target, userpool)
     computed, run_dir, cmd = prepare(
         PlanRequest(scenario, profile, speed, scale, window, assume, assumptions, seed),
         RunOptions(target, run_dir=out, userpool=userpool, thresholds=thresholds,

@@ -16,6 +16,7 @@ from firstbell.cli_options import (
     HISTORY_DAYS,
     seed_option,
 )
+from firstbell.districts import remember_userpool, userpool_of
 from kernel.errors import UserError
 from staging import control
 from staging.config import default
@@ -69,7 +70,20 @@ def up_cmd(
     else:
         console.print(f"Database already seeded with district "
                       f"{result.meta.get('profile', profile)}; reused.")
+    if result is not None:
+        _remember_pool(result.meta, console)
     Console().print(state.base_url, highlight=False)
+
+
+def _remember_pool(meta: dict[str, str], console: Console) -> None:
+    """Write (or find) the user pool of the district in the database and record it, so that
+    `firstbell run` against this SIS needs no --userpool. An imported district's pool is the
+    one `staging import --userpool-out` wrote."""
+    if meta.get("profile", "").startswith("import:"):
+        return
+    pool = userpool_of(meta["profile"], float(meta["scale"]), int(meta["seed"]))
+    remember_userpool(pool)
+    console.print(f"User pool: {pool}", highlight=False)
 
 
 @staging_app.command("seed")
@@ -258,6 +272,7 @@ def import_cmd(
             out.print(f"  {table:<20} {rows:>10,}", highlight=False)
     if userpool_out is not None:
         counts = write_import_userpool(imported, userpool_out)
+        remember_userpool(userpool_out)
         out.print(f"User pool in {userpool_out}: " + ", ".join(
             f"{persona} {n:,}" for persona, n in counts.items()), highlight=False)
 

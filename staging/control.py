@@ -46,6 +46,9 @@ class StagingState:
     embedded_root: str | None
     admin_token: str
     log: str
+    # The user pool whose accounts log into this SIS's district (written by the CLI after
+    # seeding), so a run against it needs no --userpool.
+    userpool: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ def load_state() -> StagingState | None:
     if not STATE_FILE.is_file():
         return None
     return StagingState(**json.loads(STATE_FILE.read_text(encoding="utf-8")))
+
+
+def save_state(state: StagingState) -> None:
+    STATE_FILE.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
 
 
 def _alive(pid: int) -> bool:
@@ -135,7 +142,7 @@ def up(options: UpOptions, step: Callable[[str], None] = lambda _: None,
         if embedded is not None:
             embedded.stop()
         raise
-    STATE_FILE.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
+    save_state(state)
     return state, result
 
 

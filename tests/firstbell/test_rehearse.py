@@ -11,7 +11,8 @@ from rich.console import Console
 from support.profiles import SMALL_PROFILE, profile_variant
 
 from firstbell.cli import main
-from firstbell.rehearse_cmd import STATE_DIR, _district, district_cache
+from firstbell.districts import district_cache
+from firstbell.rehearse_cmd import STATE_DIR, _district
 
 
 def test_cache_key_follows_the_profile_content(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -46,6 +47,14 @@ def test_up_status_faults_down(workdir: Path) -> None:
     base = up.stdout.strip().splitlines()[-1]
     assert base.startswith("http://127.0.0.1:")
     try:
+        # the district's user pool is written and remembered: a run against this SIS finds it
+        pool = Path(json.loads((tmp_path / ".firstbell" / "staging.json").read_text())
+                    ["userpool"])
+        assert "User pool:" in up.stderr and (pool / "teacher.arrow").is_file()
+        run = _cli(tmp_path, "run", "smoke", "--profile", "small", "--scale", "0.2",
+                   "--target", base, "--exporter-port", "-1", "--out", "runs/smoke")
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+        assert f"user pool: {pool}" in run.stderr.replace("\n", "")
         ready = httpx.get(f"{base}/readyz").json()
         assert ready["status"] == "ready" and ready["district"]["scale"] == "0.2"
         assert _cli(tmp_path, "staging", "status").returncode == 0
