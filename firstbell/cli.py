@@ -21,6 +21,7 @@ from firstbell.plan_cmd import plan
 from firstbell.rehearse_cmd import rehearse
 from firstbell.report_cmd import report
 from firstbell.run_cmd import run
+from firstbell.sis_cmd import sis_app
 from firstbell.staging_cmd import staging_app
 from firstbell.worker_cmd import worker
 from kernel.errors import EXIT_INTERRUPTED, UserError
@@ -37,6 +38,7 @@ app.add_typer(staging_app, name="staging")
 app.add_typer(monitoring_app, name="monitoring")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(grafana_app, name="grafana")
+app.add_typer(sis_app, name="sis")
 app.command("plan")(plan)
 app.command("run")(run)
 app.command("capacity")(capacity)
