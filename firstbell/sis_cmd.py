@@ -36,7 +36,7 @@ def up_cmd(
     Everything lives under .firstbell/rosariosis/ (the app, its own embedded PostgreSQL, the
     server configs and logs, the user pool). Run again with the same district: reused.
 
-    Example: firstbell sis rosariosis up --source ../shared/targets/rosariosis/rosariosis-12.0-b6951427.tar.gz --profile small
+    Example: firstbell sis rosariosis up --source rosariosis-12.0-b6951427.tar.gz --port 8780
     """
     console = Console(stderr=True)
     options = control.UpOptions(source, profile, scale, seed, port, workers, builtin)

@@ -110,10 +110,10 @@ def up(options: UpOptions, layout: Layout | None = None,
         return UpResult(current, started=False, seeded=False)
     if options.workers < 1:
         raise UserError(f"option --workers = {options.workers}: must be >= 1.")
+    src = source.check_source(options.source)
     found = php.probe()
     php.check_extensions(found)
     kind = server.choose(found, prefer_builtin=options.builtin)
-    src = source.check_source(options.source)
     if options.port and not _port_free(options.port):
         raise UserError(f"option --port = {options.port}: 127.0.0.1:{options.port} is in use. "
                         "Choose another port (or --port 0 for any free one).")

@@ -53,10 +53,11 @@ class Hashing:
         lines = "".join(f"{s}\t{p}\n" for s, p in zip(salts(seed, len(plain)), plain,
                                                        strict=True))
         self.count = len(plain)
-        self._input = tempfile.TemporaryFile()
+        # Both files outlive this call (the hasher runs meanwhile); result() closes them.
+        self._input = tempfile.TemporaryFile()  # noqa: SIM115
         self._input.write(lines.encode())
         self._input.seek(0)
-        self._output = tempfile.TemporaryFile()
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115
         self._proc = subprocess.Popen([php, "-d", "memory_limit=-1", "-r", HASHER],
                                       stdin=self._input, stdout=self._output,
                                       stderr=subprocess.PIPE)

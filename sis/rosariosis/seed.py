@@ -223,11 +223,11 @@ class _Seeder:
         self.out.seconds[f"copy {name}"] = time.perf_counter() - start
         self.progress(name, rows)
 
-    def _sql(self, label: str, statement: str, params: dict[str, object]) -> None:
+    def _sql(self, label: str, statement: str, params: dict[str, int]) -> None:
         start = time.perf_counter()
         for part in statement.split(";"):
             if part.strip():
-                self.conn.execute(part, {k: v for k, v in params.items()  # type: ignore[arg-type]
+                self.conn.execute(part, {k: v for k, v in params.items()
                                          if f"%({k})s" in part})
         self.out.seconds[label] = time.perf_counter() - start
 
@@ -355,7 +355,7 @@ class _Seeder:
         self.period_title: dict[tuple[int, int], str] = {}
         next_id = self.b.period
         for i, school in enumerate(self.school_ids):
-            bell = self.d.profile.levels[levels[i]].bell_schedule  # type: ignore[index]
+            bell = self.d.profile.levels[levels[i]].bell_schedule
             first = bell.first_bell.hour * 60 + bell.first_bell.minute
             step = bell.period_minutes + bell.passing_minutes
             for p in range(0, periods[i] + 1):
@@ -364,14 +364,14 @@ class _Seeder:
                 begin = first + max(p - 1, 0) * step
                 self.period_id[(i, p)] = next_id
                 self.period_title[(i, p)] = title
-                for column, value in zip(p_rows, (
+                for p_column, cell in zip(p_rows, (
                         next_id, self.syear, int(school), p + 1, title,
                         "HR" if p == 0 else f"{p:02d}",
                         10 if p == 0 else bell.period_minutes,
                         f"{begin // 60:02d}:{begin % 60:02d}",
                         f"{(begin + bell.period_minutes) // 60:02d}:"
                         f"{(begin + bell.period_minutes) % 60:02d}", "Y"), strict=True):
-                    p_rows[column].append(value)
+                    p_rows[p_column].append(cell)
         self._copy("school_periods", pa.table(p_rows))
 
     # -- courses and course periods -------------------------------------------------------

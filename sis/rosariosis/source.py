@@ -135,7 +135,8 @@ def render_config(sample: str, db: DatabaseSettings, syear: int) -> str:
         if not pattern.search(text):
             raise UserError(f"config.inc.sample.php: no ${name} line to set; is this "
                             "RosarioSIS 12? Give a RosarioSIS 12 source with --source.")
-        text = pattern.sub(lambda _m, n=name, v=value: f"${n} = {_php_string(v)};", text, 1)
+        line = f"${name} = {_php_string(value)};"
+        text = pattern.sub(line.replace("\\", "\\\\"), text, count=1)  # a literal line
     port_line = f"$DatabasePort = {_php_string(str(db.port))};"
     if re.search(r"^\$DatabasePort\s*=", text, re.M):
         text = re.sub(r"^\$DatabasePort\s*=.*?;", port_line, text, count=1, flags=re.M)

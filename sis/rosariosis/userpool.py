@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -120,7 +121,7 @@ def write(district: District, seeded: Seeded, folder: Path, url: str) -> dict[st
     return counts
 
 
-def _private(path: Path):  # type: ignore[no-untyped-def]
+def _private(path: Path) -> BinaryIO:
     """A binary file created (or truncated) with mode 0600."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
