@@ -5,16 +5,20 @@ carries), hashed with its own salt. The cost is bounded by the rounds: ``rounds=
 minimum SHA-crypt allows (RosarioSIS's own hashes use PHP's default, 5000), with a
 4-character salt, so the hash fits RosarioSIS's 106-character password columns. A login therefore
 costs the server a fifth of the hashing a production RosarioSIS spends, and seeding costs about
-0.2-0.4 ms of one core per account. The hashes come from one ``php`` process fed on stdin (PHP is
-needed anyway and its ``crypt`` is the one that checks them; Python 3.13 has no ``crypt``), and
-run while the schema installs. Salts are drawn from the seed, so a seed gives the same hashes.
+0.4-0.6 ms of one core per account. The hashes come from one ``php`` process per core, each fed
+a slice of the accounts on stdin (PHP is needed anyway and its ``crypt`` is the one that checks
+them; Python 3.13 has no ``crypt``); they run while the schema installs. Salts are drawn
+from the seed, so a seed gives the same hashes.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pyarrow as pa
@@ -43,41 +47,52 @@ def salts(seed: int, n: int) -> list[str]:
 
 
 class Hashing:
-    """A running hasher: `start` returns at once, `result` waits for the hashes."""
+    """Running hashers, one `php` process per core on a slice of the accounts: the constructor
+    returns at once, `result` waits for the hashes (in the accounts' order)."""
 
-    def __init__(self, php: str, passwords: pa.Array, seed: int) -> None:
+    def __init__(self, php: str, passwords: pa.Array, seed: int,
+                 processes: int | None = None) -> None:
         plain = passwords.to_pylist()
         if any(p is None or "\t" in p or "\n" in p for p in plain):
             raise UserError("accounts.password: a password is empty or holds a tab or newline; "
                             "regenerate the district.")
-        lines = "".join(f"{s}\t{p}\n" for s, p in zip(salts(seed, len(plain)), plain,
-                                                       strict=True))
+        lines = [f"{s}\t{p}\n" for s, p in zip(salts(seed, len(plain)), plain, strict=True)]
         self.count = len(plain)
-        # Both files outlive this call (the hasher runs meanwhile); result() closes them.
-        self._input = tempfile.TemporaryFile()  # noqa: SIM115
-        self._input.write(lines.encode())
-        self._input.seek(0)
-        self._output = tempfile.TemporaryFile()  # noqa: SIM115
-        self._proc = subprocess.Popen([php, "-d", "memory_limit=-1", "-r", HASHER],
-                                      stdin=self._input, stdout=self._output,
-                                      stderr=subprocess.PIPE)
+        k = max(1, min(processes or os.cpu_count() or 1, len(lines) // 1000 or 1))
+        bounds = np.linspace(0, len(lines), k + 1).astype(int)
+        self._jobs: list[tuple[subprocess.Popen[bytes], IO[bytes], IO[bytes], int]] = []
+        for lo, hi in itertools.pairwise(bounds.tolist()):
+            # Both files outlive this call (the hasher runs meanwhile); result() closes them.
+            source = tempfile.TemporaryFile()  # noqa: SIM115
+            source.write("".join(lines[lo:hi]).encode())
+            source.seek(0)
+            sink = tempfile.TemporaryFile()  # noqa: SIM115
+            proc = subprocess.Popen([php, "-d", "memory_limit=-1", "-r", HASHER], stdin=source,
+                                    stdout=sink, stderr=subprocess.PIPE)
+            self._jobs.append((proc, source, sink, hi - lo))
 
     def result(self) -> pa.Array:
-        _, err = self._proc.communicate()
-        self._input.close()
-        self._output.seek(0)
-        hashes = self._output.read().decode().splitlines()
-        self._output.close()
-        if self._proc.returncode != 0 or len(hashes) != self.count or \
-                any(not h.startswith("$6$") for h in hashes):
-            raise UserError(f"PHP crypt() did not hash the passwords (exit "
-                            f"{self._proc.returncode}): {err.decode(errors='replace')[:500]}")
+        hashes: list[str] = []
+        for proc, source, sink, count in self._jobs:
+            _, err = proc.communicate()
+            source.close()
+            sink.seek(0)
+            mine = sink.read().decode().splitlines()
+            sink.close()
+            if proc.returncode != 0 or len(mine) != count or \
+                    any(not h.startswith("$6$") for h in mine):
+                raise UserError(f"PHP crypt() did not hash the passwords (exit "
+                                f"{proc.returncode}): {err.decode(errors='replace')[:500]}")
+            hashes += mine
         return pa.array(hashes, pa.string())
 
     def cancel(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
+        for proc, source, sink, _count in self._jobs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            source.close()
+            sink.close()
 
 
 def verify(php: str, plain: str, hashed: str) -> bool:
