@@ -164,6 +164,8 @@ def up(options: UpOptions, layout: Layout | None = None,
                                 served.logs), started=True, seeded=not reuse, seconds=seconds)
         if not reuse:
             _install_and_seed(found, district, db, layout, served.url, result, step, lap)
+        else:
+            userpool.restamp(layout.userpool, served.url)
     except BaseException:
         if served is not None:
             server.stop(served.pids)

@@ -121,6 +121,14 @@ def write(district: District, seeded: Seeded, folder: Path, url: str) -> dict[st
     return counts
 
 
+def restamp(folder: Path, url: str) -> None:
+    """The manifest's URL, when a reused install is served on another port."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["url"] = url
+    with _private(folder / "manifest.json") as out:
+        out.write((json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+
+
 def _private(path: Path) -> BinaryIO:
     """A binary file created (or truncated) with mode 0600."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
