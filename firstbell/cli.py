@@ -21,6 +21,7 @@ from firstbell.prometheus_cmd import prometheus_app
 from firstbell.rehearse_cmd import rehearse
 from firstbell.report_cmd import report
 from firstbell.run_cmd import run
+from firstbell.sis_cmd import sis_app
 from firstbell.staging_cmd import staging_app
 from firstbell.target_cmd import target_app
 from firstbell.worker_cmd import worker
@@ -43,6 +44,7 @@ app.add_typer(prometheus_app, name="monitor", hidden=True, deprecated=True,
               help="Deprecated spelling of `firstbell prometheus` (removed in the next release).")
 app.add_typer(grafana_app, name="grafana")
 app.add_typer(target_app, name="target")
+app.add_typer(sis_app, name="sis")
 app.command("plan")(plan)
 app.command("run")(run)
 app.command("capacity")(capacity)

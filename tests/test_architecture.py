@@ -24,11 +24,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     "thresholds": frozenset({"kernel"}),
     "fake_data": frozenset({"kernel"}),
     "staging": frozenset({"kernel", "fake_data"}),
+    "sis": frozenset({"kernel", "fake_data", "staging"}),
     "loadtests": frozenset({"kernel", "thresholds", "fake_data"}),
     "scenarios": frozenset({"kernel", "thresholds", "fake_data", "loadtests"}),
     "recordings": frozenset({"kernel", "loadtests"}),
     "monitoring": frozenset({"kernel", "thresholds"}),
-    "firstbell": frozenset({"kernel", "thresholds", "fake_data", "staging", "loadtests",
+    "firstbell": frozenset({"kernel", "thresholds", "fake_data", "staging", "sis", "loadtests",
                             "scenarios", "recordings", "monitoring"}),
 }
 PARTS = frozenset(ALLOWED)
