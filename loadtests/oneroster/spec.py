@@ -87,18 +87,20 @@ class ClientSpec:
         return out
 
 
-def _masked(item: str) -> str:
+def _masked(item: str, position: int = 0) -> str:
     """The item as the user wrote it, with the secret replaced: for error messages."""
     parts = _URL.split(item, maxsplit=1)
     client_id, colon, _ = parts[0].partition(":")
-    if not colon:  # perhaps the tail of a secret cut at an unescaped comma: show none of it
-        return "***"
+    if not colon:  # after a comma, perhaps the tail of a secret cut there: show none of it
+        return item if position == 0 else "***"
     return f"{client_id}:***" + (f"@{parts[1]}" if len(parts) == 2 else "")
 
 
-def parse_client(item: str, source: str = "--oneroster-client") -> ClientSpec:
+def parse_client(item: str, source: str = "--oneroster-client", position: int = 0) -> ClientSpec:
+    """One client; `position` is its place in the list (an item without ``:`` is shown only
+    when it is the first: a later one may be the tail of a secret cut at a comma)."""
     item = item.strip()
-    shown = _masked(item)
+    shown = _masked(item, position)
 
     def refuse(problem: str) -> ClientSpecError:
         return ClientSpecError(f"{source} {shown!r}: {problem}; {EXAMPLE}")
@@ -144,7 +146,7 @@ def parse_clients(text: str | list[str] | None,
     """Every client of a ``--oneroster-client`` value (a comma-separated string, or the plan's
     list of items); a `ClientSpecError` on the first that cannot be used."""
     items = text.split(",") if isinstance(text, str) else list(text or [])
-    return [parse_client(item, source) for item in items if item.strip()]
+    return [parse_client(item, source, n) for n, item in enumerate(items) if item.strip()]
 
 
 def redacted(items: list[str]) -> list[str]:
@@ -154,7 +156,7 @@ def redacted(items: list[str]) -> list[str]:
         try:
             out.append(parse_client(item).redacted())
         except ClientSpecError:
-            out.append(_masked(item))
+            out.append(_masked(item, 1))
     return out
 
 
