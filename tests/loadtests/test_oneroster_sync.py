@@ -264,3 +264,23 @@ def test_staging_sessions_continue_where_the_previous_stopped(
         assert offs == sorted(set(offs)) and offs[0] == 0, collection  # strictly increasing
     assert list(seen) == list(integration.COLLECTIONS)[:len(seen)]
     assert counts["oneroster|tokens"] == 4
+
+
+def test_the_engine_browser_shares_per_run_and_counts_on_the_recorder(target: Target) -> None:
+    from loadtests.session import EngineBrowser
+    from loadtests.stats import Recorder
+    plan = constant_plan({"integration": 1}, 10)
+    recorder = Recorder()
+    run_shared: dict[str, Any] = {}
+
+    def browser(shared: dict[str, Any]) -> EngineBrowser:
+        return EngineBrowser(None, recorder, IdentityPool({}), plan, target.login,
+                             "integration", {}, 0.0, 1, frozenset(), shared=shared)
+
+    one, two = browser(run_shared), browser(run_shared)
+    cursor = one.shared("c", lambda: Cursor(("a",), 5))
+    assert two.shared("c", lambda: Cursor(("b",), 5)) is cursor
+    assert browser({}).shared("c", lambda: Cursor(("b",), 5)) is not cursor  # another run
+    one.count("oneroster|passes")
+    two.count("oneroster|rows|a", 7)
+    assert recorder.take({}).counters == {"oneroster|passes": 1, "oneroster|rows|a": 7}
