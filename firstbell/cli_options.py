@@ -85,8 +85,10 @@ STAGING_HOSTS = typer.Option("", "--staging-hosts", envvar="FIRSTBELL_STAGING_HO
                              help="Hosts besides loopback that may receive load,"
                                   " comma-separated.")
 ONEROSTER_CLIENT = typer.Option("", "--oneroster-client", envvar="FIRSTBELL_ONEROSTER_CLIENT",
-                                help="id:secret of the integration persona's OAuth clients,"
-                                     " comma-separated.")
+                                help="The integration persona's OAuth clients,"
+                                     " comma-separated: ID:SECRET (the target: OneRoster"
+                                     " 1.2, OAuth 2) or ID:SECRET@BASE_URL?version=1.1&"
+                                     "auth=oauth1 (another provider; docs/oneroster.md).")
 EXPORTER_PORT_OPTION = typer.Option(EXPORTER_PORT, "--exporter-port",
                                     envvar="FIRSTBELL_EXPORTER_PORT",
                                     help="Prometheus exporter port (0 any free, -1 off).")

@@ -42,6 +42,7 @@ from firstbell.plan_cmd import PlanRequest
 from kernel.clock import hhmm
 from kernel.errors import USAGE_ERROR_EXIT, UserError
 from loadtests.identities import check_folder
+from loadtests.oneroster.spec import check_clients
 from loadtests.run_options import RunOptions
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.targets import load_target
@@ -110,9 +111,8 @@ def prepare(request: PlanRequest,
         if userpool is not None or not options.expect_workers:  # remote workers bring their own
             check_folder(str(userpool) if userpool else None,
                          target_paths.pools_for(computed.plan.personas))
-        if clients and any(":" not in c for c in clients.split(",") if c):
-            raise ValueError(f"--oneroster-client {clients!r}: write id:secret,"
-                             " comma-separated")
+        check_clients(clients.split(",") if clients else [],
+                      options.staging_hosts.split(","))
     except ValueError as exc:
         raise UserError(str(exc)) from None
     run_dir = new_run_dir(options.run_dir or default_run_dir(computed.scenario.name))

@@ -14,7 +14,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 # Statuses that mean "refused", the only acceptable answers to a security probe. A 404 counts:
 # the SIS answers someone else's record as if it did not exist.
@@ -133,6 +135,18 @@ class Browser(Protocol):
     def lookup(self, persona: str, key: str, value: Any) -> Mapping[str, Any] | None:
         """Read-only: the user pool row of `persona` whose `key` equals `value` (for content
         checks, e.g. a guardian's child's sections from the student pool), or None."""
+        ...
+
+    def shared(self, name: str, factory: Callable[[], T]) -> T:
+        """The object `name` that every session of this load process shares for the run,
+        made by `factory` on first use (e.g. a sync's cursor, so sessions continue where the
+        previous ones stopped). It belongs to the run, not to the module: a new run starts
+        with none."""
+        ...
+
+    def count(self, name: str, amount: float = 1) -> None:
+        """Add `amount` to the run's counter `name` (``family|label|…``, see
+        `loadtests.stats`): it is merged across load processes and shown in the summary."""
         ...
 
     def should_probe(self, probe: str) -> bool:

@@ -37,6 +37,7 @@ from loadtests.feeding import CLOSED_BACKOFF, Feed, Ticket
 from loadtests.hub_loop import HubLoop, LoadHooks, RunSetup
 from loadtests.identities import IdentityPool, check_folder
 from loadtests.observers import RunObserver
+from loadtests.oneroster.spec import ClientSpec, check_clients
 from loadtests.options import plan_from, thresholds_from
 from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.provisioning import (
@@ -85,6 +86,7 @@ class Engine:
         self.target: Target = load_target(self.plan.target)
         self.probes = self.target.enabled_probes(self.plan.probes)
         self.target.check_mix(self.plan.mix)
+        self.clients = self._clients()
         if self.role != "master":  # the master sends no load and reads no identities
             check_folder(getattr(self.options, "firstbell_userpool", None), self._personas())
         self.queue: Queue[Ticket] = Queue()
@@ -104,6 +106,9 @@ class Engine:
         self.process.cpu_percent(None)
         self.cap_warned = False
         self._session_keys: dict[str, dict[str, str]] = {}
+        # what the sessions of this process share for the run (`Browser.shared`: a sync's
+        # cursor, its concurrency slots); one per engine, so a new run starts with none
+        self.shared: dict[str, Any] = {}
         self.spawn_rate = MIN_SPAWN_RATE
         self.hub_loop: HubLoop | None = None
         if self.role != "worker":
@@ -172,7 +177,8 @@ class Engine:
         host = data.get("host") or self.environment.host
         try:  # this machine's own allowlist decides what it sends load to
             check_target(host, self.staging_hosts)
-        except TargetRefused as exc:
+            check_clients(data["plan"].get("oneroster_clients"), self.staging_hosts)
+        except ValueError as exc:  # TargetRefused, or a client spec this worker cannot use
             log.error("%s (the master's target; allow it with --staging-hosts on this worker)",
                       exc)
             self.environment.process_exit_code = 2
@@ -188,6 +194,7 @@ class Engine:
             self.plan = build_plan(plan, source="the master's plan")
             self.target = load_target(self.plan.target)
             self.probes = self.target.enabled_probes(self.plan.probes)
+            self.clients = self._clients()
         self.index, self.count = index, count
         self.recorder = Recorder(index)
         self.t0_perf = time.perf_counter() + (t0_wall - time.time())
@@ -224,9 +231,13 @@ class Engine:
     def _personas(self) -> list[str]:
         return self.target.pools_for(self.plan.personas)
 
+    def _clients(self) -> list[ClientSpec]:
+        """The integration persona's OAuth clients; a vendor's OneRoster base URL (and token
+        URL) must pass the same allowlist as the target (a ValueError otherwise)."""
+        return check_clients(self.plan.oneroster_clients, self.staging_hosts)
+
     def _pool(self) -> IdentityPool:
-        clients = [dict(zip(("client_id", "client_secret"), c.split(":", 1), strict=True))
-                   for c in self.plan.oneroster_clients if ":" in c]
+        clients = [spec.identity() for spec in self.clients]
         folder = getattr(self.options, "firstbell_userpool", None) or "."
         return IdentityPool.from_folder(Path(folder), self._personas(), index=self.index,
                                         count=self.count, seed=self.plan.seed,
@@ -310,7 +321,7 @@ class Engine:
         browser = EngineBrowser(
             user.client, rec, self.pool, plan, self.target.login, persona, taken[1],
             ticket.intended, hash((plan.seed, self.index, self.sessions)),
-            self.probes, closed=ticket.closed)
+            self.probes, closed=ticket.closed, shared=self.shared)
         self.busy[persona] = self.busy.get(persona, 0) + 1
         begun = time.perf_counter()
         try:

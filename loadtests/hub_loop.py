@@ -26,6 +26,7 @@ from kernel.version import __version__
 from loadtests.exporter import CPU_SATURATED, Live, RunCollector, bucket_edges
 from loadtests.hdr import Timings, summary
 from loadtests.observers import Observers, RunInfo, RunObserver, RunOutcome
+from loadtests.oneroster.spec import redacted
 from loadtests.plan import LoadPlan
 from loadtests.rundir import RunDir
 from loadtests.stats import Delta, Hub
@@ -33,7 +34,9 @@ from loadtests.verdict import Evaluator, Interval
 from thresholds import Thresholds, latency_thresholds
 
 # Credentials are never written to run.json, whoever declares the option (plugins too).
-SECRET_OPTION = re.compile(r"_(token|secret|password)$")
+# Options never written to run.json: secrets, and the OneRoster clients (id:secret; the plan's
+# copy is recorded with the secrets masked)
+SECRET_OPTION = re.compile(r"_(token|secret|password|oneroster_client)$")
 log = logging.getLogger("firstbell")
 INTERVAL_SECONDS = 10.0
 FINAL_GRACE = 15.0   # seconds to wait for the workers' finals after the drain
@@ -123,7 +126,7 @@ class HubLoop:
         self.run_dir.write("run.json", {
             "run_id": self.run_id, "scenario": self.plan.scenario,
             "target": host, "paths": setup.target_paths,
-            "plan": self.plan.model_dump(mode="json"), "role": setup.role,
+            "plan": recorded_plan(self.plan), "role": setup.role,
             "workers": workers, "started_at": t0_wall, "versions": {
                 "firstbell": __version__, "python": platform.python_version()},
             "exporter_port": self.exporter_port,
@@ -265,11 +268,19 @@ class HubLoop:
             "exposures": len(hub.exposures),
             "probes": {"|".join(k): v for k, v in hub.family("probes").items()},
             "logins": {"|".join(k): v for k, v in hub.family("logins").items()},
+            "oneroster": {"|".join(k): v for k, v in hub.family("oneroster").items()},
             "counters": dict(hub.counters),
             "latency": _histograms(hub.timings),
             "overall": {kind: summary(hub.timings.total(kind))
                         for kind in ("service", "corrected")},
             "max_cpu": max((g.get("cpu", 0.0) for g in hub.gauges.values()), default=0.0)}
+
+
+def recorded_plan(plan: LoadPlan) -> dict[str, Any]:
+    """The plan as run.json records it: the OneRoster clients without their secrets."""
+    data = plan.model_dump(mode="json")
+    data["oneroster_clients"] = redacted(plan.oneroster_clients)
+    return data
 
 
 def _histograms(timings: Timings) -> dict[str, Any]:
@@ -300,6 +311,14 @@ def report_lines(s: dict[str, Any], folder: Path) -> list[str]:
                      "  max {max:.3f} s".format(**corrected))
         lines.append("  service time        p50 {p50:.3f} s  p95 {p95:.3f} s  p99 {p99:.3f} s"
                      "  max {max:.3f} s".format(**service))
+    sync = s.get("oneroster") or {}
+    if sync:
+        pages = sum(v for k, v in sync.items() if k.startswith("pages|"))
+        rows = sum(v for k, v in sync.items() if k.startswith("rows|"))
+        lines.append(f"  oneroster sync: {pages:,.0f} pages, {rows:,.0f} rows,"
+                     f" {sync.get('passes', 0):,.0f} full passes,"
+                     f" {sync.get('refused', 0):,.0f} refused,"
+                     f" {sync.get('slot_waits', 0):,.0f} waited for a slot")
     lines.append(f"  data exposures: {s['exposures']}")
     lines.append(f"  run directory: {folder}")
     return lines

@@ -4,6 +4,11 @@ one session at a time, so no identity is ever used by two concurrent sessions.
 Worker `index` of `count` owns the rows whose position modulo `count` is `index` (disjoint by
 construction, whatever the machine), in a seeded shuffled order so consecutive sessions spread
 over schools. A checked-out identity goes back to the end of the queue when its session ends.
+
+Extra identities (the integration persona's OAuth clients, from ``--oneroster-client``) are
+partitioned the same way but are not exclusive: an OAuth client may serve several sessions at
+once, as a vendor's sync does, and its click path limits its own concurrency (it waits for a
+slot instead of the session being dropped). They are handed out in turn.
 """
 
 from __future__ import annotations
@@ -62,6 +67,9 @@ class IdentityPool:
         free = self.free.get(persona)
         if not free:
             return None
+        if persona in self.extra:  # shared, in turn: never held, never exhausted
+            free.rotate(-1)
+            return -1, self.row(persona, free[-1])
         row = free.popleft()
         self.held.add((persona, row))
         return row, self.row(persona, row)

@@ -90,7 +90,9 @@ def add_arguments(parser: Any) -> None:
     add("--staging-hosts", "FIRSTBELL_STAGING_HOSTS", "Hosts besides loopback that may receive"
         " load, comma-separated (.example.org for subdomains)", dest="firstbell_staging_hosts")
     add("--oneroster-client", "FIRSTBELL_ONEROSTER_CLIENT", "OAuth client(s) of the"
-        " integration persona, id:secret[,id:secret]", dest="firstbell_oneroster_client")
+        " integration persona, comma-separated: ID:SECRET (the target, OneRoster 1.2, OAuth 2)"
+        " or ID:SECRET@BASE_URL?version=1.1&auth=oauth1|oauth2&token_url=URL&scope=S"
+        " (docs/oneroster.md)", dest="firstbell_oneroster_client")
 
 
 def thresholds_from(options: Namespace) -> Thresholds:

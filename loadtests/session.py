@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
 import gevent
 
@@ -20,6 +20,8 @@ from loadtests.browser import DENIED, Check, LoginSpec, Response, backoff_second
 from loadtests.identities import IdentityPool
 from loadtests.plan import LoadPlan
 from loadtests.stats import Recorder, key
+
+T = TypeVar("T")
 
 
 class GaveUp(Exception):
@@ -42,8 +44,9 @@ class EngineBrowser:
     def __init__(self, client: Any, recorder: Recorder, pool: IdentityPool, plan: LoadPlan,
                  login_spec: LoginSpec, persona: str, identity: Mapping[str, Any],
                  intended: float, seed: int, probes: frozenset[str],
-                 closed: bool = False) -> None:
+                 closed: bool = False, shared: dict[str, Any] | None = None) -> None:
         self.client, self.recorder, self.pool, self.plan = client, recorder, pool, plan
+        self._shared = shared if shared is not None else {}
         self.spec, self.persona, self.identity = login_spec, persona, identity
         self.options: Mapping[str, float] = plan.mix.get(persona, {})
         # A closed-loop session (capacity sweep) thinks at the sweep's scale, 0 by default
@@ -190,6 +193,15 @@ class EngineBrowser:
 
     def lookup(self, persona: str, key_: str, value: Any) -> Mapping[str, Any] | None:
         return self.pool.lookup(persona, key_, value)
+
+    # -- what sessions share ----------------------------------------------------------------
+    def shared(self, name: str, factory: Callable[[], T]) -> T:
+        if name not in self._shared:
+            self._shared[name] = factory()
+        return cast(T, self._shared[name])
+
+    def count(self, name: str, amount: float = 1) -> None:
+        self.recorder.count(name, amount)
 
     # -- probes -----------------------------------------------------------------------------
     def should_probe(self, probe: str) -> bool:

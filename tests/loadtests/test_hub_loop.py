@@ -177,3 +177,27 @@ def test_observers_hear_nothing_of_a_run_that_never_started(tmp_path: Path) -> N
     loop.close()  # Ctrl-C before the start
     assert heard.events == [] and clock.finals == 1
     assert (tmp_path / "run" / "verdict.json").is_file()
+
+
+def test_oneroster_clients_are_recorded_without_secrets_and_the_sync_is_summed(
+        tmp_path: Path) -> None:
+    from loadtests.hub_loop import report_lines
+    loop, _ = hub_loop(tmp_path, firstbell_oneroster_client="lms:topsecret")
+    loop.plan = loop.plan.model_copy(update={"oneroster_clients": [
+        "lms:topsecret", "v:pw2@http://127.0.0.1:9/ims/oneroster/v1p1?version=1.1&auth=oauth1"]})
+    loop.start(time.time(), workers=1)
+    text = (tmp_path / "run" / "run.json").read_text(encoding="utf-8")
+    assert "topsecret" not in text and "pw2" not in text
+    assert read(tmp_path, "run.json")["plan"]["oneroster_clients"] == [
+        "lms:***", "v:***@http://127.0.0.1:9/ims/oneroster/v1p1?version=1.1&auth=oauth1"]
+    recorder = Recorder()
+    for name, amount in (("oneroster|pages|users", 3), ("oneroster|rows|users", 1500),
+                         ("oneroster|passes", 1), ("oneroster|slot_waits", 2)):
+        recorder.count(name, amount)
+    loop.absorb(recorder.take({}, final=True))
+    summary = loop.summary()
+    assert summary["oneroster"] == {"pages|users": 3, "rows|users": 1500, "passes": 1,
+                                    "slot_waits": 2}
+    assert "  oneroster sync: 3 pages, 1,500 rows, 1 full passes, 0 refused, 2 waited for a" \
+        " slot" in report_lines(summary, tmp_path)
+    loop.close()

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 
 from loadtests.browser import DENIED, Check, LoginSpec, Response, backoff_seconds
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,9 @@ class SyncBrowser:
                  backoff: float = 0.5, always: bool = False,
                  held: set[tuple[str, Any]] | None = None,
                  transport: httpx.BaseTransport | None = None,
-                 options: Mapping[str, float] | None = None) -> None:
+                 options: Mapping[str, float] | None = None,
+                 shared: dict[str, Any] | None = None,
+                 counts: Counter[str] | None = None) -> None:
         self.persona, self.identity, self.rng = persona, identity, random.Random(seed)
         self.options: Mapping[str, float] = dict(options or {})
         self.spec, self.attempts, self.backoff = login, attempts, backoff
@@ -72,6 +77,10 @@ class SyncBrowser:
         self.outcomes: list[Outcome] = []
         self.exposures: list[Outcome] = []
         self.borrowed: list[tuple[str, Any]] = []
+        # pass the same dict (and Counter) to several browsers: they are one load process's
+        # sessions, sharing what `shared` makes and adding to the same counters
+        self.store = shared if shared is not None else {}
+        self.counts: Counter[str] = counts if counts is not None else Counter()
 
     def __enter__(self) -> SyncBrowser:
         return self
@@ -172,6 +181,15 @@ class SyncBrowser:
 
     def lookup(self, persona: str, key: str, value: Any) -> Mapping[str, Any] | None:
         return next((r for r in self.pools.get(persona, ()) if r.get(key) == value), None)
+
+    # -- what sessions share ----------------------------------------------------------------
+    def shared(self, name: str, factory: Callable[[], T]) -> T:
+        if name not in self.store:  # setdefault: threads racing here keep one object
+            self.store.setdefault(name, factory())
+        return cast(T, self.store[name])
+
+    def count(self, name: str, amount: float = 1) -> None:
+        self.counts[name] += amount  # type: ignore[assignment]
 
     # -- probes -----------------------------------------------------------------------------
     def should_probe(self, probe: str) -> bool:

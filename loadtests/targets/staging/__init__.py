@@ -43,7 +43,7 @@ PROBES: tuple[str, ...] = probes.NAMES
 # the engine's first guess, replaced by measured session lengths as soon as sessions end.
 SESSION_SECONDS = {"teacher": 50.0, "student": 40.0, "guardian": 40.0,
                    "guardian_unregistered": 60.0, "clerk": 45.0, "district_admin": 45.0,
-                   "integration": 20.0}
+                   "integration": 9.0}
 
 # The click-path mix: persona -> knob -> default. Each path reads its knobs as
 # ``browser.options.get(knob, DEFAULT)``, so a plan's ``mix`` changes them per run; shares are
@@ -57,7 +57,9 @@ MIX: dict[str, dict[str, float]] = {
     "guardian_unregistered": {},
     "clerk": {"export_share": clerk.EXPORT_SHARE, "max_searches": clerk.MAX_SEARCHES},
     "district_admin": {"report_days": district_admin.REPORT_DAYS},
-    "integration": {"max_pages": integration.MAX_PAGES},
+    "integration": {"page_size": integration.PAGE_SIZE,
+                    "concurrency": integration.CONCURRENCY,
+                    "max_pages": integration.MAX_PAGES},
 }
 
 # The personas' own pools, then those the paths borrow from (`terminated_staff`, `clerk`) or
