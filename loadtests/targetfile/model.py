@@ -227,8 +227,8 @@ def _step_kind(raw: Any) -> str:
     """Which kind of step a mapping is, by its telling key, so a mistake is reported against
     that kind alone (not against every kind a step could be)."""
     if not isinstance(raw, dict):
-        kinds: dict[type, str] = {Step: "step", ForEach: "for_each", Repeat: "repeat", Block: "block",
-                 Pause: "pause", ProbeStep: "probe"}
+        kinds: dict[type, str] = {Step: "step", ForEach: "for_each", Repeat: "repeat",
+                                  Block: "block", Pause: "pause", ProbeStep: "probe"}
         return kinds.get(type(raw), "step")
     for key, kind in (("for_each", "for_each"), ("repeat", "repeat"), ("probe", "probe"),
                       ("request", "step")):
@@ -341,16 +341,33 @@ class Denial(_Strict):
 
 
 class Probe(_Strict):
-    """As persona `as`, ask for what belongs to someone else; anything but a denial is a data
-    exposure (exit 4)."""
+    """As persona `as` (or each of a list of personas), ask for what belongs to someone else;
+    anything but a denial is a data exposure (exit 4)."""
 
-    as_: str = Field(alias="as", pattern=NAME.pattern)
+    as_: str | list[str] = Field(alias="as")
     other: Other | None = None
     request: Request
     metric: str | None = None
-    asked: str = "{{ other }}"        # how the exposure record names what was asked
+    # How the exposure record names what was asked; default: the value asked for, or the
+    # other pool's name and the row's user_id (never a whole row: it holds a password).
+    asked: str | None = None
     denied: Denial = Field(default_factory=Denial)
     steps: list[Step] = Field(default_factory=list)   # run before the request (same session)
+
+    @field_validator("as_")
+    @classmethod
+    def _as(cls, v: str | list[str]) -> str | list[str]:
+        for name in [v] if isinstance(v, str) else v:
+            if not NAME.match(name):
+                raise ValueError(f"persona {name!r} is not a lower-case name")
+        if isinstance(v, list) and not v:
+            raise ValueError("a probe runs as at least one persona")
+        return v
+
+    @property
+    def personas(self) -> list[str]:
+        """The personas whose sessions run this probe."""
+        return [self.as_] if isinstance(self.as_, str) else list(self.as_)
 
 
 class TargetFile(_Strict):
@@ -370,9 +387,10 @@ class TargetFile(_Strict):
             if not NAME.match(name):
                 raise ValueError(f"persona {name!r} is not a lower-case name")
         for name, probe in self.probes.items():
-            if probe.as_ not in self.personas:
-                raise ValueError(f"probe {name!r} runs as {probe.as_!r}, which is not a persona"
-                                 f" of this target ({', '.join(self.personas)})")
+            for persona in probe.personas:
+                if persona not in self.personas:
+                    raise ValueError(f"probe {name!r} runs as {persona!r}, which is not a"
+                                     f" persona of this target ({', '.join(self.personas)})")
         if self.login is None and any(p.login for p in self.personas.values()):
             raise ValueError("personas log in (login: true) but the target has no login")
         return self
