@@ -27,6 +27,7 @@ from selectolax.lexbor import LexborHTMLParser
 from kernel.errors import UserError
 from loadtests.targetfile.model import (
     METRIC,
+    NAME,
     Block,
     CsvPool,
     ForEach,
@@ -171,7 +172,7 @@ _HINTS = {
 }
 
 
-def _raw_path(data: Any, loc: tuple[Any, ...]) -> tuple[Path_, Any]:
+def _raw_path(data: Any, loc: tuple[Any, ...], missing: bool) -> tuple[Path_, Any]:
     """The path as spelled in the file (pydantic's union tags dropped) and the value there."""
     out: list[str | int] = []
     here: Any = data
@@ -180,8 +181,7 @@ def _raw_path(data: Any, loc: tuple[Any, ...]) -> tuple[Path_, Any]:
                 isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here)):
             out.append(part)
             here = here[part]
-        elif isinstance(here, dict) and isinstance(part, str) and part == loc[-1] \
-                and not part.startswith(("function-", "union")):
+        elif missing and isinstance(here, dict) and isinstance(part, str) and part == loc[-1]:
             out.append(part)  # a missing field
             here = _MISSING
             break
@@ -191,7 +191,7 @@ def _raw_path(data: Any, loc: tuple[Any, ...]) -> tuple[Path_, Any]:
 def _validation_message(source: Source, exc: ValidationError) -> str:
     lines, seen = [], set()
     for err in exc.errors():
-        path, value = _raw_path(source.data, tuple(err["loc"]))
+        path, value = _raw_path(source.data, tuple(err["loc"]), err["type"] == "missing")
         if err["type"] == "extra_forbidden":
             value = value if value is not _MISSING else err.get("input")
         msg = str(err["msg"]).removeprefix("Value error, ")
@@ -347,8 +347,35 @@ class _Checker:
             elif isinstance(step, Pause):
                 pass
 
+    def references(self) -> None:
+        t = self.target
+        for name in t.personas:
+            if not NAME.match(name):
+                self.fail(("personas", name), "a persona's name is a lower-case name", name,
+                          "rename it (or its file) like guardian or night_clerk")
+        for name, probe in t.probes.items():
+            for persona in probe.personas:
+                if persona not in t.personas:
+                    self.fail(("probes", name, "as"), "not a persona of this target", persona,
+                              f"use one of {', '.join(t.personas)}")
+        if t.login is None:
+            for name, p in t.personas.items():
+                if p.login:
+                    self.fail(("personas", name), "the persona logs in but the target has no"
+                              " login:", name, "declare login: (its steps) or set login: false")
+        seen: dict[str, str] = {}
+        for name, p in t.personas.items():
+            day = p.plays or name
+            if day in seen:
+                self.fail(("personas", name, "plays"), f"persona {seen[day]!r} plays it too",
+                          day, "each of the day's personas is played by one target persona")
+            seen[day] = name
+
     def run(self) -> None:
         t = self.target
+        self.references()
+        if self.problems:
+            return
         login_names: set[str] = set()
         if t.login is not None:
             scope = _Scope({"user"}, set(), {})
