@@ -93,6 +93,25 @@ def _equal(got: Any, want: Any) -> bool:
     return False
 
 
+def parts(check: Check) -> list[tuple[str, Judge]]:
+    """Each part of a check on its own, named (for `target check`, which shows every result)."""
+    out: list[tuple[str, Judge]] = [("status", compile_check(Check(status=check.status)))]
+    for i, text in enumerate(check.body_contains):
+        out.append((f"body_contains[{i}]", compile_check(Check(body_contains=[text]))))
+    for i, text in enumerate(check.body_lacks):
+        out.append((f"body_lacks[{i}]", compile_check(Check(body_lacks=[text]))))
+    for path, want in check.jsonpath.items():
+        out.append((f"jsonpath {path}", compile_check(Check(jsonpath={path: want}))))
+    if check.size is not None:
+        out.append(("size", compile_check(Check(size=check.size))))
+    if check.location_contains is not None:
+        out.append(("location_contains",
+                    compile_check(Check(location_contains=check.location_contains))))
+    if check.location_lacks is not None:
+        out.append(("location_lacks", compile_check(Check(location_lacks=check.location_lacks))))
+    return out
+
+
 def templates(check: Check) -> list[Template]:
     """Every template of a check (for the loader's static checks)."""
     out = [compile_template(s) for s in (*check.body_contains, *check.body_lacks)]

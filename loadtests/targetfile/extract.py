@@ -126,7 +126,7 @@ def compile_extract(name: str, spec: Extract) -> Extractor:
 def show(value: Any, limit: int = 60) -> str:
     """A short rendering of an extracted value for `target check` (the caller masks secrets)."""
     if isinstance(value, list):
-        head = json.dumps(value[:3], default=str)
+        head = json.dumps(value[:3], default=str, ensure_ascii=False)
         return f"list of {len(value)}" + (f": {head[:limit]}" if value else "")
-    out = value if isinstance(value, str) else json.dumps(value, default=str)
+    out = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     return out if len(out) <= limit else out[:limit - 1] + "…"

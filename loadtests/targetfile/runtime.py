@@ -191,6 +191,7 @@ class CStep:
     extracts: tuple[Extractor, ...]
     think: CThink | None
     chance: Chance
+    source: Step | None = None   # what the file said (for `target check`)
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,8 @@ def _step(s: Step, default_think: CThink | None) -> CStep:
     return CStep(s.name, label, _request(s.request), compile_check(s.check),
                  tuple(s.check.status),
                  tuple(compile_extract(n, e) for n, e in s.extract.items()),
-                 _think(s.think) if s.think is not None else default_think, _chance(s.probability))
+                 _think(s.think) if s.think is not None else default_think, _chance(s.probability),
+                 s)
 
 
 def _steps(steps: list[Any], default_think: CThink | None) -> tuple[Any, ...]:
@@ -259,8 +261,9 @@ def _steps(steps: list[Any], default_think: CThink | None) -> tuple[Any, ...]:
 class Runner:
     """The compiled target: what every session of it runs."""
 
-    def __init__(self, tf: TargetFile) -> None:
+    def __init__(self, tf: TargetFile, observe: Observer | None = None) -> None:
         self.tf = tf
+        self.observe = observe  # `target check` watches every step; the engine does not
         self.hosts = frozenset(host_of(h) for h in tf.hosts)
         self.cookie_session = tf.session.carrier == "cookie"
         self.token = compile_template(tf.session.token) if tf.session.token else None
@@ -293,15 +296,17 @@ class Runner:
                             token=True if own else None, check=check,
                             follow_redirects=False, **kw)
         failed = bool(seen[0]) if seen else bool(judge(r, ctx))
-        if failed:
-            return r, True
-        rng = browser.rng
-        for ex in step.extracts:
-            value = ex.run(r, rng)
-            if value is MISSING:
-                return r, True
-            ctx[ex.name] = value
-        return r, False
+        if not failed:
+            rng = browser.rng
+            for ex in step.extracts:
+                value = ex.run(r, rng)
+                if value is MISSING:
+                    failed = True
+                    break
+                ctx[ex.name] = value
+        if self.observe is not None:
+            self.observe(step, r, ctx, failed)
+        return r, failed
 
     def run(self, steps: tuple[Any, ...], browser: Browser, ctx: Vars) -> None:
         """Run `steps`; raises _Stop when one fails (the caller decides how far that reaches)."""
@@ -592,3 +597,5 @@ def csv_pool(tf: TargetFile, persona: str, base: Path) -> list[dict[str, str]] |
 
 
 LoginFn = Callable[[Browser, str, str], LoginAttempt]
+# Called after every step a session sends: (step, answer, the session's variables, failed).
+Observer = Callable[[CStep, Response, Vars, bool], None]
