@@ -34,6 +34,7 @@ SECTIONS = [11, 12, 13, 14]
 
 class Canned(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else keep-alive answers wait out delayed ACKs (40 ms)
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -42,8 +43,8 @@ class Canned(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self._headers_buffer.append(b"\r\n" + body)  # type: ignore[attr-defined]
+        self.flush_headers()  # headers and body in one write
 
     def _json(self, status: int, value: Any) -> None:
         self._send(status, json.dumps(value).encode())
@@ -83,7 +84,10 @@ class Canned(BaseHTTPRequestHandler):
 
 
 def serve(port: int) -> None:
-    ThreadingHTTPServer(("127.0.0.1", port), Canned).serve_forever()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Canned)
+    server.daemon_threads = True
+    server.request_queue_size = 128
+    server.serve_forever()
 
 
 def main() -> None:
@@ -127,7 +131,8 @@ def main() -> None:
         pool = SimpleNamespace(lookup=lambda persona, key, value: students.get(value),
                                checkout=lambda persona: None, checkin=lambda p, r: None)
         probes = frozenset({"foreign_student", "no_access_child"})
-        client = FastHttpSession(url, EventHook(), None)
+        client = FastHttpSession(url, EventHook(), None, network_timeout=5.0,
+                                 connection_timeout=5.0)
         client.client.cookiejar = None
 
         def one_round(kind: str, seed0: int) -> tuple[float, int]:
