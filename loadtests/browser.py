@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -38,19 +38,54 @@ class Response(Protocol):
     def json(self) -> Any: ...
 
 
+class LoginAttempt(NamedTuple):
+    """What one try of a multi-step login came to: ``ok``, ``locked``, ``refused`` or ``retry``
+    (as `LoginSpec.outcome`), the session's token (any non-empty text for a session carried by
+    cookies), and the variables the login steps read (a CSRF token, say) for the click path."""
+
+    outcome: str
+    token: str | None
+    variables: Mapping[str, Any] = {}
+
+
+# One try of a login of several requests: (browser, username, password) -> LoginAttempt. It
+# sends its requests through the browser (so they are timed and counted) and stops at the
+# first answer that decides the try; the browser retries, backs off and counts as for a
+# one-request login.
+LoginSteps = Callable[["Browser", str, str], LoginAttempt]
+
+
+def _no_body(username: str, password: str) -> Any:
+    return None
+
+
+def _no_token(r: Response) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class LoginSpec:
     """How a target logs people in and out, so the engine can retry logins the way people do
-    (and meet lockouts) without knowing the target. Tokens travel as ``Authorization: Bearer``."""
+    (and meet lockouts) without knowing the target.
 
-    path: str
-    body: Callable[[str, str], Any]            # (username, password) -> JSON body
-    token: Callable[[Response], str | None]  # the session token of a successful answer
+    A one-request login is `path`, `body` and `token`; a login of several requests (a form
+    page, its post, a redirect) is `steps` instead, and `path`/`body`/`token` are unused. The
+    token travels as ``<token_header>: <token_prefix><token>`` (``Authorization: Bearer`` by
+    default; no header when `token_header` is None); with `cookies` the session also keeps the
+    cookies the target sets (a jar per session) and sends them back."""
+
+    path: str = ""
+    body: Callable[[str, str], Any] = _no_body        # (username, password) -> JSON body
+    token: Callable[[Response], str | None] = _no_token  # the token of a successful answer
     locked_status: int = 423                   # the answer to a locked account: stop retrying
     retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
     logout_path: str | None = None             # POST here ends the session
     endpoint: str = "auth.login"
     logout_endpoint: str = "auth.logout"
+    steps: LoginSteps | None = None
+    cookies: bool = False
+    token_header: str | None = "Authorization"
+    token_prefix: str = "Bearer "
 
     def outcome(self, status: int) -> str:
         """What a person does with a login answer: ``ok``; ``locked`` or ``refused`` (stop);
@@ -79,6 +114,8 @@ class Browser(Protocol):
     # The persona's click-path mix from the plan (knob -> value, e.g. ``grade_share``): paths
     # read ``options.get(KNOB, DEFAULT)``; the target's ``MIX`` lists every knob and default.
     options: Mapping[str, float]
+    # What the last kept login's steps read (`LoginAttempt.variables`); empty otherwise.
+    login_variables: Mapping[str, Any]
 
     @property
     def rng(self) -> random.Random:
@@ -86,13 +123,18 @@ class Browser(Protocol):
         ...
 
     def request(self, method: str, endpoint: str, path: str, *,
-                json: Any = None, data: Mapping[str, str] | None = None,
+                json: Any = None, data: Mapping[str, str] | str | None = None,
                 params: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None,
-                token: str | bool | None = True, check: Check | None = None) -> Response:
+                token: str | bool | None = True, check: Check | None = None,
+                follow_redirects: bool = True) -> Response:
         """Send one request. `endpoint` is the bounded label (``portal.grades``): its group is
-        the part before the dot. `token=True` sends this session's token, None sends none, a
-        string sends that token (another session's). A failed check marks the request failed."""
+        the part before the dot. `token=True` sends this session's credentials (its token, and
+        its cookies when the target's session is carried by cookies), None sends none, a
+        string sends that token (another session's) and no cookies. A failed check marks the
+        request failed. `data` is a form (a mapping) or a raw body (text). With
+        `follow_redirects=False` a redirect is the answer (target files record each hop as
+        its own step)."""
         ...
 
     def get(self, endpoint: str, path: str, **kw: Any) -> Response: ...
@@ -103,9 +145,11 @@ class Browser(Protocol):
 
     def delete(self, endpoint: str, path: str, **kw: Any) -> Response: ...
 
-    def think(self, seconds: float) -> None:
+    def think(self, seconds: float, *, jitter: bool = True) -> None:
         """Pause like a person reading the page; `seconds` is the mean (the engine randomizes
-        and scales it). The next request is meant to start when the pause ends."""
+        it ±50% and scales it). The next request is meant to start when the pause ends.
+        `jitter=False` scales without randomizing (a pause a recording measured, or one the
+        path drew itself)."""
         ...
 
     def wait(self, seconds: float) -> None:
@@ -155,7 +199,10 @@ class Browser(Protocol):
 
     def probe(self, probe: str, method: str, endpoint: str, path: str, *, asked: str,
               token: str | bool | None = True, json: Any = None,
-              params: Mapping[str, Any] | None = None) -> Response:
+              params: Mapping[str, Any] | None = None,
+              data: Mapping[str, str] | str | None = None,
+              headers: Mapping[str, str] | None = None,
+              follow_redirects: bool = True) -> Response:
         """Ask for something this session must NOT get. A refusal (401, 403, 404) is the
         expected answer; any 2xx is a data exposure, recorded with what was asked (`asked`,
         e.g. ``student 123``) and by whom, never with the payload."""

@@ -16,7 +16,8 @@ from typing import Any, TypeVar, cast
 
 import gevent
 
-from loadtests.browser import DENIED, Check, LoginSpec, Response, backoff_seconds
+from loadtests.browser import DENIED, Check, LoginAttempt, LoginSpec, Response, backoff_seconds
+from loadtests.cookies import CookieJar
 from loadtests.identities import IdentityPool
 from loadtests.plan import LoadPlan
 from loadtests.stats import Recorder, key
@@ -57,6 +58,11 @@ class EngineBrowser:
         self.next_intended = intended
         self.enabled_probes = probes
         self.token: str | None = None
+        # A jar per session when the target's session is carried by cookies (the Locust
+        # client keeps none: one user slot runs many people's sessions).
+        self.cookies: CookieJar | None = CookieJar() if login_spec.cookies else None
+        self.login_variables: Mapping[str, Any] = {}
+        self._step_timeout: float | None = None  # the login timeout, during a multi-step login
         self.borrowed: list[tuple[str, int]] = []
 
     @property
@@ -68,14 +74,19 @@ class EngineBrowser:
 
     # -- requests ---------------------------------------------------------------------------
     def request(self, method: str, endpoint: str, path: str, *, json: Any = None,
-                data: Mapping[str, str] | None = None, params: Mapping[str, Any] | None = None,
+                data: Mapping[str, str] | str | None = None,
+                params: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None, token: str | bool | None = True,
                 check: Check | None = None, name: str | None = None,
-                timeout: float | None = None, expect_denied: bool = False) -> Response:
+                timeout: float | None = None, expect_denied: bool = False,
+                follow_redirects: bool = True) -> Response:
         sent_headers = dict(headers or {})
         bearer = self.token if token is True else (token or None)
-        if bearer:
-            sent_headers["Authorization"] = f"Bearer {bearer}"
+        if bearer and self.spec.token_header:
+            sent_headers[self.spec.token_header] = f"{self.spec.token_prefix}{bearer}"
+        jar = self.cookies if token is True else None
+        if jar is not None and (cookie := jar.header()):
+            sent_headers["Cookie"] = cookie
         kwargs: dict[str, Any] = {"headers": sent_headers}
         if json is not None:
             kwargs["json"] = json
@@ -83,6 +94,10 @@ class EngineBrowser:
             kwargs["data"] = data
         if params:
             kwargs["params"] = dict(params)
+        if not follow_redirects:
+            kwargs["allow_redirects"] = False
+        if timeout is None:
+            timeout = self._step_timeout
         intended = self.next_intended
         start = time.perf_counter()
         response: Any = NoAnswer()
@@ -99,6 +114,8 @@ class EngineBrowser:
                     outcome = self._judge(response, check, expect_denied)
         except GaveUp:
             response, outcome = NoAnswer(), "gave_up"
+        if jar is not None:
+            jar.take(response.headers)
         end = time.perf_counter()
         self.next_intended = end
         self.recorder.time(self.persona, endpoint, method, response.status_code,
@@ -136,27 +153,29 @@ class EngineBrowser:
     def delete(self, endpoint: str, path: str, **kw: Any) -> Response:
         return self.request("DELETE", endpoint, path, **kw)
 
-    def think(self, seconds: float) -> None:
-        pause = seconds * self.think_scale * self.rng.uniform(0.5, 1.5)
+    def think(self, seconds: float, *, jitter: bool = True) -> None:
+        pause = seconds * self.think_scale * (self.rng.uniform(0.5, 1.5) if jitter else 1.0)
         self.next_intended = max(self.next_intended, time.perf_counter()) + pause
         gevent.sleep(max(0.0, self.next_intended - time.perf_counter()))
 
     # -- logins -----------------------------------------------------------------------------
     def login(self, username: str, password: str, *, keep: bool = True) -> str | None:
-        spec, plan = self.spec, self.plan
+        plan = self.plan
+        kept = self.cookies.copy() if self.cookies is not None and not keep else None
         for attempt in range(plan.login_attempts):
-            response = self.request("POST", spec.endpoint, spec.path,
-                                    json=spec.body(username, password), token=None,
-                                    timeout=plan.login_timeout_seconds)
-            outcome = spec.outcome(response.status_code)
+            if kept is not None and self.cookies is not None:
+                self.cookies.clear()  # another identity's login starts without our cookies
+            outcome, token, variables = self._attempt(username, password)
             if outcome == "ok":
-                token = spec.token(response)
                 self.recorder.count(key("logins", self.persona, "ok" if token else "failed"))
                 if keep:
-                    self.token = token
+                    self.token, self.login_variables = token, variables
+                else:
+                    self._restore(kept)
                 return token
             if outcome != "retry":
                 self.recorder.count(key("logins", self.persona, outcome))
+                self._restore(kept)
                 return None
             if attempt + 1 < plan.login_attempts:
                 self.recorder.count(key("logins", self.persona, "retried"))
@@ -164,7 +183,27 @@ class EngineBrowser:
                 self.wait(backoff_seconds(plan.login_backoff_seconds, attempt)
                           * self.rng.uniform(0.5, 1.5))
         self.recorder.count(key("logins", self.persona, "gave_up"))
+        self._restore(kept)
         return None
+
+    def _attempt(self, username: str, password: str) -> LoginAttempt:
+        """One try: the spec's steps (each request under the login timeout), or its one POST."""
+        spec = self.spec
+        if spec.steps is not None:
+            self._step_timeout = self.plan.login_timeout_seconds
+            try:
+                return spec.steps(self, username, password)
+            finally:
+                self._step_timeout = None
+        response = self.request("POST", spec.endpoint, spec.path,
+                                json=spec.body(username, password), token=None,
+                                timeout=self.plan.login_timeout_seconds)
+        outcome = spec.outcome(response.status_code)
+        return LoginAttempt(outcome, spec.token(response) if outcome == "ok" else None)
+
+    def _restore(self, kept: CookieJar | None) -> None:
+        if kept is not None:
+            self.cookies = kept
 
     def wait(self, seconds: float) -> None:
         self.next_intended = max(self.next_intended, time.perf_counter()) + seconds
@@ -177,6 +216,9 @@ class EngineBrowser:
         if self.token and self.spec.logout_path:
             self.request("POST", self.spec.logout_endpoint, self.spec.logout_path)
         self.token = None
+        self.login_variables = {}
+        if self.cookies is not None:
+            self.cookies.clear()
 
     # -- identities -------------------------------------------------------------------------
     def borrow(self, persona: str) -> Mapping[str, Any] | None:
@@ -209,9 +251,14 @@ class EngineBrowser:
 
     def probe(self, probe: str, method: str, endpoint: str, path: str, *, asked: str,
               token: str | bool | None = True, json: Any = None,
-              params: Mapping[str, Any] | None = None) -> Response:
+              params: Mapping[str, Any] | None = None,
+              data: Mapping[str, str] | str | None = None,
+              headers: Mapping[str, str] | None = None,
+              follow_redirects: bool = True) -> Response:
         response: Any = self.request(method, endpoint, path, json=json, params=params,
-                                     token=token, name=f"probe:{probe}", expect_denied=True)
+                                     data=data, headers=headers, token=token,
+                                     name=f"probe:{probe}", expect_denied=True,
+                                     follow_redirects=follow_redirects)
         status = response.status_code
         if 200 <= status < 300:
             self.exposed(probe, endpoint, asked, status)

@@ -169,19 +169,34 @@ class Step(_Strict):
     think: ThinkTime | None = None
     probability: float | str | None = None   # a share, or "{{ mix.knob }}"
 
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str | None) -> str | None:
+        if v is not None and not METRIC.match(v):
+            raise ValueError(f"metric {v!r} is not <group>.<action> in lower case")
+        return v
+
+    @field_validator("group")
+    @classmethod
+    def _group(cls, v: str | None) -> str | None:
+        if v is not None and not NAME.match(v):
+            raise ValueError(f"group {v!r} is not a lower-case name")
+        return v
+
+    @field_validator("extract")
+    @classmethod
+    def _variables(cls, v: dict[str, Extract]) -> dict[str, Extract]:
+        for var in v:
+            if not NAME.match(var):
+                raise ValueError(f"variable {var!r} is not a lower-case name")
+        return v
+
     @model_validator(mode="after")
     def _label(self) -> Step:
         if self.metric is None and self.group is None:
             raise ValueError(f"step {self.name!r} names neither a metric nor a group: say which"
                              " threshold group it counts in (group: portal) or its metric"
                              " (metric: portal.grades)")
-        if self.metric is not None and not METRIC.match(self.metric):
-            raise ValueError(f"metric {self.metric!r} is not <group>.<action> in lower case")
-        if self.group is not None and not NAME.match(self.group):
-            raise ValueError(f"group {self.group!r} is not a lower-case name")
-        for var in self.extract:
-            if not NAME.match(var):
-                raise ValueError(f"variable {var!r} is not a lower-case name")
         return self
 
 
@@ -227,22 +242,23 @@ def _step_kind(raw: Any) -> str:
     """Which kind of step a mapping is, by its telling key, so a mistake is reported against
     that kind alone (not against every kind a step could be)."""
     if not isinstance(raw, dict):
-        kinds: dict[type, str] = {Step: "step", ForEach: "for_each", Repeat: "repeat",
-                                  Block: "block", Pause: "pause", ProbeStep: "probe"}
-        return kinds.get(type(raw), "step")
-    for key, kind in (("for_each", "for_each"), ("repeat", "repeat"), ("probe", "probe"),
-                      ("request", "step")):
+        kinds: dict[type, str] = {Step: "Step", ForEach: "ForEach", Repeat: "Repeat",
+                                  Block: "Block", Pause: "Pause", ProbeStep: "ProbeStep"}
+        return kinds.get(type(raw), "Step")
+    # The tags are capitalized so they never read like a field of the file in an error's path.
+    for key, kind in (("for_each", "ForEach"), ("repeat", "Repeat"), ("probe", "ProbeStep"),
+                      ("request", "Step")):
         if key in raw:
             return kind
     if "steps" in raw:
-        return "block"
-    return "pause" if "think" in raw and len(raw) == 1 else "step"
+        return "Block"
+    return "Pause" if "think" in raw and len(raw) == 1 else "Step"
 
 
 AnyStep = Annotated[
-    Annotated[Step, Tag("step")] | Annotated[ForEach, Tag("for_each")]
-    | Annotated[Repeat, Tag("repeat")] | Annotated[Block, Tag("block")]
-    | Annotated[Pause, Tag("pause")] | Annotated[ProbeStep, Tag("probe")],
+    Annotated[Step, Tag("Step")] | Annotated[ForEach, Tag("ForEach")]
+    | Annotated[Repeat, Tag("Repeat")] | Annotated[Block, Tag("Block")]
+    | Annotated[Pause, Tag("Pause")] | Annotated[ProbeStep, Tag("ProbeStep")],
     Discriminator(_step_kind),
 ]
 ForEach.model_rebuild()
@@ -341,16 +357,33 @@ class Denial(_Strict):
 
 
 class Probe(_Strict):
-    """As persona `as`, ask for what belongs to someone else; anything but a denial is a data
-    exposure (exit 4)."""
+    """As persona `as` (or each of a list of personas), ask for what belongs to someone else;
+    anything but a denial is a data exposure (exit 4)."""
 
-    as_: str = Field(alias="as", pattern=NAME.pattern)
+    as_: str | list[str] = Field(alias="as")
     other: Other | None = None
     request: Request
     metric: str | None = None
-    asked: str = "{{ other }}"        # how the exposure record names what was asked
+    # How the exposure record names what was asked; default: the value asked for, or the
+    # other pool's name and the row's user_id (never a whole row: it holds a password).
+    asked: str | None = None
     denied: Denial = Field(default_factory=Denial)
     steps: list[Step] = Field(default_factory=list)   # run before the request (same session)
+
+    @field_validator("as_")
+    @classmethod
+    def _as(cls, v: str | list[str]) -> str | list[str]:
+        for name in [v] if isinstance(v, str) else v:
+            if not NAME.match(name):
+                raise ValueError(f"persona {name!r} is not a lower-case name")
+        if isinstance(v, list) and not v:
+            raise ValueError("a probe runs as at least one persona")
+        return v
+
+    @property
+    def personas(self) -> list[str]:
+        """The personas whose sessions run this probe."""
+        return [self.as_] if isinstance(self.as_, str) else list(self.as_)
 
 
 class TargetFile(_Strict):
@@ -363,16 +396,5 @@ class TargetFile(_Strict):
     logout: list[Step] = Field(default_factory=list)
     personas: dict[str, Persona] = Field(min_length=1)
     probes: dict[str, Probe] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _references(self) -> TargetFile:
-        for name in self.personas:
-            if not NAME.match(name):
-                raise ValueError(f"persona {name!r} is not a lower-case name")
-        for name, probe in self.probes.items():
-            if probe.as_ not in self.personas:
-                raise ValueError(f"probe {name!r} runs as {probe.as_!r}, which is not a persona"
-                                 f" of this target ({', '.join(self.personas)})")
-        if self.login is None and any(p.login for p in self.personas.values()):
-            raise ValueError("personas log in (login: true) but the target has no login")
-        return self
+    # Whole-file checks (persona names, probes' personas, a login for personas that log in,
+    # templates and variables) are the loader's, which can name the line of each.

@@ -5,7 +5,9 @@ content check said), every think time (not slept), every real-time wait (slept: 
 short-lived link expire that way), every login backoff (never slept) and every probe's outcome.
 With ``always=True`` every "sometimes" step whose share is above 0 happens, so a test sees every
 write and download.
-Cookies are dropped after each answer, so a request carries only the token it is told to.
+httpx's own cookies are dropped after each answer, so a request carries only the token it is
+told to; a target whose session is carried by cookies (`LoginSpec.cookies`) gets a jar per
+session, as in the engine. Redirects are followed unless a request says otherwise.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from loadtests.browser import DENIED, Check, LoginSpec, Response, backoff_seconds
+from loadtests.browser import DENIED, Check, LoginAttempt, LoginSpec, Response, backoff_seconds
+from loadtests.cookies import CookieJar
 
 T = TypeVar("T")
 
@@ -32,6 +35,7 @@ class Call:
     status: int | None        # None: no answer (connection error, timeout)
     failure: str | None       # what the content check found wrong
     probe: str | None = None  # the probe this request was, if any
+    query: tuple[tuple[str, str], ...] = ()  # the query parameters given apart from the path
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,9 @@ class SyncBrowser:
         self.held = held if held is not None else set()  # share it to share the pools
         self.client = httpx.Client(base_url=base_url, timeout=30.0, transport=transport)
         self.token: str | None = None
+        self.cookies: CookieJar | None = CookieJar() if login.cookies else None
+        self.login_variables: Mapping[str, Any] = {}
+        self.thinks_unjittered: list[float] = []
         self.calls: list[Call] = []
         self.thinks: list[float] = []
         self.backoffs: list[float] = []
@@ -97,26 +104,35 @@ class SyncBrowser:
 
     # -- requests ---------------------------------------------------------------------------
     def request(self, method: str, endpoint: str, path: str, *, json: Any = None,
-                data: Mapping[str, str] | None = None, params: Mapping[str, Any] | None = None,
+                data: Mapping[str, str] | str | None = None,
+                params: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None, token: str | bool | None = True,
-                check: Check | None = None, probe: str | None = None) -> Response:
+                check: Check | None = None, probe: str | None = None,
+                follow_redirects: bool = True) -> Response:
         sent = dict(headers or {})
         bearer = self.token if token is True else (token or None)
-        if bearer:
-            sent["Authorization"] = f"Bearer {bearer}"
+        if bearer and self.spec.token_header:
+            sent[self.spec.token_header] = f"{self.spec.token_prefix}{bearer}"
+        jar = self.cookies if token is True else None
+        if jar is not None and (cookie := jar.header()):
+            sent["Cookie"] = cookie
+        query = tuple((str(k), str(v)) for k, v in (params or {}).items())
+        body: dict[str, Any] = {"content": data} if isinstance(data, str) else {"data": data}
         try:
-            r = self.client.request(method, path, json=json, data=data, params=params,
-                                    headers=sent)
+            r = self.client.request(method, path, json=json, params=params, headers=sent,
+                                    follow_redirects=follow_redirects, **body)
         except httpx.TransportError:
-            self.calls.append(Call(method, endpoint, path, None, None, probe))
+            self.calls.append(Call(method, endpoint, path, None, None, probe, query))
             raise
         finally:
             self.client.cookies.clear()
+        if jar is not None:
+            jar.take(r.headers)
         # httpx's Headers is a MutableMapping: the protocol's read-only Mapping, as far as a
         # path can tell, but mypy holds protocol attributes invariant.
         answer = cast(Response, r)
         self.calls.append(Call(method, endpoint, path, r.status_code,
-                               check(answer) if check else None, probe))
+                               check(answer) if check else None, probe, query))
         return answer
 
     def get(self, endpoint: str, path: str, **kw: Any) -> Response:
@@ -131,8 +147,10 @@ class SyncBrowser:
     def delete(self, endpoint: str, path: str, **kw: Any) -> Response:
         return self.request("DELETE", endpoint, path, **kw)
 
-    def think(self, seconds: float) -> None:
+    def think(self, seconds: float, *, jitter: bool = True) -> None:
         self.thinks.append(seconds)
+        if not jitter:
+            self.thinks_unjittered.append(seconds)
 
     def wait(self, seconds: float) -> None:
         self.waits.append(seconds)
@@ -145,29 +163,44 @@ class SyncBrowser:
 
     # -- logins -----------------------------------------------------------------------------
     def login(self, username: str, password: str, *, keep: bool = True) -> str | None:
+        kept = self.cookies.copy() if self.cookies is not None and not keep else None
+        try:
+            for attempt in range(self.attempts):
+                if attempt:  # recorded, not slept
+                    self.backoffs.append(backoff_seconds(self.backoff, attempt - 1))
+                if kept is not None and self.cookies is not None:
+                    self.cookies.clear()
+                try:
+                    outcome, token, variables = self._attempt(username, password)
+                except httpx.TransportError:
+                    continue
+                if outcome == "ok":
+                    if keep:
+                        self.token, self.login_variables = token, variables
+                    return token
+                if outcome != "retry":
+                    return None
+            return None
+        finally:
+            if kept is not None:
+                self.cookies = kept
+
+    def _attempt(self, username: str, password: str) -> LoginAttempt:
         spec = self.spec
-        for attempt in range(self.attempts):
-            if attempt:  # recorded, not slept
-                self.backoffs.append(backoff_seconds(self.backoff, attempt - 1))
-            try:
-                r = self.request("POST", spec.endpoint, spec.path,
-                                 json=spec.body(username, password), token=None)
-            except httpx.TransportError:
-                continue
-            outcome = spec.outcome(r.status_code)
-            if outcome == "ok":
-                token = spec.token(r)
-                if keep:
-                    self.token = token
-                return token
-            if outcome != "retry":
-                return None
-        return None
+        if spec.steps is not None:
+            return spec.steps(self, username, password)
+        r = self.request("POST", spec.endpoint, spec.path, json=spec.body(username, password),
+                         token=None)
+        outcome = spec.outcome(r.status_code)
+        return LoginAttempt(outcome, spec.token(r) if outcome == "ok" else None)
 
     def logout(self) -> None:
         if self.token and self.spec.logout_path:
             self.request("POST", self.spec.logout_endpoint, self.spec.logout_path)
         self.token = None
+        self.login_variables = {}
+        if self.cookies is not None:
+            self.cookies.clear()
 
     # -- identities -------------------------------------------------------------------------
     def borrow(self, persona: str) -> Mapping[str, Any] | None:
@@ -197,9 +230,13 @@ class SyncBrowser:
 
     def probe(self, probe: str, method: str, endpoint: str, path: str, *, asked: str,
               token: str | bool | None = True, json: Any = None,
-              params: Mapping[str, Any] | None = None) -> Response:
+              params: Mapping[str, Any] | None = None,
+              data: Mapping[str, str] | str | None = None,
+              headers: Mapping[str, str] | None = None,
+              follow_redirects: bool = True) -> Response:
         r = self.request(method, endpoint, path, json=json, params=params, token=token,
-                         probe=probe)
+                         probe=probe, data=data, headers=headers,
+                         follow_redirects=follow_redirects)
         self.outcomes.append(Outcome(probe, endpoint, asked, r.status_code))
         if 200 <= r.status_code < 300:
             self.exposed(probe, endpoint, asked, r.status_code)
