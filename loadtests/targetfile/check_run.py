@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -24,6 +24,8 @@ from loadtests.targetfile.extract import show
 from loadtests.targetfile.model import TargetFile
 from loadtests.targetfile.runtime import CStep, Runner, Vars, build_target
 from loadtests.targetfile.template import text
+
+T = TypeVar("T")
 
 EXCERPT = 300
 SECRET_NAME = re.compile(r"pass|token|secret|cookie|session|auth|key|csrf|jwt|sid", re.I)
@@ -85,6 +87,8 @@ class CheckBrowser:
         self.last_seconds = 0.0
         self.last_url = ""
         self.secrets: set[str] = {text(identity.get("password", ""))} - {""}
+        self.store: dict[str, Any] = {}
+        self.counts: dict[str, float] = {}
 
     @property
     def rng(self) -> random.Random:
@@ -160,6 +164,14 @@ class CheckBrowser:
         self.token = None
         if self.cookies is not None:
             self.cookies.clear()
+
+    def shared(self, name: str, factory: Callable[[], T]) -> T:
+        if name not in self.store:
+            self.store[name] = factory()
+        return cast(T, self.store[name])
+
+    def count(self, name: str, amount: float = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + amount
 
     def borrow(self, persona: str) -> Mapping[str, Any] | None:
         return None
