@@ -33,6 +33,7 @@ from firstbell.capacity.measure import (
 from firstbell.capacity.steps import Step
 from firstbell.capacity.usl import MIN_POINTS
 from firstbell.cli_options import (
+    DROP_PERSONA,
     EXPORTER_PORT_OPTION,
     MASTER_PORT_OPTION,
     ONEROSTER_CLIENT,
@@ -40,6 +41,7 @@ from firstbell.cli_options import (
     SCALE,
     SEED,
     STAGING_HOSTS,
+    TARGET_SPEC,
     THRESHOLDS,
     USERPOOL,
 )
@@ -51,7 +53,7 @@ from loadtests.identities import check_folder
 from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.run_options import RunOptions
 from loadtests.rundir import default_run_dir, write_json
-from loadtests.targets import load_target
+from loadtests.target_source import target_of
 from scenarios.compute import ComputedPlan, apportion
 
 # A step's sessions still in flight when its rate ends are given this long to finish: the step
@@ -254,6 +256,7 @@ def capacity(
                                  help="The day whose peak the headroom is measured against."),
     profile: str = PROFILE, scale: float = SCALE, seed: int = SEED,
     userpool: Path | None = USERPOOL, thresholds: Path | None = THRESHOLDS,
+    target_spec: Path | None = TARGET_SPEC, drop_persona: list[str] | None = DROP_PERSONA,
     start: float | None = typer.Option(None, "--start", min=0.01, envvar="FIRSTBELL_START",
                                        help="First offered rate, sessions/s (default: the"
                                             " probe scenario's peak)."),
@@ -300,10 +303,13 @@ def capacity(
     options = RunOptions(target, userpool=userpool, thresholds=thresholds,
                          staging_hosts=staging_hosts, oneroster_client=oneroster_client,
                          exporter_port=exporter_port, master_port=master_port,
-                         processes=workers)
+                         processes=workers, target_spec=target_spec)
     limits = checked_limits(options)
-    probe_day = PlanRequest(scenario, profile, scale=scale, seed=seed).compute()
-    day = PlanRequest(forecast, profile, scale=scale, seed=seed).compute()
+    drop = tuple(drop_persona or ())
+    probe_day = PlanRequest(scenario, profile, scale=scale, seed=seed, target_spec=target_spec,
+                            drop=drop).compute()
+    day = PlanRequest(forecast, profile, scale=scale, seed=seed, target_spec=target_spec,
+                      drop=drop).compute()
     probe = probe_of(probe_day)
     levels = _sweep_levels(sweep_users, probe, scenario, sweep)
     _check_pools(userpool, probe_day, probe, sweep)
@@ -352,7 +358,7 @@ def _check_pools(userpool: Path | None, probe_day: ComputedPlan, probe: Probe,
     personas = sorted(set(probe.mix) | set(probe.sweep_personas if sweep else {}))
     try:
         check_folder(str(userpool) if userpool else None,
-                     load_target(probe_day.plan.target).pools_for(personas))
+                     target_of(probe_day.plan).pools_for(personas))
     except ValueError as exc:
         raise UserError(str(exc)) from None
 

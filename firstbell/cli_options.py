@@ -73,6 +73,13 @@ ASSUMPTIONS = typer.Option(None, "--assumptions", envvar="FIRSTBELL_ASSUMPTIONS"
                            help="YAML file of assumption overrides (name: value or"
                                 " {value, source}).")
 SEED = seed_option("Seed of the arrivals")
+TARGET_SPEC = typer.Option(None, "--target-spec", envvar="FIRSTBELL_TARGET_SPEC",
+                           help="Your own SIS as a target file or folder (docs/targets.md):"
+                                " its personas replace the staging SIS's click paths.")
+DROP_PERSONA = typer.Option(None, "--drop-persona", envvar="FIRSTBELL_DROP_PERSONA",
+                            help="A day persona the target file does not play, left out on"
+                                 " purpose (repeatable); the verdict says it was not"
+                                 " rehearsed.")
 
 # --- a run's Locust process (run, capacity, worker, rehearse; loadtests.run_options) ------------
 

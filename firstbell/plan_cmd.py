@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,17 +18,20 @@ from fake_data.profile import ProfileError, load_profile
 from firstbell.cli_options import (
     ASSUME,
     ASSUMPTIONS,
+    DROP_PERSONA,
     PROFILE,
     SCALE,
     SCENARIO_HELP,
     SEED,
     SPEED,
+    TARGET_SPEC,
     WINDOW,
 )
 from kernel.clock import hhmm
 from kernel.durations import seconds
 from kernel.errors import UserError
 from loadtests.rundir import write_json
+from loadtests.target_source import target_file_payload, target_of_payload
 from scenarios.compute import ComputedPlan, compute
 from scenarios.ledger import LedgerError, load_overrides, parse_assume
 from scenarios.model import ScenarioError, load_scenario
@@ -37,8 +41,12 @@ BARS = " ▁▂▃▄▅▆▇█"
 
 def computed_plan(scenario: str, profile: str, speed: float | None, scale: float,
                   window: str | None, assume: list[str] | None,
-                  assumptions: Path | None, seed: int = 42) -> ComputedPlan:
-    """The scenario computed against the profile, every input error as a UserError."""
+                  assumptions: Path | None, seed: int = 42, target_spec: Path | None = None,
+                  drop: Sequence[str] = ()) -> ComputedPlan:
+    """The scenario computed against the profile (and a district's target file, which the
+    plan then carries), every input error as a UserError."""
+    payload = target_file_payload(target_spec) if target_spec is not None else None
+    target = target_of_payload(payload) if payload is not None else None
     try:
         day, path = load_scenario(scenario)
         overrides = []
@@ -46,10 +54,15 @@ def computed_plan(scenario: str, profile: str, speed: float | None, scale: float
             overrides.append((load_overrides(assumptions), str(assumptions)))
         if assume:
             overrides.append((parse_assume(assume), "--assume"))
-        return compute(day, load_profile(profile), source=str(path), speed=speed, scale=scale,
-                       window=window, overrides=overrides, seed=seed)
+        computed = compute(day, load_profile(profile), source=str(path), speed=speed,
+                           scale=scale, window=window, overrides=overrides, seed=seed,
+                           target=target, drop=drop)
     except (ScenarioError, LedgerError, ProfileError) as exc:
         raise UserError(str(exc)) from None
+    if payload is not None:
+        computed.plan = computed.plan.model_copy(update={
+            "target_file": payload, "not_rehearsed": sorted(drop)})
+    return computed
 
 
 @dataclass(frozen=True)
@@ -65,10 +78,13 @@ class PlanRequest:
     assume: list[str] | None = None
     assumptions: Path | None = None
     seed: int = 42
+    target_spec: Path | None = None    # a district's own SIS as a target file
+    drop: tuple[str, ...] = ()         # day personas that target does not play, left out
 
     def compute(self) -> ComputedPlan:
         return computed_plan(self.scenario, self.profile, self.speed, self.scale, self.window,
-                             self.assume, self.assumptions, self.seed)
+                             self.assume, self.assumptions, self.seed, self.target_spec,
+                             self.drop)
 
 
 def plan(
@@ -76,6 +92,7 @@ def plan(
     profile: str = PROFILE, speed: float | None = SPEED, scale: float = SCALE,
     window: str | None = WINDOW, assume: list[str] | None = ASSUME,
     assumptions: Path | None = ASSUMPTIONS, seed: int = SEED,
+    target_spec: Path | None = TARGET_SPEC, drop_persona: list[str] | None = DROP_PERSONA,
     every: str = typer.Option("", "--every", help="Rows of the curve table, e.g. 30m"
                                                   " (default: about 30 rows)."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON."),
@@ -96,7 +113,7 @@ def plan(
     if step is not None and step < 60:
         raise UserError(f"--every {every}: rows of less than a minute; write e.g. 5m or 30m")
     computed = PlanRequest(scenario, profile, speed, scale, window, assume, assumptions,
-                           seed).compute()
+                           seed, target_spec, tuple(drop_persona or ())).compute()
     if out is not None:
         try:
             write_json(out, computed.plan.model_dump(mode="json"))
@@ -126,6 +143,9 @@ def render(c: ComputedPlan, console: Console, step: float | None = None) -> None
     console.print(f"Peak: {c.total_peak:.2f} sessions/s {when}; peak"
                   f" concurrency (Little's law, rate x session length) {c.peak_concurrency:,.0f}"
                   " sessions.", highlight=False)
+    if c.plan.not_rehearsed:
+        console.print(f"Not rehearsed: target {c.plan.target} plays no"
+                      f" {', '.join(c.plan.not_rehearsed)} (--drop-persona).", highlight=False)
     console.print(_ledger(c))
 
 

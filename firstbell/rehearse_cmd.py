@@ -28,8 +28,10 @@ from firstbell.cli_options import (
     DISTRICT_PROFILE,
     DISTRICT_SCALE,
     DISTRICT_SEED,
+    DROP_PERSONA,
     RUN_DIR,
     STAGING_HOSTS,
+    TARGET_SPEC,
 )
 from firstbell.district_cmd import render
 from firstbell.districts import district_cache, remember_userpool
@@ -128,6 +130,7 @@ def rehearse(
     userpool: Path | None = typer.Option(None, "--userpool", envvar="FIRSTBELL_USERPOOL",
                                          help="User pool for --target (default: the"
                                               " generated district's)."),
+    target_spec: Path | None = TARGET_SPEC, drop_persona: list[str] | None = DROP_PERSONA,
     staging_hosts: str = STAGING_HOSTS, out: Path | None = RUN_DIR,
     monitor: bool = typer.Option(True, "--monitor/--no-monitor", envvar="FIRSTBELL_MONITOR",
                                  help="Start a local Prometheus when `prometheus` is on PATH."),
@@ -152,10 +155,11 @@ def rehearse(
             phases.lap("monitoring")
             if speed is None:
                 speed = default_speed(scenario, profile, window, seed)
-            request = PlanRequest(scenario, profile, speed, 1.0, window, seed=seed)
+            request = PlanRequest(scenario, profile, speed, 1.0, window, seed=seed,
+                                  target_spec=target_spec, drop=tuple(drop_persona or ()))
             run_dir, cmd = _prepare(request, RunOptions(
                 target, run_dir=out, userpool=pool, staging_hosts=staging_hosts,
-                exporter_port=exporter), console)
+                exporter_port=exporter, target_spec=target_spec), console)
             code = _load(cmd, run_dir, prom, phases, console)
             phases.lap("run")
         except KeyboardInterrupt:

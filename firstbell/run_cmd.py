@@ -21,6 +21,7 @@ import loadtests
 from firstbell.cli_options import (
     ASSUME,
     ASSUMPTIONS,
+    DROP_PERSONA,
     EXPORTER_HOST,
     EXPORTER_PORT_OPTION,
     MASTER_PORT_OPTION,
@@ -32,6 +33,7 @@ from firstbell.cli_options import (
     SEED,
     SPEED,
     STAGING_HOSTS,
+    TARGET_SPEC,
     THRESHOLDS,
     USERPOOL,
     WINDOW,
@@ -45,7 +47,7 @@ from loadtests.identities import check_folder
 from loadtests.oneroster.spec import check_clients
 from loadtests.run_options import RunOptions
 from loadtests.rundir import default_run_dir, write_json
-from loadtests.targets import load_target
+from loadtests.target_source import target_of
 from loadtests.targets_allowed import TargetRefused, check_target
 from scenarios.compute import ComputedPlan
 from thresholds import Thresholds
@@ -105,7 +107,7 @@ def prepare(request: PlanRequest,
                         f" {options.expect_workers}: choose one (local worker processes, or"
                         " workers that join with `firstbell worker --master HOST`)")
     computed = request.compute()
-    target_paths = load_target(computed.plan.target)
+    target_paths = target_of(computed.plan)
     userpool, clients = options.userpool, options.oneroster_client
     try:  # every input Locust would refuse, refused here before anything is written
         if userpool is not None or not options.expect_workers:  # remote workers bring their own
@@ -135,6 +137,7 @@ def run(
     window: str | None = WINDOW, assume: list[str] | None = ASSUME,
     assumptions: Path | None = ASSUMPTIONS, seed: int = SEED,
     userpool: Path | None = USERPOOL, thresholds: Path | None = THRESHOLDS,
+    target_spec: Path | None = TARGET_SPEC, drop_persona: list[str] | None = DROP_PERSONA,
     workers: int = typer.Option(1, "--workers", envvar="FIRSTBELL_WORKERS", min=1,
                                 help="Load processes on this machine (a Locust master and N"
                                      " workers when above 1)."),
@@ -167,12 +170,14 @@ def run(
     """
     userpool = pool_for(target, userpool)
     computed, run_dir, cmd = prepare(
-        PlanRequest(scenario, profile, speed, scale, window, assume, assumptions, seed),
+        PlanRequest(scenario, profile, speed, scale, window, assume, assumptions, seed,
+                    target_spec, tuple(drop_persona or ())),
         RunOptions(target, run_dir=out, userpool=userpool, thresholds=thresholds,
                    staging_hosts=staging_hosts, oneroster_client=oneroster_client,
                    exporter_host=exporter_host, exporter_port=exporter_port,
                    master_port=master_port, processes=workers, expect_workers=expect_workers,
-                   abort_on_fail=abort_on_fail, grafana_url=grafana_url))
+                   abort_on_fail=abort_on_fail, grafana_url=grafana_url,
+                   target_spec=target_spec))
     console = Console(width=120)
     console.print(f"{computed.scenario.name}: {computed.scenario.title} · profile"
                   f" {computed.profile} · {hhmm(computed.span[0])}-{hhmm(computed.span[1])}"

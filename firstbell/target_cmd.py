@@ -1,14 +1,30 @@
 """`firstbell target …`: target files. `record` turns a browser recording (HAR) into a persona
-of a target folder (`recordings.convert.record`) and prints what it did and what to edit."""
+of a target folder (`recordings.convert.record`) and prints what it did and what to edit;
+`check` runs one session per persona against a SIS and prints every step, the loop a person
+iterates on before a rehearsal."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from fake_data.userpool import load_persona
+from firstbell.cli_options import SEED, STAGING_HOSTS, USERPOOL
+from firstbell.run_cmd import pool_for
+from kernel.errors import EXIT_EXPOSURE, UserError
+from loadtests.identities import check_folder
+from loadtests.target_source import host_urls
+from loadtests.targetfile.check_run import check_target, render
+from loadtests.targetfile.loader import load_with_source
+from loadtests.targetfile.model import TargetFile
+from loadtests.targetfile.runtime import csv_pool, pool_of
+from loadtests.targets_allowed import TargetRefused
+from loadtests.targets_allowed import check_target as allowed
 from recordings.convert import MAX_THINK, record
 from recordings.filters import FilterRules
 
@@ -53,3 +69,67 @@ def record_cmd(
     console = Console(soft_wrap=True)
     for line in report.lines():
         console.print(escape(line), highlight=False)
+
+
+@target_app.command("check")
+def check_cmd(
+    target_file: Path = typer.Argument(..., help="The target file or folder.",
+                                       show_default=False),
+    target: str = typer.Option(..., "--target", envvar="FIRSTBELL_TARGET",
+                               help="Base URL of the SIS to check against (loopback, or a"
+                                    " host in --staging-hosts)."),
+    userpool: Path | None = USERPOOL,
+    persona: list[str] = typer.Option([], "--persona", help="Check only this persona"
+                                      " (repeat; default: every persona)."),
+    staging_hosts: str = STAGING_HOSTS,
+    seed: int = SEED,
+) -> None:
+    """Run one session per persona at think time 0 and print every step.
+
+    Prints each step's status, time, what it extracted and each check, and on a failure the
+    start of the answer (secrets masked); the declared probes run too. Exit 0 when every
+    step passed, 1 when one failed, 4 when a probe read data it must not.
+
+    Example: firstbell target check district_sis --target http://127.0.0.1:8080
+    --userpool pool/userpool
+    """
+    tf, base = load_with_source(target_file)
+    hosts = [h for h in staging_hosts.split(",") if h.strip()]
+    try:
+        for url in (target, *host_urls(tf.hosts)):
+            allowed(url, hosts)
+    except TargetRefused as exc:
+        raise UserError(str(exc)) from None
+    unknown = sorted(set(persona) - set(tf.personas))
+    if unknown:
+        raise UserError(f"--persona {', '.join(unknown)}: {target_file} has no such persona;"
+                        f" its personas are {', '.join(tf.personas)}")
+    wanted = persona or list(tf.personas)
+    identities = _identities(tf, base, wanted, pool_for(target, userpool), seed)
+    report = check_target(tf, target, identities, personas=wanted, seed=seed)
+    Console(soft_wrap=True).print(escape(render(report)), highlight=False, end="")
+    raise typer.Exit(EXIT_EXPOSURE if any(p.exposed for p in report.probes)
+                     else 0 if report.ok else 1)
+
+
+def _identities(tf: TargetFile, base: Path, personas: list[str], userpool: Path | None,
+                seed: int) -> dict[str, dict[str, Any]]:
+    """One account per persona: a seeded row of its user pool, or the first of its vendor
+    CSV pool."""
+    rng = random.Random(seed)
+    out: dict[str, dict[str, Any]] = {}
+    for name in personas:
+        rows = csv_pool(tf, name, base)
+        if rows is None:
+            pool = pool_of(name, tf.personas[name])
+            try:
+                check_folder(str(userpool) if userpool else None, [pool])
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+            table = load_persona(Path(str(userpool)), pool)
+            rows = table.slice(rng.randrange(table.num_rows), 1).to_pylist() \
+                if table.num_rows else []
+        if not rows:
+            raise UserError(f"persona {name}: its user pool has no account to log in with")
+        out[name] = dict(rows[0])
+    return out

@@ -20,6 +20,7 @@ from firstbell.run_cmd import LOCUSTFILES, drive
 from kernel.errors import UserError
 from loadtests.identities import check_folder
 from loadtests.run_options import WorkerOptions
+from loadtests.target_source import target_file_payload, target_of_payload
 from loadtests.targets import load_target
 
 
@@ -38,16 +39,24 @@ def worker(
     staging_hosts: str = STAGING_HOSTS,
     processes: int = typer.Option(1, "--processes", envvar="FIRSTBELL_PROCESSES", min=1,
                                   help="Worker processes on this machine (one per core)."),
+    target_spec: Path | None = typer.Option(None, "--target-spec",
+                                            envvar="FIRSTBELL_TARGET_SPEC",
+                                            help="This machine's copy of the run's target"
+                                                 " file, where its vendor-account CSV pools"
+                                                 " are read (the master sends its paths)."),
 ) -> None:
     """Join a run's master from this machine and send its share of the load.
 
     Example: firstbell worker --master loadgen-1.district.internal --userpool pool/userpool
     """
     try:  # every persona's pool file must be there before the master counts on this worker
-        check_folder(str(userpool), load_target("staging").pools_for(
-            ["teacher", "student", "guardian", "clerk", "district_admin"]))
+        if target_spec is None:
+            check_folder(str(userpool), load_target("staging").pools_for(
+                ["teacher", "student", "guardian", "clerk", "district_admin"]))
+        else:
+            target_of_payload(target_file_payload(target_spec))  # the file is valid here too
     except ValueError as exc:
         raise UserError(str(exc)) from None
     raise typer.Exit(drive(worker_command(WorkerOptions(
         master, userpool, master_port=master_port, staging_hosts=staging_hosts,
-        processes=processes)), {}))
+        processes=processes, target_spec=target_spec)), {}))

@@ -26,10 +26,13 @@ from typing import Any
 
 import gevent
 import psutil
+import pyarrow as pa
 from gevent.queue import Empty, Queue
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from fake_data.userpool import load_persona
+from kernel.errors import UserError
 from kernel.version import __version__
 from loadtests import feeding
 from loadtests.exporter import CPU_SATURATED, Live
@@ -50,7 +53,8 @@ from loadtests.provisioning import (
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.session import EngineBrowser
 from loadtests.stats import Delta, Recorder, key
-from loadtests.targets import Target, load_target
+from loadtests.target_source import csv_pools, host_urls, target_of
+from loadtests.targets import Target
 from loadtests.targets_allowed import TargetRefused, check_target
 
 log = logging.getLogger("firstbell")
@@ -83,7 +87,8 @@ class Engine:
         self.options: Any = environment.parsed_options or Namespace()
         self.plan: LoadPlan = plan_from(self.options)
         self.thresholds = thresholds_from(self.options)
-        self.target: Target = load_target(self.plan.target)
+        self.target: Target = target_of(self.plan)
+        self.check_hosts()
         self.probes = self.target.enabled_probes(self.plan.probes)
         self.target.check_mix(self.plan.mix)
         self.clients = self._clients()
@@ -192,7 +197,8 @@ class Engine:
     def assign(self, index: int, count: int, t0_wall: float, plan: dict[str, Any] | None) -> None:
         if plan is not None:  # the master's plan wins: a remote worker may not have the file
             self.plan = build_plan(plan, source="the master's plan")
-            self.target = load_target(self.plan.target)
+            self.target = target_of(self.plan)
+            self.check_hosts()
             self.probes = self.target.enabled_probes(self.plan.probes)
             self.clients = self._clients()
         self.index, self.count = index, count
@@ -229,7 +235,19 @@ class Engine:
             self.max_lag = max(self.max_lag, lag)
 
     def _personas(self) -> list[str]:
-        return self.target.pools_for(self.plan.personas)
+        """The user-pool files this process reads (a target file's CSV pools come from the
+        vendor's accounts beside it instead)."""
+        vendor = set(self._csv_pools()) if self.plan.target_file is not None else set()
+        return [p for p in self.target.pools_for(self.plan.personas) if p not in vendor]
+
+    def _csv_pools(self) -> dict[str, list[dict[str, Any]]]:
+        return csv_pools(self.plan, getattr(self.options, "firstbell_target_spec", None))
+
+    def check_hosts(self) -> None:
+        """Every host a target file may reach passes the same allowlist as the target (a
+        TargetRefused naming it otherwise)."""
+        for host in host_urls((self.plan.target_file or {}).get("hosts", [])):
+            check_target(host, self.staging_hosts)
 
     def _clients(self) -> list[ClientSpec]:
         """The integration persona's OAuth clients; a vendor's OneRoster base URL (and token
@@ -239,9 +257,10 @@ class Engine:
     def _pool(self) -> IdentityPool:
         clients = [spec.identity() for spec in self.clients]
         folder = getattr(self.options, "firstbell_userpool", None) or "."
-        return IdentityPool.from_folder(Path(folder), self._personas(), index=self.index,
-                                        count=self.count, seed=self.plan.seed,
-                                        extra={"integration": clients})
+        tables = {p: load_persona(Path(folder), p) for p in self._personas()}
+        tables.update({p: pa.Table.from_pylist(rows) for p, rows in self._csv_pools().items()})
+        return IdentityPool(tables, index=self.index, count=self.count, seed=self.plan.seed,
+                            extra={"integration": clients})
 
     def send_final(self) -> None:
         if self.final_sent:
@@ -425,7 +444,7 @@ def attach(environment: Environment) -> Engine:
     """Create the engine for this Locust environment and wire it to Locust's events."""
     try:
         engine = Engine(environment)
-    except (PlanError, ValueError) as exc:  # a usage error: the message, exit 2, no traceback
+    except (PlanError, ValueError, UserError) as exc:  # a usage error: exit 2, no traceback
         sys.stderr.write(f"firstbell: {exc}\n")
         raise SystemExit(2) from None
     _ENGINES[environment] = engine

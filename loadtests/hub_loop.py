@@ -226,6 +226,9 @@ class HubLoop:
         verdict = self.evaluator.verdict(len(self.hub.exposures), whole, self.aborted,
                                          duration=summary["duration"])
         verdict["partial"] = summary["partial"]
+        # A GO covers only what ran: the personas left out and the system driven say so.
+        verdict["target"] = self.plan.target
+        verdict["not_rehearsed"] = list(self.plan.not_rehearsed)
         self.exit_code = int(verdict["exit_code"])
         self.run_dir.write("verdict.json", verdict)
         for line in report_lines(summary, self.run_dir.path):
@@ -235,6 +238,9 @@ class HubLoop:
                  len(verdict["objectives"]) - passed)
         log.info("  verdict: %s%s", verdict["verdict"],
                  "".join(f"\n    - {r}" for r in verdict["reasons"]))
+        if self.plan.not_rehearsed:
+            log.info("  not rehearsed (target %s plays no %s)", self.plan.target,
+                     ", ".join(self.plan.not_rehearsed))
         outcome = RunOutcome(str(verdict["verdict"]), tuple(verdict["reasons"]),
                              self.exit_code, time.time())
         self._tell("finished", lambda observer, run: observer.run_finished(run, outcome))

@@ -12,6 +12,7 @@ from typing import Any
 
 from kernel.ports import EXPORTER_PORT, LOOPBACK
 from loadtests.plan import LoadPlan, PlanError, constant_plan, load_plan, parse_rates
+from loadtests.target_source import target_file_payload
 from thresholds import Thresholds, load_thresholds
 
 DEFAULT_EXPORTER_PORT = EXPORTER_PORT
@@ -51,6 +52,9 @@ def add_arguments(parser: Any) -> None:
         " `firstbell district generate` (userpool/)", dest="firstbell_userpool")
     add("--target-paths", "FIRSTBELL_TARGET_PATHS", "Click paths of which target (staging)",
         dest="firstbell_target_paths")
+    add("--target-spec", "FIRSTBELL_TARGET_SPEC", "A district's own SIS as a target file or"
+        " folder (docs/targets.md); its personas replace the built-in click paths",
+        dest="firstbell_target_spec")
     add("--run-dir", "FIRSTBELL_RUN_DIR", "Run directory (default runs/<UTC time>-<scenario>)",
         dest="firstbell_run_dir")
     add("--run-id", "FIRSTBELL_RUN_ID", "Run id (default: the run directory's name)",
@@ -110,6 +114,10 @@ def plan_from(options: Namespace) -> LoadPlan:
     clients = getattr(options, "firstbell_oneroster_client", None)
     if clients:
         overrides["oneroster_clients"] = [c.strip() for c in clients.split(",") if c.strip()]
+    spec = getattr(options, "firstbell_target_spec", None)
+    if spec:
+        overrides["target_file"] = target_file_payload(spec)
+        overrides["target"] = overrides["target_file"]["name"]
     if getattr(options, "firstbell_plan", None):
         return load_plan(Path(options.firstbell_plan), overrides)
     rates = parse_rates(getattr(options, "firstbell_rate", None) or DEFAULT_RATES)

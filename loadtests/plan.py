@@ -59,6 +59,11 @@ class LoadPlan(BaseModel):
     profile: str = ""                       # the district profile the rates came from
     date: str = ""                          # the calendar day rehearsed, YYYY-MM-DD
     target: str = "staging"                 # which click paths (loadtests.targets)
+    # A district's own SIS as a target file (loadtests.targetfile), validated and carried
+    # whole in the plan so that every load process, local or remote, runs the same paths.
+    target_file: dict[str, Any] | None = None
+    # The day's personas the target does not play, left out on purpose (--drop-persona).
+    not_rehearsed: list[str] = Field(default_factory=list)
     stages: list[Stage] = Field(min_length=1)
     clock_start: str = "07:00"              # simulated time of day at the start, HH:MM
     speed: float = Field(1.0, gt=0)         # simulated seconds per real second

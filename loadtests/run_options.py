@@ -36,6 +36,9 @@ class RunOptions:
     expect_workers: int = 0
     abort_on_fail: bool = False
     grafana_url: str = ""  # the token travels in the environment, never on the command line
+    # A district's target file: the plan carries it whole; the path is where its vendor
+    # test-account CSV pools are read from.
+    target_spec: Path | None = None
 
     @property
     def plan_file(self) -> Path:
@@ -61,6 +64,8 @@ class RunOptions:
             args += ["--staging-hosts", self.staging_hosts]
         if self.oneroster_client:
             args += ["--oneroster-client", self.oneroster_client]
+        if self.target_spec is not None:
+            args += ["--target-spec", str(self.target_spec)]
         if self.grafana_url:
             args += ["--grafana-url", self.grafana_url]
         if self.expect_workers:  # a master only: its workers join from other machines
@@ -82,6 +87,7 @@ class WorkerOptions:
     master_port: int = MASTER_PORT
     staging_hosts: str = ""
     processes: int = 1
+    target_spec: Path | None = None   # this machine's copy, for its CSV pools
 
     def argv(self) -> list[str]:
         """The Locust arguments after `-f LOCUSTFILE`."""
@@ -91,4 +97,6 @@ class WorkerOptions:
             args += ["--staging-hosts", self.staging_hosts]
         if self.processes > 1:  # several worker processes on this machine, each its own share
             args += ["--processes", str(self.processes)]
+        if self.target_spec is not None:
+            args += ["--target-spec", str(self.target_spec)]
         return args

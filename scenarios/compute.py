@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 from fake_data.profile import Profile
 from kernel.clock import hhmm
 from loadtests.plan import LoadPlan, PlanError, build_plan
-from loadtests.targets import load_target
+from loadtests.targets import Target, load_target
 from scenarios.builder import Builder, Overrides
 from scenarios.ledger import Assumption, Ledger, LedgerError
 from scenarios.model import DEFAULTS_FILE, Scenario, ScenarioError, span
@@ -103,17 +103,27 @@ class ComputedPlan:
 def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
             speed: float | None = None, scale: float = 1.0,
             window: str | None = None, overrides: Overrides = (), seed: int = 42,
-            defaults: Path = DEFAULTS_FILE) -> ComputedPlan:
+            defaults: Path = DEFAULTS_FILE, target: Target | None = None,
+            drop: Collection[str] = ()) -> ComputedPlan:
     """The scenario's curves, peaks, concurrency, ledger and load plan. Raises ScenarioError
-    (or LedgerError) naming the file, the field and the value."""
+    (or LedgerError) naming the file, the field and the value.
+
+    `target` replaces the scenario's own (a district's target file): the day then runs with
+    the personas the target plays, less those in `drop`, which are left out on purpose."""
     for name, value, must in (("--scale", scale, "the rate multiplier"),
                               ("--speed", speed, "simulated minutes per real minute")):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise ScenarioError(f"{name} {value:g}: {must} must be a positive number")
-    try:
-        target = load_target(scenario.target)
-    except ValueError as exc:
-        raise ScenarioError(f"{source}: field target: {exc}") from None
+    if target is None:
+        if drop:
+            raise ScenarioError("--drop-persona leaves out personas a target file does not play;"
+                                f" the built-in target {scenario.target!r} plays them all")
+        try:
+            target = load_target(scenario.target)
+        except ValueError as exc:
+            raise ScenarioError(f"{source}: field target: {exc}") from None
+    else:
+        scenario = for_target(scenario, target, drop, source)
     b = Builder(scenario, source, profile, target)
     ledger = b.ledger(defaults, overrides)
     b.check_references(ledger)
@@ -244,6 +254,49 @@ def _summaries(slots: list[Slot], seconds_of: Mapping[str, float]) -> dict[str, 
         out[p] = PersonaSummary(p, sessions, peak.rates.get(p, 0.0), peak.start, w,
                                 peak.rates.get(p, 0.0) * w)
     return out
+
+
+def day_personas(scenario: Scenario) -> list[str]:
+    """The personas a day sends: its activities' and its sweep's."""
+    used = dict.fromkeys(a.persona for a in scenario.activities)
+    if scenario.sweep is not None:
+        used.update(dict.fromkeys(scenario.sweep.personas))
+    return list(used)
+
+
+def for_target(scenario: Scenario, target: Target, drop: Collection[str],
+               source: str) -> Scenario:
+    """The day as it runs against another target: the personas it lacks refused unless
+    dropped (then their activities are left out), and the click-path knobs kept only where
+    the target declares them (a day's knobs are written for the staging SIS's paths)."""
+    used = day_personas(scenario)
+    unknown = sorted(set(drop) - set(used))
+    if unknown:
+        raise ScenarioError(f"--drop-persona {', '.join(unknown)}: the day {scenario.name!r}"
+                            f" sends no such persona; it sends {', '.join(used)}")
+    missing = [p for p in used if p not in target.click_paths and p not in drop]
+    if missing:
+        raise ScenarioError(
+            f"target {target.name!r} plays no {', '.join(missing)}, which the day"
+            f" {scenario.name!r} sends ({', '.join(used)}). Record that persona, let one of the"
+            f" target's personas play it (plays: {missing[0]}), or leave it out with"
+            f" --drop-persona {missing[0]} (the verdict then says it was not rehearsed)")
+    activities = [a for a in scenario.activities if a.persona not in drop]
+    if not activities:
+        raise ScenarioError(f"--drop-persona leaves the day {scenario.name!r} with nothing to"
+                            " send")
+    personas = {name: spec.model_copy(update={"mix": {
+        k: v for k, v in spec.mix.items() if k in target.mix.get(name, {})}})
+        for name, spec in scenario.personas.items() if name not in drop}
+    update: dict[str, Any] = {"activities": activities, "personas": personas,
+                              "target": target.name}
+    if scenario.sweep is not None:
+        shares = {p: s for p, s in scenario.sweep.personas.items() if p not in drop}
+        if not shares:
+            raise ScenarioError(f"--drop-persona leaves the sweep of {scenario.name!r} with no"
+                                " persona")
+        update["sweep"] = scenario.sweep.model_copy(update={"personas": shares})
+    return scenario.model_copy(update=update)
 
 
 def _plan(scenario: Scenario, source: str, slots: list[Slot], lo: float, speed: float,
