@@ -137,6 +137,19 @@ def baseline_diff(current: dict[str, Any], base: dict[str, Any]) -> list[dict[st
     return rows
 
 
+def system_rehearsed(plan: dict[str, Any]) -> str:
+    """Which system the run drove, as leadership reads it: the product a target file declares
+    (``RosarioSIS 12.0``), else the target file's name, else firstbell's reference SIS."""
+    target_file = plan.get("target_file")
+    if not target_file:
+        target = plan.get("target", "staging")
+        return "firstbell's reference staging SIS" if target == "staging" else f"target {target}"
+    product = target_file.get("product") or {}
+    name = " ".join(x for x in (product.get("name"), product.get("version")) if x)
+    return f"{name} (target file {target_file.get('name')})" if name \
+        else f"target file {target_file.get('name')}"
+
+
 def load(run_dir: Path, baseline: Path | None = None,
          capacity_file: Path | None = None) -> dict[str, Any]:
     """The report's data, from a run directory (and a baseline run directory, and the
@@ -171,6 +184,8 @@ def load(run_dir: Path, baseline: Path | None = None,
             "scale": scenario.get("scale", 1.0), "target": run.get("target"),
             "started_at": run.get("started_at"), "duration": summary.get("duration"),
             "window": scenario.get("window"), "workers": run.get("workers"),
+            "system": system_rehearsed(plan),
+            "not_rehearsed": list(plan.get("not_rehearsed", [])),
         },
         "assumptions": plan.get("assumptions", []),
         "totals": {"requests": summary["requests"], "exposures": summary["exposures"],
