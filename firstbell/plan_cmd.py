@@ -140,9 +140,11 @@ def render(c: ComputedPlan, console: Console, step: float | None = None) -> None
     console.print(_peaks(c))
     busiest = max(c.slots, key=lambda s: sum(s.rates.values()))
     when = busiest.label if busiest.end == busiest.start else f"at {hhmm(c.total_peak_at)}"
-    console.print(f"Peak: {c.total_peak:.2f} sessions/s {when}; peak"
-                  f" concurrency (Little's law, rate x session length) {c.peak_concurrency:,.0f}"
-                  " sessions.", highlight=False)
+    console.print(f"Peak: {c.total_peak:.2f} sessions/s {when}; at most"
+                  f" {c.peak_concurrency:,.0f} sessions in flight (Little's law, rate x session"
+                  f" length) and {c.peak_logged_in:,.0f} people logged in (logins within the"
+                  f" {c.session_lifetime / 60:g}-minute session lifetime:"
+                  " what vendors call concurrent users).", highlight=False)
     if c.plan.not_rehearsed:
         console.print(f"Not rehearsed: target {c.plan.target} plays no"
                       f" {', '.join(c.plan.not_rehearsed)} (--drop-persona).", highlight=False)
@@ -199,7 +201,7 @@ def _rows(c: ComputedPlan, step: float | None) -> list[tuple[str, dict[str, floa
 def _peaks(c: ComputedPlan) -> Table:
     table = Table(title="Per persona", title_justify="left")
     for name in ("persona", "sessions (simulated)", "sent by the run", "peak /s", "at",
-                 "session s", "concurrency at peak"):
+                 "session s", "in flight at peak", "logged in at most"):
         table.add_column(name, justify="left" if name == "persona" else "right")
     capacity = any(s.end == s.start for s in c.slots)  # steps and points: no clock
     for p, ps in c.personas.items():
@@ -207,7 +209,8 @@ def _peaks(c: ComputedPlan) -> Table:
         table.add_row(p, "-" if capacity else f"{ps.sessions:,.0f}", f"{sent:,.0f}",
                       f"{ps.peak_rate:.2f}",
                       hhmm(ps.peak_at) if ps.peak_rate and not capacity else "-",
-                      f"{ps.session_seconds:g}", f"{ps.peak_concurrency:,.0f}")
+                      f"{ps.session_seconds:g}", f"{ps.peak_concurrency:,.0f}",
+                      f"{ps.peak_logged_in:,.0f}")
     return table
 
 

@@ -11,9 +11,10 @@ session seconds of the persona's click path).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,8 @@ class PersonaSummary:
     peak_rate: float             # sessions per second
     peak_at: float               # clock seconds of the peak slot's start
     session_seconds: float       # W in Little's law
-    peak_concurrency: float      # peak_rate x session_seconds
+    peak_concurrency: float      # peak_rate x session_seconds: sessions in flight
+    peak_logged_in: float = 0.0  # people who logged in within the session lifetime, at most
 
 
 @dataclass
@@ -69,12 +71,16 @@ class ComputedPlan:
     personas: dict[str, PersonaSummary]
     total_peak: float
     total_peak_at: float
-    peak_concurrency: float
+    peak_concurrency: float      # sessions in flight at the busiest moment (Little's law)
     ledger: list[Assumption]
     plan: LoadPlan
     # The busiest slot of the day itself, per persona: for a capacity day (whose plan holds its
     # steps and sweeps instead of the day) the mix the capacity search offers.
     day_peak_rates: dict[str, float] = field(default_factory=dict)
+    # The most people logged in at once, counting a login for the target's session lifetime
+    # (ledger: session.lifetime_seconds): "concurrent users" as vendors and the news count them.
+    peak_logged_in: float = 0.0
+    session_lifetime: float = 0.0
 
     @property
     def duration(self) -> float:
@@ -92,6 +98,8 @@ class ComputedPlan:
             "personas": {p: vars(s) for p, s in self.personas.items()},
             "total_peak_rate": self.total_peak, "total_peak_at": hhmm(self.total_peak_at),
             "peak_concurrency": self.peak_concurrency,
+            "peak_logged_in": self.peak_logged_in,
+            "session_lifetime_seconds": self.session_lifetime,
             "slots": [{"start": hhmm(s.start), "end": hhmm(s.end), "rates": s.rates,
                        "label": s.label, "users": s.users, "real_seconds": s.real_seconds}
                       for s in self.slots],
@@ -168,7 +176,11 @@ def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
     seconds_of = {p: ledger.value(f"session_seconds.{p}") * think.get(p, 1.0) * overall_think
                   for p in {a.persona for a in scenario.activities}
                   if f"session_seconds.{p}" in ledger}
-    personas = _summaries(slots, seconds_of)
+    lifetime = ledger.value("session.lifetime_seconds")
+    logged_in = peak_logged_in([(s0, s1, {p: r * factor for p, r in rates.items()})
+                                for s0, s1, rates, _ in day_slots], lifetime, lo, hi)
+    personas = {p: dataclasses.replace(s, peak_logged_in=logged_in.get(p, 0.0))
+                for p, s in _summaries(slots, seconds_of).items()}
     busiest_slot = max(slots, key=lambda s: sum(s.rates.values()))
     concurrency = max(sum(r * seconds_of.get(p, 30.0) for p, r in s.rates.items())
                       + sum(s.users.values()) for s in slots)
@@ -178,7 +190,32 @@ def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
     b.check_overrides_used(ledger, overrides)
     return ComputedPlan(scenario, source, profile.name, (lo, hi), speed, scale, normalized,
                         slots, totals, personas, sum(busiest_slot.rates.values()),
-                        busiest_slot.start, concurrency, ledger.rows(), plan, dict(day_peak))
+                        busiest_slot.start, concurrency, ledger.rows(), plan, dict(day_peak),
+                        logged_in.get("*", 0.0), lifetime)
+
+
+def peak_logged_in(slots: Sequence[tuple[float, float, Mapping[str, float]]], lifetime: float,
+                   lo: float, hi: float) -> dict[str, float]:
+    """The most people logged in at once, per persona and in all ("*"), counting everyone who
+    logged in within the last `lifetime` seconds, at any moment of [lo, hi]: what vendors and
+    news reports call concurrent users, as opposed to the sessions in flight of Little's law.
+    The count over a sliding window of a piecewise-constant rate is piecewise linear, so its
+    maximum is at a moment when the window's start or end meets a slot edge."""
+    edges = {e for s0, s1, _ in slots for e in (s0, s1)}
+    moments = sorted({t for e in edges for t in (e, e + lifetime) if lo <= t <= hi} | {lo, hi})
+    best: dict[str, float] = {}
+    for t in moments:
+        start = t - lifetime
+        now: dict[str, float] = {}
+        for s0, s1, rates in slots:
+            overlap = min(s1, t) - max(s0, start)
+            if overlap > 0:
+                for p, r in rates.items():
+                    now[p] = now.get(p, 0.0) + r * overlap
+        now["*"] = sum(now.values())
+        for p, n in now.items():
+            best[p] = max(best.get(p, 0.0), n)
+    return best
 
 
 def _tidy(rate: float) -> float:

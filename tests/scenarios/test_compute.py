@@ -65,6 +65,28 @@ def test_worked_example_by_hand() -> None:
     assert c.plan.assumptions == [a.as_json() for a in c.ledger]
 
 
+def test_logged_in_at_most_by_hand() -> None:
+    """The worked example's two middle slots each send 7,600.24 teacher logins in 15 minutes.
+    With a 15-minute session lifetime, at most one slot's worth are logged in at once
+    (7,600.2); with 30 minutes, both (15,200.5); with an hour, every login (20,267.3). Little's
+    law's 422 sessions in flight is a different number, and both are reported."""
+    for minutes, expected in ((15, 7_600.24), (30, 15_200.48), (60, 20_267.3)):
+        c = computed(MORNING, overrides=[
+            (parse_assume([f"session.lifetime_seconds={minutes * 60}"]), "--assume")])
+        assert c.personas["teacher"].peak_logged_in == pytest.approx(expected, rel=1e-4)
+        assert c.peak_logged_in == pytest.approx(expected, rel=1e-4)
+        assert c.session_lifetime == minutes * 60
+        assert c.personas["teacher"].peak_concurrency == pytest.approx(422.2, abs=0.1)
+    assert computed(MORNING).as_json()["peak_logged_in"] == pytest.approx(7_600.24, rel=1e-4)
+
+
+def test_logged_in_counts_logins_before_the_window() -> None:
+    """People who logged in just before a --window starts are still logged in at its start."""
+    whole = computed(MORNING)
+    late = computed(MORNING, window="08:15-08:30")
+    assert late.peak_logged_in == pytest.approx(whole.peak_logged_in, rel=1e-4)
+
+
 def test_every_period_by_hand() -> None:
     """cps high schools: 8 periods of 50 min + 5 min passing from 08:00, so periods start
     08:00, 08:55, 09:50, ... High-school teachers = 21,334 x 105,867 / 361,314 students
