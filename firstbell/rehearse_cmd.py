@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -179,18 +180,34 @@ def _system(started: contextlib.ExitStack, target: str, userpool: Path | None, p
         return target, userpool
     folder = _district(profile, scale, seed, console)
     phases.lap("district")
-    base_url = _staging(started, SeedRequest(profile, scale, seed), console)
+    base_url = _staging(started, SeedRequest(profile, scale, seed), folder, console)
     remember_userpool(folder / "userpool")
     return base_url, userpool or folder / "userpool"
 
 
-def _staging(started: contextlib.ExitStack, seed: SeedRequest, console: Console) -> str:
-    """The staging SIS up and seeded (cached in the embedded cluster); its base URL. One that
-    was running before is left running."""
+def rehearsal_database(folder: Path) -> str:
+    """The embedded cluster's database for one district: the rehearsal keeps one per district
+    in firstbell's own cluster, so whatever `staging up` seeded before never stands in the
+    way, and a district seeded once is reused."""
+    return ("firstbell_" + re.sub(r"[^a-z0-9_]", "_", folder.name.lower()))[:63]
+
+
+def _staging(started: contextlib.ExitStack, seed: SeedRequest, folder: Path,
+             console: Console) -> str:
+    """The staging SIS up and seeded (cached in the embedded cluster, a database per
+    district); its base URL. One that was running before is left running, and used when it
+    holds this district."""
     console.print("[2/5] staging SIS: embedded PostgreSQL, seeding (cached), server …")
-    was_running = load_state() is not None
-    state, _ = up(UpOptions(seed=seed, port=0), step=lambda s: console.print(f"      {s}"))
-    if not was_running:
+    running = load_state()
+    if running is not None and running.userpool and \
+            Path(running.userpool).resolve() != (folder / "userpool").resolve():
+        raise UserError(f"a staging SIS started by `firstbell staging up` is running at"
+                        f" {running.base_url} with another district (user pool"
+                        f" {running.userpool}); stop it with `firstbell staging down`, or"
+                        " rehearse against it with --target URL --userpool POOL")
+    state, _ = up(UpOptions(seed=seed, port=0, database=rehearsal_database(folder)),
+                  step=lambda s: console.print(f"      {s}"))
+    if running is None:
         started.callback(down)
     return state.base_url
 

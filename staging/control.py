@@ -62,6 +62,9 @@ class UpOptions:
     admin_token: str = default("admin_token")
     reset: bool = False
     host: str = default("host")
+    # The database on the embedded cluster (firstbell's own): `firstbell rehearse` keeps one
+    # per district there, so a district seeded earlier never stands in its way.
+    database: str = DATABASE
 
 
 def load_state() -> StagingState | None:
@@ -93,11 +96,11 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _ensure_database(admin_url: str) -> str:
+def _ensure_database(admin_url: str, name: str = DATABASE) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-    return make_conninfo(admin_url, dbname=DATABASE)
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return make_conninfo(admin_url, dbname=name)
 
 
 def redacted(url: str) -> str:
@@ -132,7 +135,7 @@ def up(options: UpOptions, step: Callable[[str], None] = lambda _: None,
     else:
         step("starting the embedded PostgreSQL")
         embedded = EmbeddedPostgres(EMBEDDED_ROOT.resolve())
-        database_url = _ensure_database(embedded.start())
+        database_url = _ensure_database(embedded.start(), options.database)
     try:
         step("seeding")
         result = seed(database_url, options.seed, reset=options.reset, progress=progress)

@@ -1,4 +1,5 @@
-"""A real `firstbell rehearse` at small scale, from nothing: district, embedded PostgreSQL,
+"""A real `firstbell rehearse` at small scale, from nothing (after another district was seeded
+and stopped in the same folder): district, embedded PostgreSQL,
 staging SIS, local Prometheus (Debian's), the smoke day, verdict and report — and everything it
 started stopped again. The report says what verdict.json and the run's results say."""
 
@@ -16,11 +17,18 @@ from support.locust_run import ROOT
 def test_rehearse_from_nothing_to_a_report() -> None:
     work = Path(tempfile.mkdtemp(prefix="firstbell-rehearse-"))
     work.chmod(0o755)  # the embedded PostgreSQL runs as the unprivileged postgres user
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    # Whatever the folder holds: the README's own `staging up` of another district, then
+    # `staging down`, must not stand in the rehearsal's way (its database is its own).
+    for step in (["staging", "up", "--profile", "small", "--scale", "0.1", "--port", "0",
+                  "--kdf-iterations", "1000"], ["staging", "down"]):
+        done = subprocess.run([sys.executable, "-m", "firstbell.cli", *step], cwd=work,
+                              capture_output=True, text=True, timeout=180, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
     result = subprocess.run(
         [sys.executable, "-m", "firstbell.cli", "rehearse", "--profile", "small", "--scale",
          "0.2", "--seed", "5", "--scenario", "smoke", "--out", "runs/rehearsal"],
-        cwd=work, capture_output=True, text=True, timeout=420,
-        env={**__import__("os").environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
+        cwd=work, capture_output=True, text=True, timeout=420, env=env)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     for phase in ("[1/5] district: generating 'small'", "[2/5] staging SIS",
