@@ -26,6 +26,12 @@ test: $(STAMP) ## Run the test suite (real PostgreSQL; needs initdb/pg_ctl on PA
 	$(BIN)/pytest -n 2 --dist worksteal --durations=10
 
 rehearse: $(STAMP) ## Rehearse on the embedded default (PROFILE=cps SCALE=1 SEED=42)
+	@# Monitoring is part of the rehearsal (the report's saturation comes from it): bring
+	@# Debian's Prometheus when we may, else say in one line how to get it.
+	@command -v prometheus >/dev/null || { [ "$$(id -u)" = 0 ] \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends prometheus >/dev/null) \
+	  || echo "no prometheus: the report will lack saturation data (sudo apt-get install prometheus)"; }
 	$(BIN)/firstbell rehearse --profile $(PROFILE) --scale $(SCALE) --seed $(SEED)
 
 bench: $(STAMP) ## Run the benchmarks and print side-by-side ratios
