@@ -31,6 +31,8 @@ COPY staging ./staging
 COPY scenarios ./scenarios
 COPY loadtests ./loadtests
 COPY monitoring ./monitoring
+COPY recordings ./recordings
+COPY sis ./sis
 RUN pip install . \
     && firstbell --help > /dev/null \
     && python -c "import staging.server, loadtests.locustfile"

@@ -435,6 +435,14 @@ def ignored(path: str, patterns: list[str]) -> bool:
     return False
 
 
+def installed_packages() -> list[str]:
+    """The top-level packages pyproject.toml installs (its packages.find include list)."""
+    import tomllib
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"]["find"]["include"]
+    return [pattern.rstrip("*") for pattern in include]
+
+
 def dockerfile_problems(text: str, ignore_text: str) -> Problems:
     """A pinned base; every COPY source exists and is not excluded from the build context; an
     unprivileged USER, a WORKDIR and a firstbell CMD."""
@@ -459,6 +467,13 @@ def dockerfile_problems(text: str, ignore_text: str) -> Problems:
                     problems.append(f"{word} {source}: does not exist")
                 elif ignored(source, patterns):
                     problems.append(f"{word} {source}: excluded by .dockerignore")
+    copied = {a.rstrip("/") for word, args in instructions if word == "COPY"
+              and not any(x.startswith("--from") for x in args)
+              for a in [x for x in args if not x.startswith("--")][:-1]}
+    for package in installed_packages():
+        if package not in copied:
+            problems.append(f"package {package}: pyproject.toml installs it but no COPY"
+                            " brings it into the image")
     users = [args[0] for word, args in instructions if word == "USER"]
     if not users or users[-1].split(":")[0] in ("root", "0"):
         problems.append("no unprivileged USER")
@@ -689,6 +704,7 @@ def test_the_password_check_can_fail(edit: tuple[str, str]) -> None:
     ("FROM python:3.11.14-slim-bookworm", "FROM python:3.11-slim-bookworm"),
     ("FROM python:3.11.14-slim-bookworm", "FROM python:latest"),
     ("COPY staging ./staging", "COPY stagin ./staging"),
+    ("COPY sis ./sis\n", ""),
     ("COPY pyproject.toml README.md ./", "COPY pyproject.toml README.md setup.cfg ./"),
     ("USER firstbell", "USER root"),
     ('CMD ["firstbell", "--help"]', 'CMD ["python"]'),
