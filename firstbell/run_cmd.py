@@ -47,7 +47,7 @@ from loadtests.identities import check_folder
 from loadtests.oneroster.spec import check_clients
 from loadtests.run_options import RunOptions
 from loadtests.rundir import default_run_dir, write_json
-from loadtests.target_source import target_of
+from loadtests.target_source import check_hosts, target_of, userpool_files
 from loadtests.targets_allowed import TargetRefused, check_target
 from scenarios.compute import ComputedPlan
 from thresholds import Thresholds
@@ -112,7 +112,9 @@ def prepare(request: PlanRequest,
     try:  # every input Locust would refuse, refused here before anything is written
         if userpool is not None or not options.expect_workers:  # remote workers bring their own
             check_folder(str(userpool) if userpool else None,
-                         target_paths.pools_for(computed.plan.personas))
+                         userpool_files(computed.plan.target_file, target_paths,
+                                        computed.plan.personas, options.target_spec))
+        check_hosts(computed.plan.target_file, options.staging_hosts.split(","))
         check_clients(clients.split(",") if clients else [],
                       options.staging_hosts.split(","))
     except ValueError as exc:

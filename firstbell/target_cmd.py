@@ -18,7 +18,7 @@ from firstbell.cli_options import SEED, STAGING_HOSTS, USERPOOL
 from firstbell.run_cmd import pool_for
 from kernel.errors import EXIT_EXPOSURE, UserError
 from loadtests.identities import check_folder
-from loadtests.target_source import host_urls
+from loadtests.target_source import check_hosts
 from loadtests.targetfile.check_run import check_target, render
 from loadtests.targetfile.loader import load_with_source
 from loadtests.targetfile.model import TargetFile
@@ -94,12 +94,12 @@ def check_cmd(
     --userpool pool/userpool
     """
     tf, base = load_with_source(target_file)
-    hosts = [h for h in staging_hosts.split(",") if h.strip()]
+    hosts = staging_hosts.split(",")
     try:
-        for url in (target, *host_urls(tf.hosts)):
-            allowed(url, hosts)
+        allowed(target, hosts)
+        check_hosts({"hosts": tf.hosts}, hosts)
     except TargetRefused as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(f"option --target / {target_file} hosts: {exc}") from None
     unknown = sorted(set(persona) - set(tf.personas))
     if unknown:
         raise UserError(f"--persona {', '.join(unknown)}: {target_file} has no such persona;"

@@ -20,7 +20,12 @@ from firstbell.run_cmd import LOCUSTFILES, drive
 from kernel.errors import UserError
 from loadtests.identities import check_folder
 from loadtests.run_options import WorkerOptions
-from loadtests.target_source import target_file_payload, target_of_payload
+from loadtests.target_source import (
+    check_hosts,
+    target_file_payload,
+    target_of_payload,
+    userpool_files,
+)
 from loadtests.targets import load_target
 
 
@@ -53,8 +58,12 @@ def worker(
         if target_spec is None:
             check_folder(str(userpool), load_target("staging").pools_for(
                 ["teacher", "student", "guardian", "clerk", "district_admin"]))
-        else:
-            target_of_payload(target_file_payload(target_spec))  # the file is valid here too
+        else:  # the file is valid here too, and this machine has the pools it needs
+            payload = target_file_payload(target_spec)
+            target = target_of_payload(payload)
+            check_folder(str(userpool),
+                         userpool_files(payload, target, target.click_paths, target_spec))
+            check_hosts(payload, staging_hosts.split(","))
     except ValueError as exc:
         raise UserError(str(exc)) from None
     raise typer.Exit(drive(worker_command(WorkerOptions(

@@ -53,7 +53,7 @@ from loadtests.provisioning import (
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.session import EngineBrowser
 from loadtests.stats import Delta, Recorder, key
-from loadtests.target_source import csv_pools, host_urls, target_of
+from loadtests.target_source import check_hosts, csv_pools, target_of, userpool_files
 from loadtests.targets import Target
 from loadtests.targets_allowed import TargetRefused, check_target
 
@@ -237,17 +237,17 @@ class Engine:
     def _personas(self) -> list[str]:
         """The user-pool files this process reads (a target file's CSV pools come from the
         vendor's accounts beside it instead)."""
-        vendor = set(self._csv_pools()) if self.plan.target_file is not None else set()
-        return [p for p in self.target.pools_for(self.plan.personas) if p not in vendor]
+        return userpool_files(self.plan.target_file, self.target, self.plan.personas,
+                              self._spec())
+
+    def _spec(self) -> str | None:
+        return getattr(self.options, "firstbell_target_spec", None)
 
     def _csv_pools(self) -> dict[str, list[dict[str, Any]]]:
-        return csv_pools(self.plan, getattr(self.options, "firstbell_target_spec", None))
+        return csv_pools(self.plan.target_file, self._spec())
 
     def check_hosts(self) -> None:
-        """Every host a target file may reach passes the same allowlist as the target (a
-        TargetRefused naming it otherwise)."""
-        for host in host_urls((self.plan.target_file or {}).get("hosts", [])):
-            check_target(host, self.staging_hosts)
+        check_hosts(self.plan.target_file, self.staging_hosts)
 
     def _clients(self) -> list[ClientSpec]:
         """The integration persona's OAuth clients; a vendor's OneRoster base URL (and token

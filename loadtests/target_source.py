@@ -8,6 +8,7 @@ Kept apart from `loadtests.targets` because the target-file runtime builds on th
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from loadtests.targetfile.loader import load_with_source
 from loadtests.targetfile.model import TargetFile
 from loadtests.targetfile.runtime import build_target, csv_pool, pool_of
 from loadtests.targets import Target, load_target
+from loadtests.targets_allowed import check_target
 
 
 def target_file_payload(path: Path | str) -> dict[str, Any]:
@@ -42,10 +44,26 @@ def target_of(plan: LoadPlan) -> Target:
     return load_target(plan.target)
 
 
-def csv_pools(plan: LoadPlan, spec: Path | str | None) -> dict[str, list[dict[str, Any]]]:
+def check_hosts(target_file: Mapping[str, Any] | None, staging_hosts: list[str]) -> None:
+    """Every host a target file may reach passes the same allowlist as the target (a
+    TargetRefused naming it otherwise)."""
+    for host in host_urls((target_file or {}).get("hosts", [])):
+        check_target(host, staging_hosts)
+
+
+def userpool_files(target_file: Mapping[str, Any] | None, target: Target,
+                   personas: Iterable[str], spec: Path | str | None) -> list[str]:
+    """The user-pool files a run sending `personas` reads from --userpool: the target's pools
+    for them, less those a target file fills from vendor CSV accounts beside it."""
+    vendor = set(csv_pools(target_file, spec))
+    return [p for p in target.pools_for(personas) if p not in vendor]
+
+
+def csv_pools(target_file: Mapping[str, Any] | None,
+              spec: Path | str | None) -> dict[str, list[dict[str, Any]]]:
     """The vendor test accounts of the plan's target file, by pool name, read from the CSV
     files beside `spec` (the target file on this machine); none for a built-in target."""
-    if plan.target_file is None or spec is None:
+    if target_file is None or spec is None:
         return {}
     target, base = load_with_source(spec)
     pools: dict[str, list[dict[str, Any]]] = {}
