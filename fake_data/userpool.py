@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from fake_data.district import SYNTHETIC_NOTE, District
 from fake_data.export_parquet import stamp, synthetic_metadata
 from fake_data.rng import stream
+from kernel.files import open_private, private_dir
 
 PERSONAS = ("teacher", "student", "guardian", "guardian_unregistered", "clerk", "district_admin",
             "terminated_staff")
@@ -336,12 +337,12 @@ def _terminated_staff_pool(district: District, people: _People) -> pa.Table:
 
 def write_userpool(district: District, folder: Path) -> dict[str, int]:
     """Write one ``<persona>.arrow`` per persona and a ``manifest.json``; returns identities."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)  # the pool holds every account's password: owner-only
     meta = synthetic_metadata(district.profile.name, district.scale, district.seed)
     counts = {}
     for persona, table in build_userpool(district).items():
         table = table.replace_schema_metadata(stamp(table.schema, meta).metadata)
-        with pa.OSFile(str(folder / f"{persona}.arrow"), "wb") as sink, \
+        with open_private(folder / f"{persona}.arrow") as sink, \
                 pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
         counts[persona] = table.num_rows
@@ -353,7 +354,8 @@ def write_userpool(district: District, folder: Path) -> dict[str, int]:
         "seed": district.seed,
         "identities": counts,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    with open_private(folder / "manifest.json") as out:
+        out.write((json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return counts
 
 

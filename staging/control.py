@@ -27,6 +27,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from kernel.errors import UserError
+from kernel.files import open_private
 from staging.config import default
 from staging.embedded import EmbeddedPostgres
 from staging.seed import Progress, SeedRequest, SeedResult, read_meta, seed_database
@@ -74,7 +75,10 @@ def load_state() -> StagingState | None:
 
 
 def save_state(state: StagingState) -> None:
-    STATE_FILE.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
+    """The state, owner-only: it holds the admin token of the fault switches."""
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    with open_private(STATE_FILE) as out:
+        out.write((json.dumps(asdict(state), indent=2) + "\n").encode())
 
 
 def _alive(pid: int) -> bool:

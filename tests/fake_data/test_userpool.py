@@ -96,6 +96,19 @@ def test_written_pool_loads_back_memory_mapped(small: District, tmp_path: Path) 
         guardian.schema.metadata))
 
 
+def test_the_pool_is_readable_by_its_owner_only(small: District, tmp_path: Path) -> None:
+    """Every account's password is in it: the folder 0700, every file 0600, also over a
+    folder that existed with wider modes."""
+    folder = tmp_path / "pool"
+    folder.mkdir(mode=0o755)
+    (folder / "teacher.arrow").write_bytes(b"old")
+    (folder / "teacher.arrow").chmod(0o644)
+    write_userpool(small, folder)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    modes = {f.name: f.stat().st_mode & 0o777 for f in folder.iterdir()}
+    assert modes and set(modes.values()) == {0o600}, modes
+
+
 @contextmanager
 def _deadline(seconds: int) -> Iterator[None]:
     """Fail instead of hanging (a redraw loop with no valid candidate never ends)."""

@@ -56,6 +56,6 @@ def test_a_built_in_target_reads_every_pool_from_the_userpool() -> None:
 def test_every_host_of_a_target_file_passes_the_allowlist() -> None:
     check_hosts({"hosts": ["127.0.0.1", "http://localhost:8080"]}, [])
     check_hosts(None, [])
-    with pytest.raises(TargetRefused, match="sis.vendor.example"):
+    with pytest.raises(TargetRefused, match=r"sis\.vendor\.example"):
         check_hosts({"hosts": ["127.0.0.1", "https://sis.vendor.example"]}, [])
     check_hosts({"hosts": ["https://sis.vendor.example"]}, ["sis.vendor.example"])

@@ -51,6 +51,9 @@ def test_up_status_faults_down(workdir: Path) -> None:
         pool = Path(json.loads((tmp_path / ".firstbell" / "staging.json").read_text())
                     ["userpool"])
         assert "User pool:" in up.stderr and (pool / "teacher.arrow").is_file()
+        # the state holds the admin token; the pool every password: owner-only
+        assert (tmp_path / ".firstbell" / "staging.json").stat().st_mode & 0o777 == 0o600
+        assert (pool / "teacher.arrow").stat().st_mode & 0o777 == 0o600
         run = _cli(tmp_path, "run", "smoke", "--profile", "small", "--scale", "0.2",
                    "--target", base, "--exporter-port", "-1", "--out", "runs/smoke")
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
