@@ -197,7 +197,7 @@ class Runner:
         run_dir.mkdir(parents=True)
         options = self.options.in_dir(run_dir)
         write_json(options.plan_file, plan.model_dump(mode="json"))
-        code = drive(locust_command(options), {}, log=run_dir / "locust.log")
+        code = drive(locust_command(options), options.secrets(), log=run_dir / "locust.log")
         if partial(run_dir):  # Ctrl-C reached Locust, which wrote what it had
             code = EXIT_INTERRUPTED
         if code not in (EXIT_GO, EXIT_NO_GO, EXIT_EXPOSURE, EXIT_INTERRUPTED) or \

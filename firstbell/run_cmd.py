@@ -171,15 +171,15 @@ def run(
     --userpool pool/userpool
     """
     userpool = pool_for(target, userpool)
+    options = RunOptions(target, run_dir=out, userpool=userpool, thresholds=thresholds,
+                         staging_hosts=staging_hosts, oneroster_client=oneroster_client,
+                         exporter_host=exporter_host, exporter_port=exporter_port,
+                         master_port=master_port, processes=workers,
+                         expect_workers=expect_workers, abort_on_fail=abort_on_fail,
+                         grafana_url=grafana_url, target_spec=target_spec)
     computed, run_dir, cmd = prepare(
         PlanRequest(scenario, profile, speed, scale, window, assume, assumptions, seed,
-                    target_spec, tuple(drop_persona or ())),
-        RunOptions(target, run_dir=out, userpool=userpool, thresholds=thresholds,
-                   staging_hosts=staging_hosts, oneroster_client=oneroster_client,
-                   exporter_host=exporter_host, exporter_port=exporter_port,
-                   master_port=master_port, processes=workers, expect_workers=expect_workers,
-                   abort_on_fail=abort_on_fail, grafana_url=grafana_url,
-                   target_spec=target_spec))
+                    target_spec, tuple(drop_persona or ())), options)
     console = Console(width=120)
     console.print(f"{computed.scenario.name}: {computed.scenario.title} · profile"
                   f" {computed.profile} · {hhmm(computed.span[0])}-{hhmm(computed.span[1])}"
@@ -189,7 +189,9 @@ def run(
         console.print(f"waiting for {expect_workers} workers on port {master_port}: on each"
                       f" load machine run `firstbell worker --master THIS_HOST --master-port"
                       f" {master_port} --userpool POOL`", highlight=False)
-    code = drive(cmd, {"FIRSTBELL_GRAFANA_TOKEN": grafana_token} if grafana_token else {})
+    secrets = {**options.secrets(),
+               **({"FIRSTBELL_GRAFANA_TOKEN": grafana_token} if grafana_token else {})}
+    code = drive(cmd, secrets)
     if code == USAGE_ERROR_EXIT and not (run_dir / "run.json").exists():
         shutil.rmtree(run_dir, ignore_errors=True)  # Locust refused to start: no run to keep
     raise typer.Exit(code)

@@ -46,6 +46,12 @@ class RunOptions:
             raise ValueError("RunOptions.plan_file: no run directory chosen yet (in_dir)")
         return self.run_dir / PLAN_FILE
 
+    def secrets(self) -> dict[str, str]:
+        """What travels in Locust's environment instead of its command line, which anyone on
+        the machine can read (`ps`): the OneRoster clients' secrets."""
+        return {"FIRSTBELL_ONEROSTER_CLIENT": self.oneroster_client} \
+            if self.oneroster_client else {}
+
     def in_dir(self, run_dir: Path) -> RunOptions:
         return dataclasses.replace(self, run_dir=run_dir)
 
@@ -62,8 +68,6 @@ class RunOptions:
             args.append("--abort-on-fail")
         if self.staging_hosts:
             args += ["--staging-hosts", self.staging_hosts]
-        if self.oneroster_client:
-            args += ["--oneroster-client", self.oneroster_client]
         if self.target_spec is not None:
             args += ["--target-spec", str(self.target_spec)]
         if self.grafana_url:
