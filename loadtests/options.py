@@ -12,7 +12,7 @@ from typing import Any
 
 from kernel.ports import EXPORTER_PORT, LOOPBACK
 from loadtests.plan import LoadPlan, PlanError, constant_plan, load_plan, parse_rates
-from loadtests.target_source import target_file_payload
+from loadtests.target_source import target_file_payload, target_of_payload
 from thresholds import Thresholds, load_thresholds
 
 DEFAULT_EXPORTER_PORT = EXPORTER_PORT
@@ -119,8 +119,25 @@ def plan_from(options: Namespace) -> LoadPlan:
         overrides["target_file"] = target_file_payload(spec)
         overrides["target"] = overrides["target_file"]["name"]
     if getattr(options, "firstbell_plan", None):
-        return load_plan(Path(options.firstbell_plan), overrides)
-    rates = parse_rates(getattr(options, "firstbell_rate", None) or DEFAULT_RATES)
-    if not rates:
-        raise PlanError("--rate: no persona has a rate; write e.g. --rate teacher=2,guardian=1")
-    return constant_plan(rates, float(getattr(options, "firstbell_duration", 60.0)), overrides)
+        plan = load_plan(Path(options.firstbell_plan), overrides)
+    else:
+        rates = parse_rates(getattr(options, "firstbell_rate", None) or DEFAULT_RATES)
+        if not rates:
+            raise PlanError("--rate: no persona has a rate; write e.g. --rate teacher=2,"
+                            "guardian=1")
+        plan = constant_plan(rates, float(getattr(options, "firstbell_duration", 60.0)),
+                             overrides)
+    if plan.target_file is not None:
+        _plays_every_persona(plan)
+    return plan
+
+
+def _plays_every_persona(plan: LoadPlan) -> None:
+    """A target file runs only the personas it plays: any other the plan sends would be
+    silently left out, and a GO would not say so (`firstbell run --drop-persona` says it)."""
+    played = target_of_payload(plan.target_file or {}).click_paths
+    missing = [p for p in plan.personas if p not in played and p not in plan.not_rehearsed]
+    if missing:
+        raise PlanError(f"target {plan.target!r} plays no {', '.join(missing)}, which the plan"
+                        f" sends; give --rate only for {', '.join(sorted(played))} (or run"
+                        " the day with `firstbell run … --drop-persona`)")

@@ -59,3 +59,17 @@ def test_every_host_of_a_target_file_passes_the_allowlist() -> None:
     with pytest.raises(TargetRefused, match=r"sis\.vendor\.example"):
         check_hosts({"hosts": ["127.0.0.1", "https://sis.vendor.example"]}, [])
     check_hosts({"hosts": ["https://sis.vendor.example"]}, ["sis.vendor.example"])
+
+
+def test_plain_locust_with_a_target_file_refuses_personas_it_does_not_play() -> None:
+    from argparse import Namespace
+
+    from loadtests.options import plan_from
+    from loadtests.plan import PlanError
+
+    with pytest.raises(PlanError, match="plays no teacher"):
+        plan_from(Namespace(firstbell_target_spec=str(PORTAL)))  # the default rates
+    plan = plan_from(Namespace(firstbell_target_spec=str(PORTAL),
+                               firstbell_rate="guardian=1,student=2", firstbell_duration=5))
+    assert plan.target == "staging_portal" and set(plan.personas) == {"guardian", "student"}
+    assert plan.target_file is not None and plan.target_file["name"] == "staging_portal"
