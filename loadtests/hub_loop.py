@@ -33,9 +33,8 @@ from loadtests.stats import Delta, Hub
 from loadtests.verdict import Evaluator, Interval
 from thresholds import Thresholds, latency_thresholds
 
-# Credentials are never written to run.json, whoever declares the option (plugins too).
-# Options never written to run.json: secrets, and the OneRoster clients (id:secret; the plan's
-# copy is recorded with the secrets masked)
+# Credentials are never written to run.json, whoever declares the option (plugins too): secrets,
+# and the OneRoster clients (id:secret; the plan's copy is recorded with the secrets masked).
 SECRET_OPTION = re.compile(r"_(token|secret|password|oneroster_client)$")
 log = logging.getLogger("firstbell")
 INTERVAL_SECONDS = 10.0
@@ -286,7 +285,24 @@ def recorded_plan(plan: LoadPlan) -> dict[str, Any]:
     """The plan as run.json records it: the OneRoster clients without their secrets."""
     data = plan.model_dump(mode="json")
     data["oneroster_clients"] = redacted(plan.oneroster_clients)
+    if data.get("target_file") is not None:
+        data["target_file"] = _masked_headers(data["target_file"])
     return data
+
+
+SECRET_HEADER = re.compile(r"auth|cookie|token|secret|key|password", re.I)
+
+
+def _masked_headers(value: Any) -> Any:
+    """A target file as run.json records it: header values that look like credentials (a
+    static API key a district wrote into its file) shown as ***."""
+    if isinstance(value, dict):
+        return {k: ({h: "***" if SECRET_HEADER.search(h) else v for h, v in v.items()}
+                    if k == "headers" and isinstance(v, dict) else _masked_headers(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked_headers(v) for v in value]
+    return value
 
 
 def _histograms(timings: Timings) -> dict[str, Any]:

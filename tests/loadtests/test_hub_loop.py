@@ -201,3 +201,16 @@ def test_oneroster_clients_are_recorded_without_secrets_and_the_sync_is_summed(
     assert "  oneroster sync: 3 pages, 1,500 rows, 1 full passes, 0 refused, 2 waited for a" \
         " slot" in report_lines(summary, tmp_path)
     loop.close()
+
+
+def test_run_json_masks_credential_headers_of_a_target_file() -> None:
+    """A static API key written into a target file's headers is not copied into run.json."""
+    from loadtests.hub_loop import recorded_plan
+    from loadtests.plan import build_plan
+
+    plan = build_plan({"stages": [{"seconds": 1, "rates": {"guardian": 1}}], "target_file": {
+        "personas": {"guardian": {"steps": [{"request": {"url": "/", "headers": {
+            "X-Api-Key": "k-123", "Authorization": "Basic abc", "Accept": "text/html"}}}]}}}})
+    headers = recorded_plan(plan)["target_file"]["personas"]["guardian"]["steps"][0][
+        "request"]["headers"]
+    assert headers == {"X-Api-Key": "***", "Authorization": "***", "Accept": "text/html"}
