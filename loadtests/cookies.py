@@ -7,11 +7,10 @@ carried by cookies (a target file with ``session: {carrier: cookie}``)."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
-
-_EPOCH_PAST = 1e9  # any expiry before 2001 is a deletion
 
 
 def set_cookie_headers(headers: Any) -> list[str]:
@@ -35,7 +34,7 @@ def parse_set_cookie(line: str) -> tuple[str, str, bool]:
             deleted = True
         elif key == "expires":
             with contextlib.suppress(TypeError, ValueError):
-                deleted = deleted or parsedate_to_datetime(arg.strip()).timestamp() < _EPOCH_PAST
+                deleted = deleted or parsedate_to_datetime(arg.strip()).timestamp() < time.time()
     return name.strip(), value.strip().strip('"'), deleted
 
 

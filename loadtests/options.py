@@ -15,7 +15,6 @@ from loadtests.plan import LoadPlan, PlanError, constant_plan, load_plan, parse_
 from loadtests.target_source import target_file_payload, target_of_payload
 from thresholds import Thresholds, load_thresholds
 
-DEFAULT_EXPORTER_PORT = EXPORTER_PORT
 DEFAULT_RATES = "teacher=1,student=1,guardian=1,clerk=0.2,district_admin=0.05"
 
 # option name -> (plan field it overrides, type); None values are left to the plan.
@@ -60,8 +59,8 @@ def add_arguments(parser: Any) -> None:
     add("--run-id", "FIRSTBELL_RUN_ID", "Run id (default: the run directory's name)",
         dest="firstbell_run_id")
     add("--exporter-port", "FIRSTBELL_EXPORTER_PORT", "Prometheus exporter port on the master"
-        f" ({DEFAULT_EXPORTER_PORT}; 0 any free port; -1 off)", dest="firstbell_exporter_port",
-        type=int, default=DEFAULT_EXPORTER_PORT)
+        f" ({EXPORTER_PORT}; 0 any free port; -1 off)", dest="firstbell_exporter_port",
+        type=int, default=EXPORTER_PORT)
     add("--exporter-host", "FIRSTBELL_EXPORTER_HOST", f"Exporter bind address ({LOOPBACK})",
         dest="firstbell_exporter_host", default=LOOPBACK)
     add("--probe-rate", "FIRSTBELL_PROBE_RATE", "Chance a session runs each probe it can"

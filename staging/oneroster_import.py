@@ -30,7 +30,6 @@ from fake_data.profile import DistrictInfo, Profile
 from fake_data.students import access_codes
 from fake_data.userpool import write_userpool
 from staging.config import SCHEMA
-from staging.oneroster_csv import MAX_ERRORS as MAX_ERRORS  # re-exported: the error cap
 from staging.oneroster_csv import Demographics, Reader, read_zip
 from staging.seed import Progress, SeedResult, seed_district
 

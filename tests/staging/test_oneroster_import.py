@@ -29,8 +29,8 @@ from fake_data.userpool import load_persona
 from kernel.errors import UserError
 from staging.app import create_app
 from staging.config import Settings
+from staging.oneroster_csv import MAX_ERRORS
 from staging.oneroster_import import (
-    MAX_ERRORS,
     Imported,
     read_oneroster,
     seed_import,
