@@ -45,6 +45,13 @@ def remember_userpool(pool: Path) -> None:
         control.save_state(dataclasses.replace(state, userpool=str(pool.resolve())))
 
 
+def forget_userpool() -> None:
+    """The running staging SIS now holds a district whose pool nobody wrote: forget the old."""
+    state = control.load_state()
+    if state is not None and state.userpool:
+        control.save_state(dataclasses.replace(state, userpool=None))
+
+
 def staging_userpool(target: str) -> Path | None:
     """The user pool of the district the local staging SIS (`firstbell staging up`) was seeded
     with, when `target` is that SIS and the pool is on disk; else None."""

@@ -39,7 +39,7 @@ from firstbell.districts import district_cache, remember_userpool
 from firstbell.plan_cmd import PlanRequest, computed_plan
 from firstbell.report.data import load as load_report
 from firstbell.report.render import write as write_report
-from firstbell.run_cmd import finish, prepare, spawn
+from firstbell.run_cmd import finish, pool_for, prepare, spawn
 from kernel.clock import hhmm
 from kernel.errors import EXIT_INTERRUPTED, UserError
 from kernel.ports import LOOPBACK
@@ -177,7 +177,7 @@ def _system(started: contextlib.ExitStack, target: str, userpool: Path | None, p
     if target:
         console.print(f"[1/5] district: not generated (external target {target})")
         console.print("[2/5] staging SIS: external, nothing seeded")
-        return target, userpool
+        return target, pool_for(target, userpool)
     folder = _district(profile, scale, seed, console)
     phases.lap("district")
     base_url = _staging(started, SeedRequest(profile, scale, seed), folder, console)

@@ -16,7 +16,7 @@ from firstbell.cli_options import (
     HISTORY_DAYS,
     seed_option,
 )
-from firstbell.districts import remember_userpool, userpool_of
+from firstbell.districts import forget_userpool, remember_userpool, userpool_of
 from kernel.errors import UserError
 from staging import control
 from staging.config import default
@@ -270,11 +270,16 @@ def import_cmd(
         out.print(f"Imported {zip_path.name} (OneRoster {imported.version}):", highlight=False)
         for table, rows in result.rows.items():
             out.print(f"  {table:<20} {rows:>10,}", highlight=False)
+    state = control.load_state()
+    ours = state is not None and url == state.database_url  # the running SIS's district
     if userpool_out is not None:
         counts = write_import_userpool(imported, userpool_out)
-        remember_userpool(userpool_out)
+        if ours:
+            remember_userpool(userpool_out)
         out.print(f"User pool in {userpool_out}: " + ", ".join(
             f"{persona} {n:,}" for persona, n in counts.items()), highlight=False)
+    elif ours and result.seeded:  # the pool remembered was the generated district's
+        forget_userpool()
 
 
 def _database_url(given: str) -> str:

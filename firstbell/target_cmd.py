@@ -16,7 +16,7 @@ from rich.markup import escape
 from fake_data.userpool import load_persona
 from firstbell.cli_options import SEED, STAGING_HOSTS, USERPOOL
 from firstbell.run_cmd import pool_for
-from kernel.errors import EXIT_EXPOSURE, UserError
+from kernel.errors import EXIT_CHECK_FAILED, EXIT_EXPOSURE, UserError
 from loadtests.identities import check_folder
 from loadtests.target_source import check_hosts
 from loadtests.targetfile.check_run import check_target, render
@@ -44,7 +44,9 @@ def record_cmd(
                               help="The day persona it plays (default: the persona's name)."),
     password: str = typer.Option("", "--password", envvar="FIRSTBELL_RECORD_PASSWORD",
                                  help="The password the recording logged in with (finds the"
-                                 " login; never written).", show_default=False),
+                                 " login; never written). Prefer the environment variable:"
+                                 " a command line shows in ps and the shell's history.",
+                                 show_default=False),
     username: str = typer.Option("", "--username", envvar="FIRSTBELL_RECORD_USERNAME",
                                  help="The username, if its field is not named like one."),
     name: str = typer.Option("", "--name", envvar="FIRSTBELL_TARGET_NAME",
@@ -109,7 +111,7 @@ def check_cmd(
     report = check_target(tf, target, identities, personas=wanted, seed=seed)
     Console(soft_wrap=True).print(escape(render(report)), highlight=False, end="")
     raise typer.Exit(EXIT_EXPOSURE if any(p.exposed for p in report.probes)
-                     else 0 if report.ok else 1)
+                     else 0 if report.ok else EXIT_CHECK_FAILED)
 
 
 def _identities(tf: TargetFile, base: Path, personas: list[str], userpool: Path | None,

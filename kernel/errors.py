@@ -1,10 +1,11 @@
 """User-facing errors and the exit codes every command shares: anything a user can cause ends
 as one clear paragraph and exit code 2; a run's verdict is 0 (GO), 3 (NO-GO) or 4 (a data
-exposure); Ctrl-C is 130."""
+exposure); a `target check` with a failed step is 1; Ctrl-C is 130."""
 
 from __future__ import annotations
 
 EXIT_GO = 0
+EXIT_CHECK_FAILED = 1  # `firstbell target check`: a step of a session failed
 USAGE_ERROR_EXIT = 2
 EXIT_NO_GO = 3
 EXIT_EXPOSURE = 4
