@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from firstbell.cli_options import DISTRICT_SCALE, DISTRICT_SEED
 from sis.rosariosis import control
 
 sis_app = typer.Typer(help="Third-party SIS products installed here to rehearse against.",
@@ -20,12 +21,14 @@ sis_app.add_typer(rosariosis_app, name="rosariosis")
 def up_cmd(
     source: Path = typer.Option(..., envvar="FIRSTBELL_ROSARIOSIS_SOURCE", show_default=False,
                                 help="The RosarioSIS release tarball or its unpacked folder."),
-    profile: str = typer.Option("small", envvar="FIRSTBELL_PROFILE", help="District profile."),
-    scale: float = typer.Option(1.0, envvar="FIRSTBELL_SCALE", help="Population multiplier."),
-    seed: int = typer.Option(42, envvar="FIRSTBELL_SEED", help="Random seed."),
-    port: int = typer.Option(8780, envvar="FIRSTBELL_PORT", help="HTTP port on 127.0.0.1 "
-                                                                 "(0: any free)."),
-    workers: int = typer.Option(4, envvar="FIRSTBELL_WORKERS",
+    # Its own default profile (a small district installs in seconds) and its own port and
+    # worker variables: FIRSTBELL_PORT and FIRSTBELL_WORKERS belong to `staging up`.
+    profile: str = typer.Option("small", "--profile", envvar="FIRSTBELL_PROFILE",
+                                help="District profile."),
+    scale: float = DISTRICT_SCALE, seed: int = DISTRICT_SEED,
+    port: int = typer.Option(8780, "--port", envvar="FIRSTBELL_ROSARIOSIS_PORT",
+                             help="HTTP port on 127.0.0.1 (0: any free)."),
+    workers: int = typer.Option(4, "--workers", envvar="FIRSTBELL_ROSARIOSIS_WORKERS", min=1,
                                 help="PHP worker processes (php-fpm pool or built-in server)."),
     builtin: bool = typer.Option(False, "--builtin/--no-builtin", envvar="FIRSTBELL_BUILTIN",
                                  help="PHP's built-in server even when php-fpm and nginx are "

@@ -26,8 +26,32 @@ def options(*path: str) -> dict[str, Any]:
             for flag in p.opts}
 
 
-SEEDED = [("district", "generate"), ("staging", "up"), ("staging", "seed"),
-          ("staging", "import"), ("plan",), ("run",), ("capacity",), ("rehearse",)]
+def _seeded() -> list[tuple[str, ...]]:
+    """Every command that takes a --seed (found, not listed: a new one is checked too)."""
+    import typer.main
+
+    from firstbell.cli import app
+
+    found = []
+    for name, cmd in _commands(typer.main.get_command(app)):
+        if any("--seed" in p.opts for p in getattr(cmd, "params", [])):
+            found.append(tuple(name.split()))
+    return found
+
+
+def _commands(command, path=()):
+    for name, sub in (getattr(command, "commands", None) or {}).items():
+        yield from _commands(sub, (*path, name))
+    if path:
+        yield " ".join(path), command
+
+
+SEEDED = _seeded()
+
+
+def test_the_seeded_commands_are_found() -> None:
+    assert {("district", "generate"), ("staging", "up"), ("run",), ("target", "check"),
+            ("sis", "rosariosis", "up")} <= set(SEEDED)
 
 
 @pytest.mark.parametrize("path", SEEDED, ids=" ".join)
@@ -57,22 +81,19 @@ def test_staging_up_defaults_are_the_staging_settings() -> None:
 
 
 @pytest.mark.parametrize("flag", ["--thresholds", "--userpool", "--staging-hosts",
-                                  "--exporter-port", "--master-port", "--oneroster-client"])
+                                  "--exporter-port", "--master-port", "--oneroster-client",
+                                  "--target-spec", "--drop-persona"])
 def test_a_shared_option_reads_the_same_everywhere(flag: str) -> None:
-    paths = [("run",), ("capacity",), ("worker",), ("rehearse",), ("monitor", "up"),
-             ("grafana", "publish"), ("monitoring", "generate")]
+    paths = [("run",), ("capacity",), ("worker",), ("rehearse",), ("prometheus", "up"),
+             ("grafana", "publish"), ("monitoring", "generate"), ("plan",),
+             ("target", "check")]
     shared = [options(*p)[flag] for p in paths if flag in options(*p)]
     assert len(shared) >= 2
     assert len({(o.envvar, o.default) for o in shared}) == 1
-    if flag != "--userpool":  # worker's and rehearse's pools say what they are for
+    if flag not in ("--userpool", "--target-spec"):  # worker's and rehearse's pools, and
+        # a worker's copy of the target file, say what they are for
         assert len({o.help for o in shared}) == 1
 
-
-def _commands(command, path=()):
-    for name, sub in (getattr(command, "commands", None) or {}).items():
-        yield from _commands(sub, (*path, name))
-    if path:
-        yield " ".join(path), command
 
 
 def test_every_command_summary_is_one_short_sentence() -> None:
