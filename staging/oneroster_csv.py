@@ -28,8 +28,8 @@ from typing import Any, NamedTuple
 from fake_data.export_oneroster import HEADERS, MANIFEST_FILES, RACE_COLUMNS, SEXES, USER_ROLES
 from kernel.errors import UserError
 from staging import oneroster_cells as cells
+from staging.oneroster_problems import Problems
 
-MAX_ERRORS = 50
 READ_ORDER = ("orgs", "academicSessions", "courses", "users", "roles", "demographics", "classes",
               "enrollments")
 NEEDED = {"1.1": {"orgs", "academicSessions", "courses", "users", "classes", "enrollments"}}
@@ -45,36 +45,6 @@ _REQUIRED = {  # the sheet's required columns (*)
     "demographics": ("sourcedId",),
     "roles": ("sourcedId", "userSourcedId", "roleType", "role", "orgSourcedId"),
 }
-
-
-class Problems:
-    """Every problem found, the first `MAX_ERRORS` in full, then how many more."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.shown: list[str] = []
-        self.more = 0
-
-    def add(self, where: str, why: str) -> None:
-        if len(self.shown) < MAX_ERRORS:
-            self.shown.append(f"{where}: {why}")
-        else:
-            self.more += 1
-
-    def cell(self, file: str, row: int, column: str, value: str, why: str) -> None:
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        self.add(f"{file}.csv row {row} column {column}", f"value '{shown}' — {why}")
-
-    def raise_any(self) -> None:
-        if not self.shown:
-            return
-        total = len(self.shown) + self.more
-        more = f"\n  … and {self.more} more" if self.more else ""
-        raise UserError(
-            f"{self.source}: {total} problem{'s' if total > 1 else ''}, nothing was loaded:\n"
-            + "\n".join(f"  {s}" for s in self.shown) + more
-            + "\nFix them in the district's export (or in the CSV files of the zip) and import "
-            "again.")
 
 
 def read_zip(path: Path) -> tuple[Reader, str]:

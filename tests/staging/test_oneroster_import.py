@@ -29,13 +29,13 @@ from fake_data.userpool import load_persona
 from kernel.errors import UserError
 from staging.app import create_app
 from staging.config import Settings
-from staging.oneroster_csv import MAX_ERRORS
 from staging.oneroster_import import (
     Imported,
     read_oneroster,
     seed_import,
     write_import_userpool,
 )
+from staging.oneroster_problems import MAX_ERRORS
 from staging.seed import SeedResult
 
 IMPORT_SEED = 7
