@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -98,7 +98,8 @@ class CheckBrowser:
                 data: Mapping[str, str] | str | None = None,
                 params: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None, token: str | bool | None = True,
-                check: Check | None = None, follow_redirects: bool = True) -> Response:
+                check: Check | None = None, follow_redirects: bool = True,
+                expect: Collection[int] = ()) -> Response:
         sent = dict(headers or {})
         bearer = self.token if token is True else (token or None)
         if bearer and self.spec.token_header:
@@ -187,11 +188,12 @@ class CheckBrowser:
               params: Mapping[str, Any] | None = None,
               data: Mapping[str, str] | str | None = None,
               headers: Mapping[str, str] | None = None,
-              follow_redirects: bool = True) -> Response:
+              follow_redirects: bool = True, denied: Collection[int] = DENIED) -> Response:
         r = self.request(method, endpoint, path, json=json, params=params, data=data,
                          headers=headers, token=token, follow_redirects=follow_redirects)
-        self.report.probes.append(ProbeResult(self.persona, probe, asked, r.status_code,
-                                              200 <= r.status_code < 300))
+        self.report.probes.append(ProbeResult(
+            self.persona, probe, asked, r.status_code,
+            r.status_code not in denied and 200 <= r.status_code < 300))
         return r
 
     def exposed(self, probe: str, endpoint: str, asked: str, status: int) -> None:
