@@ -47,7 +47,7 @@ from loadtests.identities import check_folder
 from loadtests.oneroster.spec import check_clients
 from loadtests.run_options import RunOptions
 from loadtests.rundir import default_run_dir, write_json
-from loadtests.target_source import target_of
+from loadtests.target_source import csv_pools, target_of
 from loadtests.targets_allowed import TargetRefused, check_target
 from scenarios.compute import ComputedPlan
 from thresholds import Thresholds
@@ -109,10 +109,13 @@ def prepare(request: PlanRequest,
     computed = request.compute()
     target_paths = target_of(computed.plan)
     userpool, clients = options.userpool, options.oneroster_client
+    # A target file's vendor CSV pools are read beside it, not from --userpool
+    vendor = set(csv_pools(computed.plan, options.target_spec))
     try:  # every input Locust would refuse, refused here before anything is written
         if userpool is not None or not options.expect_workers:  # remote workers bring their own
             check_folder(str(userpool) if userpool else None,
-                         target_paths.pools_for(computed.plan.personas))
+                         [p for p in target_paths.pools_for(computed.plan.personas)
+                          if p not in vendor])
         check_clients(clients.split(",") if clients else [],
                       options.staging_hosts.split(","))
     except ValueError as exc:

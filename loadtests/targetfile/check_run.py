@@ -54,6 +54,7 @@ class ProbeResult:
     asked: str
     status: int
     exposed: bool
+    denied: bool = False   # one of the probe's denied statuses
 
 
 @dataclass
@@ -191,9 +192,10 @@ class CheckBrowser:
               follow_redirects: bool = True, denied: Collection[int] = DENIED) -> Response:
         r = self.request(method, endpoint, path, json=json, params=params, data=data,
                          headers=headers, token=token, follow_redirects=follow_redirects)
+        status = r.status_code
         self.report.probes.append(ProbeResult(
-            self.persona, probe, asked, r.status_code,
-            r.status_code not in denied and 200 <= r.status_code < 300))
+            self.persona, probe, asked, status, status not in denied and 200 <= status < 300,
+            status in denied))
         return r
 
     def exposed(self, probe: str, endpoint: str, asked: str, status: int) -> None:
@@ -278,7 +280,10 @@ def render(report: CheckReport) -> str:
         if s.excerpt is not None:
             lines.append("       answer: " + s.excerpt.replace("\n", " "))
     for p in report.probes:
-        verdict = "EXPOSED" if p.exposed else ("denied" if p.status in DENIED else "inconclusive")
+        verdict = "EXPOSED" if p.exposed else ("denied" if p.denied else "inconclusive")
         lines.append(f"probe {p.probe} as {p.persona} ({p.asked}): {p.status} {verdict}")
-    lines.append("all steps passed" if report.ok else "some steps failed")
+    failed = not all(report.logins.values()) or any(s.failed for s in report.steps)
+    lines.append("some steps failed" if failed else "all steps passed")
+    if any(p.exposed for p in report.probes):
+        lines.append("a probe read data it must not: a data exposure")
     return "\n".join(lines) + "\n"

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from rec_helpers import all_text
-from support.locust_run import RunResult, run_locust
+from support.locust_run import RunResult, environment, run_locust
 from support.recorder import RecordFn
 from support.webapp import STUDENTS, USERS, Portal
 
@@ -97,6 +99,39 @@ def replay(folder: Path, portal: Portal, run_dir: Path, duration: int = 12) -> R
                       "--probe-rate", "1", timeout=120)
 
 
+SCENARIO = """
+name: portal-replay
+title: The family portal's guardians (5 seconds)
+rehearses: Guardians signing in to the family portal, every session probing.
+phase: steady_state
+day: "07:45-07:50"
+resolution: 1m
+speed: 60
+peak_rate: 3
+plan: {drain_seconds: 10}
+assumptions:
+  probe.rate: {value: 1.0, unit: share of sessions per eligible probe, source: "[E] all"}
+activities:
+  - name: guardians
+    persona: guardian
+    population: guardians
+    factors: [portal.activation, guardian.login_share]
+    windows: [{from: "07:45", to: "07:50"}]
+"""
+
+
+def run_day(folder: Path, portal: Portal, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`firstbell run` of a 5-second day with the target file; the CSV pool is its only
+    pool (no --userpool)."""
+    scenario = tmp_path / "portal-replay.yaml"
+    scenario.write_text(SCENARIO)
+    return subprocess.run(
+        [sys.executable, "-m", "firstbell.cli", "run", str(scenario), "--profile", "small",
+         "--target", portal.url, "--target-spec", str(folder), "--out",
+         str(tmp_path / "day"), "--exporter-port", "-1"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=environment())
+
+
 def own_students_only(portal: Portal) -> dict[str, set[int]]:
     """Every student page or grades call answered for a signed-in user was one of that user's
     students (or a probe's refusal); the students each user saw."""
@@ -153,6 +188,9 @@ def test_record_check_replay(portal: Portal, record_har: RecordFn, tmp_path: Pat
     code, check_out = check(folder, portal, capsys)
     assert code == 0, check_out
     assert set(own_students_only(portal)) == {BO}   # another identity than the recorded one
+    foreign, anonymous = _other_family_student(BO), _other_family_student(BO)
+    assert f"probe foreign_student as guardian (student {foreign}): 404 denied" in check_out
+    assert f"probe anonymous_student as guardian ({anonymous}): 302 denied" in check_out
 
     portal.seen.clear()
     run = replay(folder, portal, tmp_path / "run")
@@ -183,18 +221,22 @@ def test_idor_probe(portal: Portal, record_har: RecordFn, tmp_path: Path,
     portal.idor_vulnerable = True
     code, out = check(folder, portal, capsys)
     assert code == 4, out
-    assert f"student {_other_family_student(BO)}" in out
+    assert f"probe foreign_student as guardian (student {_other_family_student(BO)}): 200" \
+        " EXPOSED" in out and "all steps passed" in out and "data exposure" in out
     name = STUDENTS[_other_family_student(BO)]
     assert name not in out                        # never the payload
 
-    run = replay(folder, portal, tmp_path / "run", duration=6)
-    assert run.returncode == 4, run.output[-3000:]
+    day = run_day(folder, portal, tmp_path)
+    assert day.returncode == 4, (day.stdout + day.stderr)[-3000:]
+    run = RunResult(day.returncode, day.stdout + day.stderr, tmp_path / "day")
     exposures = run.lines("exposures.jsonl")
     assert exposures and {e["probe"] for e in exposures} == {"foreign_student"}
     for e in exposures:
         assert e["asked"] == f"student {_other_family_student(e['by'])}"
         assert e["status"] == 200
-    assert run.json("verdict.json")["gates"]["data_exposures"]["passed"] is False
+    verdict = run.json("verdict.json")
+    assert verdict["gates"]["data_exposures"]["passed"] is False
+    assert verdict["target"] == "portal" and verdict["exit_code"] == 4
     text = run_text(run.run_dir)
     assert not any(STUDENTS[s] in text for s in STUDENTS)   # no page was kept
     secrets_absent(secrets, text, run.output)
