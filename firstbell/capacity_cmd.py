@@ -53,7 +53,7 @@ from loadtests.identities import check_folder
 from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.run_options import RunOptions
 from loadtests.rundir import default_run_dir, write_json
-from loadtests.target_source import target_of
+from loadtests.target_source import csv_pools, target_of
 from scenarios.compute import ComputedPlan, apportion
 
 # A step's sessions still in flight when its rate ends are given this long to finish: the step
@@ -312,7 +312,7 @@ def capacity(
                       drop=drop).compute()
     probe = probe_of(probe_day)
     levels = _sweep_levels(sweep_users, probe, scenario, sweep)
-    _check_pools(userpool, probe_day, probe, sweep)
+    _check_pools(userpool, probe_day, probe, sweep, target_spec)
     root = new_run_dir(out or default_run_dir("capacity"))
     stepping = Stepping(start or probe.start, factor, resolution,
                         step_seconds or probe.step_seconds, max_rate, max_steps)
@@ -353,12 +353,15 @@ def _sweep_levels(sweep_users: str, probe: Probe, scenario: str,
 
 
 def _check_pools(userpool: Path | None, probe_day: ComputedPlan, probe: Probe,
-                 sweep: bool) -> None:
-    """A user pool file for every persona the steps (and the sweeps) send, or a UserError."""
+                 sweep: bool, target_spec: Path | None = None) -> None:
+    """A user pool file for every persona the steps (and the sweeps) send (a target file's
+    vendor CSV pools are read beside it instead), or a UserError."""
     personas = sorted(set(probe.mix) | set(probe.sweep_personas if sweep else {}))
+    vendor = set(csv_pools(probe_day.plan, target_spec))
     try:
         check_folder(str(userpool) if userpool else None,
-                     target_of(probe_day.plan).pools_for(personas))
+                     [p for p in target_of(probe_day.plan).pools_for(personas)
+                      if p not in vendor])
     except ValueError as exc:
         raise UserError(str(exc)) from None
 
