@@ -207,6 +207,9 @@ def test_record_check_replay(portal: Portal, record_har: RecordFn, tmp_path: Pat
     print(f"\nreplay rotate_csrf={rotate}: {measured}, identities {len(saw)}")
     secrets_absent(secrets, all_text(folder), recorded_out, check_out, run.output,
                    run_text(run.run_dir))
+    # nor the pool's passwords (they stay in accounts.csv)
+    secrets_absent({USERS[u].password for u in POOL}, check_out, run.output,
+                   run_text(run.run_dir))
 
 
 def test_idor_probe(portal: Portal, record_har: RecordFn, tmp_path: Path,
