@@ -12,7 +12,7 @@ synchronous browser, so a path is checked against a real SIS without a load gene
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, TypeVar
 
@@ -127,14 +127,16 @@ class Browser(Protocol):
                 params: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None,
                 token: str | bool | None = True, check: Check | None = None,
-                follow_redirects: bool = True) -> Response:
+                follow_redirects: bool = True, expect: Collection[int] = ()) -> Response:
         """Send one request. `endpoint` is the bounded label (``portal.grades``): its group is
         the part before the dot. `token=True` sends this session's credentials (its token, and
         its cookies when the target's session is carried by cookies), None sends none, a
         string sends that token (another session's) and no cookies. A failed check marks the
         request failed. `data` is a form (a mapping) or a raw body (text). With
         `follow_redirects=False` a redirect is the answer (target files record each hop as
-        its own step)."""
+        its own step). `expect` names the statuses `check` accepts (a target file's
+        ``status: [303]``): when given, the check judges every answer, so an expected 3xx or
+        4xx that passes it is a success and any other status fails it."""
         ...
 
     def get(self, endpoint: str, path: str, **kw: Any) -> Response: ...
@@ -202,8 +204,9 @@ class Browser(Protocol):
               params: Mapping[str, Any] | None = None,
               data: Mapping[str, str] | str | None = None,
               headers: Mapping[str, str] | None = None,
-              follow_redirects: bool = True) -> Response:
-        """Ask for something this session must NOT get. A refusal (401, 403, 404) is the
+              follow_redirects: bool = True, denied: Collection[int] = DENIED) -> Response:
+        """Ask for something this session must NOT get. A refusal (`denied`: 401, 403, 404
+        unless the probe declares its own, e.g. a redirect to the login page) is the
         expected answer; any 2xx is a data exposure, recorded with what was asked (`asked`,
         e.g. ``student 123``) and by whom, never with the payload."""
         ...

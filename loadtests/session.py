@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar, cast
 
 import gevent
@@ -79,7 +79,8 @@ class EngineBrowser:
                 headers: Mapping[str, str] | None = None, token: str | bool | None = True,
                 check: Check | None = None, name: str | None = None,
                 timeout: float | None = None, expect_denied: bool = False,
-                follow_redirects: bool = True) -> Response:
+                follow_redirects: bool = True, expect: Collection[int] = (),
+                denied: Collection[int] = DENIED) -> Response:
         sent_headers = dict(headers or {})
         bearer = self.token if token is True else (token or None)
         if bearer and self.spec.token_header:
@@ -106,12 +107,12 @@ class EngineBrowser:
             if timeout is None:
                 with self.client.request(method, path, name=name or endpoint,
                                          catch_response=True, **kwargs) as response:
-                    outcome = self._judge(response, check, expect_denied)
+                    outcome = self._judge(response, check, expect_denied, expect, denied)
             else:
                 with gevent.Timeout(timeout, GaveUp), \
                         self.client.request(method, path, name=name or endpoint,
                                             catch_response=True, **kwargs) as response:
-                    outcome = self._judge(response, check, expect_denied)
+                    outcome = self._judge(response, check, expect_denied, expect, denied)
         except GaveUp:
             response, outcome = NoAnswer(), "gave_up"
         if jar is not None:
@@ -124,21 +125,28 @@ class EngineBrowser:
             self.recorder.count(key("checks_failed", self.persona, endpoint))
         return response
 
-    def _judge(self, response: Any, check: Check | None, expect_denied: bool) -> str:
+    def _judge(self, response: Any, check: Check | None, expect_denied: bool,
+               expect: Collection[int] = (), denied: Collection[int] = DENIED) -> str:
         status = response.status_code
         if expect_denied:
-            if status in DENIED:
+            if status in denied:
                 response.success()  # a refusal is the right answer to a probe
                 return "ok"
             if 200 <= status < 300:
                 response.failure("data exposure: a probe was answered")
                 return "exposed"
             return "ok"  # any other answer (5xx) stays a failure by its status
-        if check is not None and 200 <= status < 300:
+        if check is not None and (200 <= status < 300 or status in expect
+                                  or (expect and 300 <= status < 400)):
+            # With `expect` the check also judges redirects and the statuses it expects: an
+            # expected 303 or 404 is a success (Locust marks a 4xx failed), an unexpected 302
+            # (a session sent back to the login page) a failed check.
             problem = check(response)
             if problem:
                 response.failure(f"check failed: {problem}")
                 return "check_failed"
+            if expect:
+                response.success()
         return "ok"
 
     def get(self, endpoint: str, path: str, **kw: Any) -> Response:
@@ -254,16 +262,16 @@ class EngineBrowser:
               params: Mapping[str, Any] | None = None,
               data: Mapping[str, str] | str | None = None,
               headers: Mapping[str, str] | None = None,
-              follow_redirects: bool = True) -> Response:
+              follow_redirects: bool = True, denied: Collection[int] = DENIED) -> Response:
         response: Any = self.request(method, endpoint, path, json=json, params=params,
                                      data=data, headers=headers, token=token,
                                      name=f"probe:{probe}", expect_denied=True,
-                                     follow_redirects=follow_redirects)
+                                     follow_redirects=follow_redirects, denied=denied)
         status = response.status_code
-        if 200 <= status < 300:
-            self.exposed(probe, endpoint, asked, status)
-        elif status in DENIED:
+        if status in denied:
             self.recorder.count(key("probes", probe, "denied"))
+        elif 200 <= status < 300:
+            self.exposed(probe, endpoint, asked, status)
         else:
             self.recorder.count(key("probes", probe, "inconclusive"))
         return response

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -54,6 +54,7 @@ class ProbeResult:
     asked: str
     status: int
     exposed: bool
+    denied: bool = False   # one of the probe's denied statuses
 
 
 @dataclass
@@ -98,7 +99,8 @@ class CheckBrowser:
                 data: Mapping[str, str] | str | None = None,
                 params: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None, token: str | bool | None = True,
-                check: Check | None = None, follow_redirects: bool = True) -> Response:
+                check: Check | None = None, follow_redirects: bool = True,
+                expect: Collection[int] = ()) -> Response:
         sent = dict(headers or {})
         bearer = self.token if token is True else (token or None)
         if bearer and self.spec.token_header:
@@ -187,11 +189,13 @@ class CheckBrowser:
               params: Mapping[str, Any] | None = None,
               data: Mapping[str, str] | str | None = None,
               headers: Mapping[str, str] | None = None,
-              follow_redirects: bool = True) -> Response:
+              follow_redirects: bool = True, denied: Collection[int] = DENIED) -> Response:
         r = self.request(method, endpoint, path, json=json, params=params, data=data,
                          headers=headers, token=token, follow_redirects=follow_redirects)
-        self.report.probes.append(ProbeResult(self.persona, probe, asked, r.status_code,
-                                              200 <= r.status_code < 300))
+        status = r.status_code
+        self.report.probes.append(ProbeResult(
+            self.persona, probe, asked, status, status not in denied and 200 <= status < 300,
+            status in denied))
         return r
 
     def exposed(self, probe: str, endpoint: str, asked: str, status: int) -> None:
@@ -276,7 +280,10 @@ def render(report: CheckReport) -> str:
         if s.excerpt is not None:
             lines.append("       answer: " + s.excerpt.replace("\n", " "))
     for p in report.probes:
-        verdict = "EXPOSED" if p.exposed else ("denied" if p.status in DENIED else "inconclusive")
+        verdict = "EXPOSED" if p.exposed else ("denied" if p.denied else "inconclusive")
         lines.append(f"probe {p.probe} as {p.persona} ({p.asked}): {p.status} {verdict}")
-    lines.append("all steps passed" if report.ok else "some steps failed")
+    failed = not all(report.logins.values()) or any(s.failed for s in report.steps)
+    lines.append("some steps failed" if failed else "all steps passed")
+    if any(p.exposed for p in report.probes):
+        lines.append("a probe read data it must not: a data exposure")
     return "\n".join(lines) + "\n"

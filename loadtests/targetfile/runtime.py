@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from loadtests.browser import Browser, ClickPath, LoginAttempt, LoginSpec, Response
+from loadtests.browser import DENIED, Browser, ClickPath, LoginAttempt, LoginSpec, Response
 from loadtests.targetfile.checks import Judge, compile_check
 from loadtests.targetfile.extract import MISSING, Extractor, compile_extract
 from loadtests.targetfile.model import (
@@ -294,7 +294,7 @@ class Runner:
             return problem
         r = browser.request(step.request.method, step.label, kw.pop("path"),
                             token=True if own else None, check=check,
-                            follow_redirects=False, **kw)
+                            follow_redirects=False, expect=step.statuses, **kw)
         failed = bool(seen[0]) if seen else bool(judge(r, ctx))
         if not failed:
             rng = browser.rng
@@ -440,7 +440,7 @@ class Runner:
         path = kw.pop("path")
         if not markers:
             browser.probe(p.name, p.request.method, p.label, path, asked=asked, token=token,
-                          follow_redirects=False, **kw)
+                          follow_redirects=False, denied=p.denied, **kw)
             return
         r = browser.request(p.request.method, p.label, path, token=token,
                             follow_redirects=False, **kw)
@@ -486,6 +486,7 @@ class CProbe:
     pool: str | None
     asked: Template | None
     absent: tuple[Template, ...]
+    denied: frozenset[int] = DENIED
 
     @classmethod
     def of(cls, name: str, p: Probe) -> CProbe:
@@ -496,7 +497,8 @@ class CProbe:
                    compile_template(other.avoid) if other and other.avoid else None,
                    other.pool if other else None,
                    compile_template(p.asked) if p.asked is not None else None,
-                   tuple(compile_template(a) for a in p.denied.absent))
+                   tuple(compile_template(a) for a in p.denied.absent),
+                   frozenset(p.denied.status))
 
 
 def _walk(steps: list[Any]) -> list[Any]:

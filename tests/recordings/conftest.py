@@ -20,10 +20,11 @@ def _portal_server() -> Iterator[Portal]:
 
 @pytest.fixture
 def portal(_portal_server: Portal) -> Portal:
-    """The running portal, switches off, request log empty."""
+    """The running portal, switches off, request logs empty."""
     _portal_server.rotate_csrf = False
     _portal_server.idor_vulnerable = False
     _portal_server.log.clear()
+    _portal_server.seen.clear()
     return _portal_server
 
 

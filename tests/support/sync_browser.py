@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -108,7 +108,7 @@ class SyncBrowser:
                 params: Mapping[str, Any] | None = None,
                 headers: Mapping[str, str] | None = None, token: str | bool | None = True,
                 check: Check | None = None, probe: str | None = None,
-                follow_redirects: bool = True) -> Response:
+                follow_redirects: bool = True, expect: Collection[int] = ()) -> Response:
         sent = dict(headers or {})
         bearer = self.token if token is True else (token or None)
         if bearer and self.spec.token_header:
@@ -233,12 +233,12 @@ class SyncBrowser:
               params: Mapping[str, Any] | None = None,
               data: Mapping[str, str] | str | None = None,
               headers: Mapping[str, str] | None = None,
-              follow_redirects: bool = True) -> Response:
+              follow_redirects: bool = True, denied: Collection[int] = DENIED) -> Response:
         r = self.request(method, endpoint, path, json=json, params=params, token=token,
                          probe=probe, data=data, headers=headers,
                          follow_redirects=follow_redirects)
         self.outcomes.append(Outcome(probe, endpoint, asked, r.status_code))
-        if 200 <= r.status_code < 300:
+        if r.status_code not in denied and 200 <= r.status_code < 300:
             self.exposed(probe, endpoint, asked, r.status_code)
         return r
 

@@ -16,7 +16,8 @@ family's child is shown instead of 404). `USERS` lists the accounts; their stude
 
 Start it with `serve()` (a context manager: `support.sis_server.serve` runs it on 127.0.0.1);
 the ``portal`` fixture in ``tests/recordings/conftest.py`` yields a running one with the
-switches reset. Every request is recorded in ``Portal.log`` as (method, path, status).
+switches reset. Every request is recorded in ``Portal.log`` as (method, path, status), and in
+``Portal.seen`` as (the signed-in user it was answered for or None, method, path, status).
 """
 
 from __future__ import annotations
@@ -46,8 +47,19 @@ class Account:
 USERS = {
     "ada.parent@example.org": Account("Ada-Secret-pw-7391", (4711, 4712)),
     "bo.parent@example.org": Account("Bo-Secret-pw-2288", (5820,)),
+    "cy.parent@example.org": Account("Cy-Secret-pw-5106", (6930, 6931)),
+    "di.parent@example.org": Account("Di-Secret-pw-8843", (7040,)),
+    "ed.parent@example.org": Account("Ed-Secret-pw-1175", (8150, 8151)),
+    "flo.parent@example.org": Account("Flo-Secret-pw-3362", (9260,)),
 }
-STUDENTS = {4711: "Ada Junior", 4712: "Ada Minor", 5820: "Bo Junior"}
+STUDENTS = {4711: "Ada Junior", 4712: "Ada Minor", 5820: "Bo Junior", 6930: "Cy Junior",
+            6931: "Cy Minor", 7040: "Di Junior", 8150: "Ed Junior", 8151: "Ed Minor",
+            9260: "Flo Junior"}
+# More families, so a replay at a few sessions per second has identities to spare.
+for _n in range(1, 6):
+    USERS[f"family{_n}.parent@example.org"] = Account(f"Family{_n}-Secret-pw-{4000 + _n}",
+                                                      (10000 + 10 * _n,))
+    STUDENTS[10000 + 10 * _n] = f"Family{_n} Junior"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 
@@ -66,6 +78,7 @@ class Portal:
     idor_vulnerable: bool = False
     sessions: dict[str, Session] = field(default_factory=dict)
     log: list[tuple[str, str, int]] = field(default_factory=list)
+    seen: list[tuple[str | None, str, str, int]] = field(default_factory=list)
     url: str = ""
 
     def token(self, session: Session) -> str:
@@ -87,8 +100,11 @@ def create_app(portal: Portal) -> FastAPI:
 
     @app.middleware("http")
     async def record(request: Request, call_next: Any) -> Response:
+        session = portal.sessions.get(request.cookies.get(COOKIE, ""))
+        user = session.user if session is not None else None
         response = await call_next(request)
         portal.log.append((request.method, request.url.path, response.status_code))
+        portal.seen.append((user, request.method, request.url.path, response.status_code))
         return response
 
     async def form_of(request: Request) -> dict[str, str]:
