@@ -15,6 +15,8 @@ from support.locust_run import RunResult, run_locust
 from support.sis_server import serve
 from support.sisdb import ADMIN_TOKEN, query, staging_settings
 
+from firstbell.report import data as report_data
+from firstbell.report import render
 from staging.app import create_app
 
 pytestmark = pytest.mark.postgres
@@ -67,6 +69,11 @@ def test_failed_logins_come_back_and_amplify(seeded_url: str) -> None:
     assert arrivals["started"] == arrivals["scheduled"] - arrivals["dropped"]
     assert a["plan"]["bound"] == {"sessions_per_person": 3.0, "attempts_per_person": 6.0}
     assert "sessions and" in result.output and "login attempts per person" in result.output
+    # the report shows the measured amplification beside the plan's
+    data = report_data.load(result.run_dir)
+    assert f"{a['attempts_per_person']:.2f} login attempts per person measured" \
+        in render.markdown(data)
+    assert "what each person cost" in render.html(data, "runbooks")
 
 
 def test_without_faults_a_person_is_one_session(staging_url: str) -> None:
