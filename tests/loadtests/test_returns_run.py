@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 from support.locust_run import RunResult, run_locust
-from support.sis_server import serve
+from support.sis_server import free_port, serve
 from support.sisdb import ADMIN_TOKEN, query, staging_settings
 
 from firstbell.report import data as report_data
@@ -29,11 +29,11 @@ PLAN = {"scenario": "returns", "speed": 60, "think_scale": 0.02, "probe_rate": 0
         "stages": [{"seconds": 16, "rates": {"student": 2}, "label": "bell"}]}
 
 
-def _run(url: str, **knobs: Any) -> RunResult:
+def _run(url: str, *args: str, **knobs: Any) -> RunResult:
     out = Path(tempfile.mkdtemp(prefix="firstbell-returns-")) / "run"
     plan = out.parent / "plan.yaml"
     plan.write_text(yaml.safe_dump({**PLAN, **knobs}), encoding="utf-8")
-    return run_locust(url, out, "--userpool", str(USERPOOL[0]), "--plan", str(plan))
+    return run_locust(url, out, "--userpool", str(USERPOOL[0]), "--plan", str(plan), *args)
 
 
 USERPOOL: list[Path] = []
@@ -74,6 +74,24 @@ def test_failed_logins_come_back_and_amplify(seeded_url: str) -> None:
     assert f"{a['attempts_per_person']:.2f} login attempts per person measured" \
         in render.markdown(data)
     assert "what each person cost" in render.html(data, "runbooks")
+
+
+def test_each_load_process_sends_its_own_people_back(seeded_url: str) -> None:
+    port = str(free_port())
+    with serve(create_app(staging_settings(fault_error_rate="auth=1"), seeded_url)) as url:
+        try:
+            result = _run(url, "--processes", "2", "--master-bind-port", port,
+                          "--master-port", port)
+        finally:
+            httpx.delete(f"{url}/admin/faults", headers={"X-Admin-Token": ADMIN_TOKEN})
+    assert result.returncode in (0, 3), result.output[-3000:]
+    s = result.summary
+    a = s["amplification"]
+    assert s["finals"] == [0, 1] and a["people"] == s["arrivals"]["student"]["started"] > 10
+    assert a["sessions_per_person"] > 1.4 and a["attempts_per_person"] > 2.5, a
+    workers = [result.json(f"worker-{i}.json")["counters"] for i in (0, 1)]
+    assert all(w.get("returns|student|started", 0) > 0 for w in workers), workers
+    assert a["returns"] == sum(w.get("returns|student|started", 0) for w in workers)
 
 
 def test_without_faults_a_person_is_one_session(staging_url: str) -> None:
