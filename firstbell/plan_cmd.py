@@ -180,9 +180,9 @@ def _demand(c: ComputedPlan) -> Table:
                   " login)", title_justify="left")
     for name in ("", "sessions per person", "login attempts per person", "sessions",
                  "login attempts", "peak attempts /s"):
-        table.add_column(name, justify="left" if not name else "right")
+        table.add_column(name, justify="left" if not name else "right", no_wrap=not name)
     labels = {"without_retries": "without retries (each person once)",
-              "typos": "with the ledger's typos, no failures (expected)",
+              "typos": "with typos, no failure (expected)",
               "every_login_fails": "if every login fails (the most)"}
     for name, row in d["rows"].items():
         table.add_row(labels[name], f"{row['sessions_per_person']:.2f}",

@@ -4,6 +4,7 @@ end, and the plan's expected amplification is what the docs say."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import statistics
@@ -11,6 +12,7 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 import yaml
 from gevent.queue import Queue
 
@@ -130,3 +132,25 @@ def test_the_ledger_lines_become_plan_knobs() -> None:
                        ("login.typo_rate", "typo_rate")):
         assert PLAN_ASSUMPTIONS[name][0] == knob
         assert ledger[name]["source"].startswith(("[S]", "[E]")), name
+
+
+def test_firstbell_plan_shows_the_demand_with_and_without_retries() -> None:
+    from typer.testing import CliRunner
+
+    from firstbell.cli import app
+    args = ["plan", "attendance-spike", "--scale", "0.1", "--assume", "login.typo_rate=0.5"]
+    shown = CliRunner().invoke(app, args, terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "Demand with and without retries" in shown.output
+    assert "without retries (each person once)" in shown.output
+    assert "if every login fails (the most)" in shown.output
+    as_json = CliRunner().invoke(app, [*args, "--json"])
+    retries = json.loads(as_json.output)["retries"]
+    rows = retries["rows"]
+    assert retries["typo_rate"] == 0.5 and retries["max_returns"] == 2
+    first = rows["without_retries"]
+    assert first["sessions"] == first["login_attempts"]
+    # typed passwords: 1 + p + p² per attempt; the bound: 3 sessions of 3 attempts each
+    assert rows["typos"]["attempts_per_person"] > 1.75
+    assert rows["every_login_fails"]["login_attempts"] == pytest.approx(
+        first["sessions"] * 3 * 3 * 1.75, rel=1e-3)
