@@ -50,7 +50,7 @@ from loadtests.provisioning import (
     session_estimate,
     users_needed,
 )
-from loadtests.returns import RETURN_OUTCOMES, return_delay_seconds
+from loadtests.returns import send_back
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.session import EngineBrowser
 from loadtests.stats import Delta, Recorder, key
@@ -376,19 +376,11 @@ class Engine:
     def _send_back(self, ticket: Ticket, row: int, browser: EngineBrowser) -> bool:
         """A person whose login failed comes back later as the same identity, held for them
         meanwhile (`loadtests.returns`): True when a return is scheduled."""
-        plan, persona = self.plan, ticket.persona
-        if (ticket.closed or browser.login_failed not in RETURN_OUTCOMES
-                or ticket.returns >= plan.max_returns):
-            return False
-        delay = return_delay_seconds(browser.rng, plan)
-        due = time.perf_counter() + delay
-        if due > self.t0_perf + plan.duration:  # after the plan's end: the run is over for them
-            self.recorder.count(key("returns", persona, "dropped"))
-            return False
-        self.recorder.count(key("returns", persona, "scheduled"))
-        gevent.spawn_later(delay, self.queue.put,
-                           Ticket(persona, due, row=row, returns=ticket.returns + 1))
-        return True
+        return send_back(self.plan, ticket, row, browser.login_failed, browser.rng,
+                         now=time.perf_counter(), t0_perf=self.t0_perf,
+                         record=self.recorder.count,
+                         later=lambda delay, back: gevent.spawn_later(delay, self.queue.put,
+                                                                      back))
 
     def _keys_for(self, persona: str) -> dict[str, str]:
         names = {o: key("sessions", persona, o)

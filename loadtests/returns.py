@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from typing import Any
 
+from loadtests.feeding import Ticket
 from loadtests.plan import LoadPlan
+from loadtests.stats import key
 
 MAX_TYPOS = 3  # wrong passwords a person types in one login before giving up this visit
 # How a failed login ends the session in a way that sends the person back later
@@ -32,6 +35,25 @@ def return_delay_seconds(rng: random.Random, plan: LoadPlan) -> float:
     simulated = rng.lognormvariate(math.log(plan.return_delay_median_minutes * 60.0),
                                    plan.return_delay_sigma)
     return simulated / plan.speed
+
+
+def send_back(plan: LoadPlan, ticket: Ticket, row: int, failed: str | None,
+              rng: random.Random, *, now: float, t0_perf: float,
+              record: Callable[[str], None],
+              later: Callable[[float, Ticket], None]) -> bool:
+    """After a session: if its login failed in a way that sends the person back, and they
+    have returns left, queue their return (`later(delay, ticket)`, the same identity `row`)
+    and say True; a return due after the plan's end is dropped and counted instead."""
+    if ticket.closed or failed not in RETURN_OUTCOMES or ticket.returns >= plan.max_returns:
+        return False
+    delay = return_delay_seconds(rng, plan)
+    due = now + delay
+    if due > t0_perf + plan.duration:  # after the plan's end: the run is over for them
+        record(key("returns", ticket.persona, "dropped"))
+        return False
+    record(key("returns", ticket.persona, "scheduled"))
+    later(delay, Ticket(ticket.persona, due, row=row, returns=ticket.returns + 1))
+    return True
 
 
 def typo_password(password: str) -> str:

@@ -14,12 +14,17 @@ from typing import Any
 
 import pytest
 import yaml
-from gevent.queue import Queue
 
-from loadtests.engine import Engine
 from loadtests.feeding import Ticket
 from loadtests.plan import build_plan
-from loadtests.returns import MAX_TYPOS, measured, planned, return_delay_seconds, typo_password
+from loadtests.returns import (
+    MAX_TYPOS,
+    measured,
+    planned,
+    return_delay_seconds,
+    send_back,
+    typo_password,
+)
 from loadtests.stats import Recorder
 from scenarios.compute import PLAN_ASSUMPTIONS
 from scenarios.model import DEFAULTS_FILE
@@ -49,8 +54,23 @@ def pytest_approx(value: float, rel: float) -> Any:
     return pytest.approx(value, rel=rel)
 
 
-def _engine(p: Any, t0: float) -> Any:
-    return SimpleNamespace(plan=p, recorder=Recorder(), t0_perf=t0, queue=Queue())
+class _Engine:
+    """What `send_back` needs of a load process: its plan, counts and queue (returns come
+    back at once here, their delay kept with them)."""
+
+    def __init__(self, p: Any, t0: float) -> None:
+        self.plan, self.t0_perf, self.recorder = p, t0, Recorder()
+        self.queue: list[tuple[float, Ticket]] = []
+
+    def back(self, ticket: Ticket, row: int, browser: Any) -> bool:
+        return send_back(self.plan, ticket, row, browser.login_failed, browser.rng,
+                         now=time.perf_counter(), t0_perf=self.t0_perf,
+                         record=self.recorder.count,
+                         later=lambda delay, t: self.queue.append((delay, t)))
+
+
+def _engine(p: Any, t0: float) -> _Engine:
+    return _Engine(p, t0)
 
 
 def _browser(outcome: str | None, seed: int = 1) -> Any:
@@ -67,8 +87,8 @@ def test_a_failed_person_comes_back_as_the_same_identity_at_most_max_returns_tim
         while ticket is not None:  # every login fails: the person asks to come back
             assert ticket.row == row and ticket.returns == sessions.get(row, 0)
             sessions[row] = sessions.get(row, 0) + 1
-            sent = Engine._send_back(engine, ticket, row, _browser("gave_up", row * 10 + 1))
-            ticket = engine.queue.get(timeout=5) if sent else None
+            sent = engine.back(ticket, row, _browser("gave_up", row * 10 + 1))
+            ticket = engine.queue.pop()[1] if sent else None
     assert sessions == dict.fromkeys(range(20), 3)  # the first visit and 2 returns, no more
     assert engine.recorder.delta.counters == {"returns|student|scheduled": 40}
 
@@ -77,26 +97,27 @@ def test_no_return_for_a_success_a_refusal_a_closed_loop_session_or_after_the_en
     p = plan(speed=60, max_returns=2)
     engine = _engine(p, time.perf_counter())
     ticket = Ticket("student", time.perf_counter(), row=3)
-    assert not Engine._send_back(engine, ticket, 3, _browser(None))
-    assert not Engine._send_back(engine, ticket, 3, _browser("refused"))
-    assert not Engine._send_back(engine, ticket._replace(closed=True), 3, _browser("locked"))
-    assert not Engine._send_back(engine, ticket._replace(returns=2), 3, _browser("locked"))
+    assert not engine.back(ticket, 3, _browser(None))
+    assert not engine.back(ticket, 3, _browser("refused"))
+    assert not engine.back(ticket._replace(closed=True), 3, _browser("locked"))
+    assert not engine.back(ticket._replace(returns=2), 3, _browser("locked"))
     assert engine.recorder.delta.counters == {}
     # the plan ends in 600 s; a return 3 simulated minutes (180 s) later is past it: dropped
     late = _engine(p, time.perf_counter() - 599)
-    assert not Engine._send_back(late, ticket, 3, _browser("gave_up"))
+    assert not late.back(ticket, 3, _browser("gave_up"))
     assert late.recorder.delta.counters == {"returns|student|dropped": 1}
-    assert late.queue.empty()
+    assert not late.queue
     for outcome in ("gave_up", "locked", "typo"):
-        assert Engine._send_back(_engine(p, time.perf_counter()), ticket, 3, _browser(outcome))
+        assert _engine(p, time.perf_counter()).back(ticket, 3, _browser(outcome))
 
 
 def test_a_return_is_the_same_person_with_the_next_count() -> None:
     p = plan(speed=6000, max_returns=3, return_delay_median_minutes=1, return_delay_sigma=0)
     engine = _engine(p, time.perf_counter())
-    assert Engine._send_back(engine, Ticket("student", 0.0, row=9, returns=1), 9,
+    assert engine.back(Ticket("student", 0.0, row=9, returns=1), 9,
                              _browser("locked"))
-    back = engine.queue.get(timeout=1)
+    delay, back = engine.queue.pop()
+    assert delay == pytest.approx(60 / 6000)  # sigma 0: exactly the median, 1 simulated min
     assert (back.persona, back.row, back.returns, back.closed) == ("student", 9, 2, False)
 
 
