@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -30,6 +31,7 @@ from firstbell.cli_options import (
 from kernel.clock import hhmm
 from kernel.durations import seconds
 from kernel.errors import UserError
+from loadtests.returns import planned
 from loadtests.rundir import write_json
 from loadtests.target_source import target_file_payload, target_of_payload
 from scenarios.compute import ComputedPlan, compute
@@ -120,7 +122,7 @@ def plan(
         except OSError as exc:
             raise UserError(f"option --out: cannot write {out} ({exc.strerror})") from None
     if as_json:
-        typer.echo(json.dumps(computed.as_json(), indent=1))
+        typer.echo(json.dumps({**computed.as_json(), "retries": demand(computed)}, indent=1))
         return
     render(computed, Console(width=120), step)
 
@@ -148,7 +150,46 @@ def render(c: ComputedPlan, console: Console, step: float | None = None) -> None
     if c.plan.not_rehearsed:
         console.print(f"Not rehearsed: target {c.plan.target} plays no"
                       f" {', '.join(c.plan.not_rehearsed)} (--drop-persona).", highlight=False)
+    console.print(_demand(c))
     console.print(_ledger(c))
+
+
+def demand(c: ComputedPlan) -> dict[str, Any]:
+    """The plan's demand without and with retries (`loadtests.returns.planned`): sessions of
+    the simulated day, login attempts, and the peak rate of login attempts, for the people
+    the day sends once each (first visits); with the ledger's typo rate and no failure; and
+    the most they can cost if every login fails (each session `login_attempts` tries, each
+    person back `max_returns` times)."""
+    amp = planned(c.plan)
+    sessions = sum(ps.sessions for ps in c.personas.values())
+    rows = {"without_retries": {"sessions_per_person": 1.0, "attempts_per_person": 1.0},
+            "typos": amp["typo"], "every_login_fails": amp["bound"]}
+    return {**amp, "rows": {
+        name: {**row, "sessions": round(sessions * row["sessions_per_person"], 1),
+               "login_attempts": round(sessions * row["attempts_per_person"], 1),
+               "peak_login_attempts_per_second":
+                   round(c.total_peak * row["attempts_per_person"], 3)}
+        for name, row in rows.items()}}
+
+
+def _demand(c: ComputedPlan) -> Table:
+    d = demand(c)
+    table = Table(title=f"Demand with and without retries (people back at most {d['max_returns']}"
+                  f" times, ~{d['return_delay_median_minutes']:g} simulated min later; typo rate"
+                  f" {d['typo_rate']:g} a typed password; {d['login_attempts']} attempts a"
+                  " login)", title_justify="left")
+    for name in ("", "sessions per person", "login attempts per person", "sessions",
+                 "login attempts", "peak attempts /s"):
+        table.add_column(name, justify="left" if not name else "right", no_wrap=not name)
+    labels = {"without_retries": "without retries (each person once)",
+              "typos": "with typos, no failure (expected)",
+              "every_login_fails": "if every login fails (the most)"}
+    for name, row in d["rows"].items():
+        table.add_row(labels[name], f"{row['sessions_per_person']:.2f}",
+                      f"{row['attempts_per_person']:.2f}", f"{row['sessions']:,.0f}",
+                      f"{row['login_attempts']:,.0f}",
+                      f"{row['peak_login_attempts_per_second']:,.2f}")
+    return table
 
 
 def _curves(c: ComputedPlan, step: float | None) -> Table:

@@ -50,6 +50,7 @@ from loadtests.provisioning import (
     session_estimate,
     users_needed,
 )
+from loadtests.returns import send_back
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.session import EngineBrowser
 from loadtests.stats import Delta, Recorder, key
@@ -104,6 +105,7 @@ class Engine:
         self.busy: dict[str, int] = {}
         self.closed_live: dict[str, int] = {}  # closed-loop sessions queued or running
         self.sessions = 0
+        self.people: set[tuple[str, int]] = set()  # identities that started a session here
         self.users_target = 0
         self.max_lag = 0.0
         # CPU since the last report, read at every report (Locust's own reading is 5 s old)
@@ -203,6 +205,7 @@ class Engine:
             self.clients = self._clients()
         self.index, self.count = index, count
         self.recorder = Recorder(index)
+        self.people = set()
         self.t0_perf = time.perf_counter() + (t0_wall - time.time())
         self.pool = self._pool()
         self.started = True
@@ -319,23 +322,35 @@ class Engine:
         persona, plan, rec = ticket.persona, self.plan, self.recorder
         names = self._session_keys.get(persona) or self._keys_for(persona)
         waited = time.perf_counter() - ticket.intended
-        if waited > plan.drop_after_seconds:
-            rec.count(names["dropped"])
-            return
         assert self.pool is not None
-        # a persona without a pool (an anonymous visitor) needs no identity
-        taken = self.pool.checkout(persona) if persona in self.pool.free else (-1, {})
-        if taken is None:  # every identity of this persona is in a session already
-            rec.count(names["dropped"])
-            rec.count(key("dropped_no_identity", persona))
-            if ticket.closed:  # the loop would queue it again at once: back off instead
-                gevent.sleep(CLOSED_BACKOFF)
-            return
-        rec.count(names["started"])
-        if ticket.closed:  # started by the loop, not an arrival: kept out of arrival ratios
-            rec.count(names["closed"])
-        if waited > plan.late_after_seconds:
-            rec.count(names["late"])
+        if ticket.returns:  # a person coming back: their identity was held for them
+            if waited > plan.drop_after_seconds:
+                rec.count(key("returns", persona, "dropped"))
+                self.pool.checkin(persona, ticket.row)
+                return
+            taken: tuple[int, dict[str, Any]] = (ticket.row, self.pool.row(persona, ticket.row))
+            rec.count(key("returns", persona, "started"))
+        else:
+            if waited > plan.drop_after_seconds:
+                rec.count(names["dropped"])
+                return
+            # a persona without a pool (an anonymous visitor) needs no identity
+            got = self.pool.checkout(persona) if persona in self.pool.free else (-1, {})
+            if got is None:  # every identity of this persona is in a session already
+                rec.count(names["dropped"])
+                rec.count(key("dropped_no_identity", persona))
+                if ticket.closed:  # the loop would queue it again at once: back off instead
+                    gevent.sleep(CLOSED_BACKOFF)
+                return
+            taken = got
+            rec.count(names["started"])
+            if ticket.closed:  # started by the loop, not an arrival: kept out of arrival ratios
+                rec.count(names["closed"])
+            if waited > plan.late_after_seconds:
+                rec.count(names["late"])
+            if taken[0] >= 0 and (persona, taken[0]) not in self.people:
+                self.people.add((persona, taken[0]))  # a person: a distinct identity
+                rec.count(key("people", persona))
         self.sessions += 1
         browser = EngineBrowser(
             user.client, rec, self.pool, plan, self.target.login, persona, taken[1],
@@ -355,8 +370,17 @@ class Engine:
         finally:
             self.busy[persona] -= 1
             browser.give_back()
-            if taken[0] >= 0:
+            if taken[0] >= 0 and not self._send_back(ticket, taken[0], browser):
                 self.pool.checkin(persona, taken[0])
+
+    def _send_back(self, ticket: Ticket, row: int, browser: EngineBrowser) -> bool:
+        """A person whose login failed comes back later as the same identity, held for them
+        meanwhile (`loadtests.returns`): True when a return is scheduled."""
+        return send_back(self.plan, ticket, row, browser.login_failed, browser.rng,
+                         now=time.perf_counter(), t0_perf=self.t0_perf,
+                         record=self.recorder.count,
+                         later=lambda delay, back: gevent.spawn_later(delay, self.queue.put,
+                                                                      back))
 
     def _keys_for(self, persona: str) -> dict[str, str]:
         names = {o: key("sessions", persona, o)

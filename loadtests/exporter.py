@@ -153,7 +153,8 @@ class RunCollector(Collector):
             busy.add_metric([persona], hub.gauge(f"busy|{persona}"))
         yield from (scheduled, target, achieved, busy)
         logins = CounterMetricFamily("firstbell_logins", "Login outcomes (ok, refused, locked,"
-                                     " retried, gave_up).", labels=["persona", "outcome"])
+                                     " retried, gave_up, typo, mistyped).",
+                                     labels=["persona", "outcome"])
         for labels, value in sorted(hub.family("logins").items()):
             logins.add_metric(list(labels), value)
         yield logins

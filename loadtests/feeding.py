@@ -32,6 +32,8 @@ class Ticket(NamedTuple):
     persona: str
     intended: float   # perf_counter time the session was meant to start
     closed: bool = False  # a closed-loop session: the next one starts when it ends
+    row: int = -1         # a return: the person's identity (held for them meanwhile)
+    returns: int = 0      # a return: which one (1, 2, …); 0 for a first arrival
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,9 @@ def drain(feed: Feed) -> None:
     gevent.sleep(feed.plan.late_after_seconds)
     while not feed.queue.empty():
         ticket = feed.queue.get_nowait()
-        feed.record(key("sessions", ticket.persona, "dropped"))
+        # a return still waiting is counted apart: arrivals are judged on first arrivals
+        feed.record(key("returns", ticket.persona, "dropped") if ticket.returns
+                    else key("sessions", ticket.persona, "dropped"))
     deadline = time.perf_counter() + feed.plan.drain_seconds
     while time.perf_counter() < deadline and any(feed.busy.values()):
         gevent.sleep(0.2)

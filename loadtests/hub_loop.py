@@ -28,6 +28,7 @@ from loadtests.hdr import Timings, summary
 from loadtests.observers import Observers, RunInfo, RunObserver, RunOutcome
 from loadtests.oneroster.spec import redacted
 from loadtests.plan import LoadPlan
+from loadtests.returns import measured, planned
 from loadtests.rundir import RunDir
 from loadtests.stats import Delta, Hub
 from loadtests.verdict import Evaluator, Interval
@@ -260,6 +261,8 @@ class HubLoop:
                 "dropped": sessions.get((p, "dropped"), 0),
                 "completed": sessions.get((p, "completed"), 0),
                 "aborted": sessions.get((p, "aborted"), 0),
+                # people coming back after a failed login: sessions too, but no arrivals
+                "returns": hub.family("returns").get((p, "started"), 0),
                 "target_rate": round(expected / ran, 4) if ran else 0.0,
                 "achieved_rate": round(started / ran, 4) if ran else 0.0,
                 "achieved_ratio": round(started / expected, 4) if expected else None}
@@ -273,6 +276,11 @@ class HubLoop:
             "exposures": len(hub.exposures),
             "probes": {"|".join(k): v for k, v in hub.family("probes").items()},
             "logins": {"|".join(k): v for k, v in hub.family("logins").items()},
+            "amplification": {
+                **measured(hub.family("returns"), hub.family("logins"),
+                           hub.family("login_attempts"), self.plan.personas,
+                           hub.family("people"), sessions),
+                "plan": planned(self.plan)},
             "oneroster": {"|".join(k): v for k, v in hub.family("oneroster").items()},
             "counters": dict(hub.counters),
             "latency": _histograms(hub.timings),
@@ -341,6 +349,26 @@ def report_lines(s: dict[str, Any], folder: Path) -> list[str]:
                      f" {sync.get('passes', 0):,.0f} full passes,"
                      f" {sync.get('refused', 0):,.0f} refused,"
                      f" {sync.get('slot_waits', 0):,.0f} waited for a slot")
+    lines.extend(amplification_lines(s.get("amplification") or {}))
     lines.append(f"  data exposures: {s['exposures']}")
     lines.append(f"  run directory: {folder}")
     return lines
+
+
+def amplification_lines(a: dict[str, Any]) -> list[str]:
+    """People, their sessions and login attempts, measured beside the plan's figures."""
+    if not a.get("people"):
+        return []
+    plan = a.get("plan") or {}
+    typo, bound = plan.get("typo", {}), plan.get("bound", {})
+    return [
+        f"  people: {a['people']:,} · {a['sessions_per_person']:.2f} sessions and"
+        f" {a['attempts_per_person']:.2f} login attempts per person"
+        f" (plan: {typo.get('sessions_per_person', 1):.2f} and"
+        f" {typo.get('attempts_per_person', 1):.2f} with typos alone, at most"
+        f" {bound.get('sessions_per_person', 1):.0f} and"
+        f" {bound.get('attempts_per_person', 1):.2f} if every login fails)",
+        f"  returns: {a['returns']:,} came back, {a['returns_dropped']:,} dropped"
+        f" (due after the plan's end, or waited too long) · {a['typos']:,} typos,"
+        f" {a['locked']:,} locked",
+    ]

@@ -75,6 +75,14 @@ class LoadPlan(BaseModel):
     login_attempts: int = Field(3, ge=1)
     login_backoff_seconds: float = Field(1.0, ge=0)
     login_timeout_seconds: float = Field(10.0, gt=0)  # a person gives up waiting and retries
+    # Re-arrival: a person whose session failed at login (gave up, locked) comes back after a
+    # lognormal delay (median in simulated minutes, converted by `speed`), up to `max_returns`
+    # times; 0 (the default of a bare plan) turns it off. Scenario plans take the ledger's.
+    max_returns: int = Field(0, ge=0)
+    return_delay_median_minutes: float = Field(3.0, gt=0)
+    return_delay_sigma: float = Field(0.8, ge=0)
+    # The chance that a login attempt is first typed with a wrong password (then retyped)
+    typo_rate: float = Field(0.0, ge=0, le=1)
     late_after_seconds: float = Field(0.25, ge=0)
     drop_after_seconds: float = Field(30.0, gt=0)
     max_users: int | None = Field(None, ge=1)   # None: USERS_PER_PROCESS x load processes

@@ -20,6 +20,7 @@ from loadtests.browser import DENIED, Check, LoginAttempt, LoginSpec, Response, 
 from loadtests.cookies import CookieJar
 from loadtests.identities import IdentityPool
 from loadtests.plan import LoadPlan
+from loadtests.returns import MAX_TYPOS, typo_password
 from loadtests.stats import Recorder, key
 
 T = TypeVar("T")
@@ -64,6 +65,9 @@ class EngineBrowser:
         self.login_variables: Mapping[str, Any] = {}
         self._step_timeout: float | None = None  # the login timeout, during a multi-step login
         self.borrowed: list[tuple[str, int]] = []
+        # how this session's own login failed (`loadtests.returns`), None if it did not
+        self.login_failed: str | None = None
+        self._typos = 0  # wrong passwords typed in the login under way
 
     @property
     def rng(self) -> random.Random:
@@ -170,10 +174,11 @@ class EngineBrowser:
     def login(self, username: str, password: str, *, keep: bool = True) -> str | None:
         plan = self.plan
         kept = self.cookies.copy() if self.cookies is not None and not keep else None
+        self._typos = 0
         for attempt in range(plan.login_attempts):
             if kept is not None and self.cookies is not None:
                 self.cookies.clear()  # another identity's login starts without our cookies
-            outcome, token, variables = self._attempt(username, password)
+            outcome, token, variables = self._typed(username, password)
             if outcome == "ok":
                 self.recorder.count(key("logins", self.persona, "ok" if token else "failed"))
                 if keep:
@@ -182,8 +187,9 @@ class EngineBrowser:
                     self._restore(kept)
                 return token
             if outcome != "retry":
-                self.recorder.count(key("logins", self.persona, outcome))
-                self._restore(kept)
+                self.recorder.count(key("logins", self.persona,
+                                        "mistyped" if outcome == "typo" else outcome))
+                self._failed(outcome, keep, kept)
                 return None
             if attempt + 1 < plan.login_attempts:
                 self.recorder.count(key("logins", self.persona, "retried"))
@@ -191,8 +197,30 @@ class EngineBrowser:
                 self.wait(backoff_seconds(plan.login_backoff_seconds, attempt)
                           * self.rng.uniform(0.5, 1.5))
         self.recorder.count(key("logins", self.persona, "gave_up"))
-        self._restore(kept)
+        self._failed("gave_up", keep, kept)
         return None
+
+    def _failed(self, outcome: str, keep: bool, kept: CookieJar | None) -> None:
+        if keep:  # the session's own login: the engine may send this person back later
+            self.login_failed = outcome
+        self._restore(kept)
+
+    def _typed(self, username: str, password: str) -> LoginAttempt:
+        """One attempt as a person types it: with the plan's typo rate a wrong password first
+        (the SIS refuses it, the person retypes), at most `MAX_TYPOS` wrong ones in a login;
+        then the right one. ``typo`` when the person stopped after the last wrong one."""
+        attempts = key("login_attempts", self.persona)
+        while self.plan.typo_rate and self.rng.random() < self.plan.typo_rate:
+            self.recorder.count(attempts)
+            tried = self._attempt(username, typo_password(password))
+            if tried.outcome != "refused":  # locked, a 5xx, no answer (or a lax target)
+                return tried
+            self.recorder.count(key("logins", self.persona, "typo"))
+            self._typos += 1
+            if self._typos >= MAX_TYPOS:
+                return LoginAttempt("typo", None)
+        self.recorder.count(attempts)
+        return self._attempt(username, password)
 
     def _attempt(self, username: str, password: str) -> LoginAttempt:
         """One try: the spec's steps (each request under the login timeout), or its one POST."""

@@ -32,6 +32,10 @@ from scenarios.shapes import Spread
 PLAN_ASSUMPTIONS = {"login.attempts": ("login_attempts", int),
                     "login.backoff_seconds": ("login_backoff_seconds", float),
                     "login.timeout_seconds": ("login_timeout_seconds", float),
+                    "login.max_returns": ("max_returns", int),
+                    "login.return_delay_median_minutes": ("return_delay_median_minutes", float),
+                    "login.return_delay_sigma": ("return_delay_sigma", float),
+                    "login.typo_rate": ("typo_rate", float),
                     "probe.rate": ("probe_rate", float),
                     "think.scale": ("think_scale", float)}
 

@@ -194,6 +194,8 @@ def load(run_dir: Path, baseline: Path | None = None,
                                              for a in summary["arrivals"].values()), 1),
                    "corrected": summary["overall"]["corrected"],
                    "service": summary["overall"]["service"], "partial": summary["partial"]},
+        # people, sessions and login attempts per person beside the plan's (older runs: none)
+        "amplification": summary.get("amplification") or {},
         "thresholds": {o["name"]: o["threshold"] for o in verdict["objectives"]},
         "latency": latency_series(intervals, groups),
         "arrivals": arrival_series(intervals),
