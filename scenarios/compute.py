@@ -142,8 +142,8 @@ def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
     for i, a in enumerate(scenario.activities):
         sessions = ledger.value(a.population)
         for f in a.factors:
-            sessions *= ledger.value(f)
-        totals[a.name], spreads[a.name] = sessions, b.spreads(i)
+            sessions *= b.factor(f, ledger, f"activities.{i}.factors")
+        totals[a.name], spreads[a.name] = sessions, b.spreads(i, ledger)
 
     lo_day, hi_day = scenario.bounds
     lo, hi = (lo_day, hi_day) if window is None else _window(window, scenario)

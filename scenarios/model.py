@@ -29,6 +29,12 @@ MOMENT = re.compile(r"^\s*(?P<base>\d\d:\d\d|[a-z][a-z_]*\.[a-z_]+)?\s*"
 PHASES = ("cutover_day", "first_semester", "steady_state")
 
 
+def complement_of(factor: str) -> str | None:
+    """``"1-day.remote_share"`` -> ``"day.remote_share"``; None for a plain name."""
+    head, sep, name = factor.partition("-")
+    return name.strip() if sep and head.strip() == "1" else None
+
+
 class ScenarioError(ValueError):
     """A scenario that cannot be used; the message names the file, field and value."""
 
@@ -104,6 +110,19 @@ class Window(_Strict):
     shape: Literal["flat", "peak"] = "flat"
     peak: Moment | None = None
     every: str | None = None
+    # Where the window's times come from; its width and apex are ledger lines with this source
+    # (window.<activity>[.<k>].width_minutes, .apex_minutes). Default: an estimate of the day.
+    source: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _basis(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_source(value, "source")
+        except LedgerError as exc:
+            raise ValueError(str(exc).removeprefix("source: ")) from None
 
     @field_validator("start", "end", "peak", mode="before")
     @classmethod
@@ -131,8 +150,23 @@ class Activity(_Strict):
     description: str = ""
     persona: str
     population: str
-    factors: list[str] = Field(default_factory=list)  # assumption names multiplied in
+    # Assumption names multiplied in; "1-name" multiplies by the complement (1 - value), e.g.
+    # the in-person students of a hybrid day: [1-day.remote_share].
+    factors: list[str] = Field(default_factory=list)
     windows: list[Window] = Field(min_length=1)
+
+    @field_validator("factors")
+    @classmethod
+    def _factors(cls, value: list[str]) -> list[str]:
+        out = []
+        for f in value:
+            name = complement_of(f)
+            try:
+                check_name(name or f, "factors")
+            except LedgerError as exc:
+                raise ValueError(str(exc).removeprefix("factors: ")) from None
+            out.append(f"1-{name}" if name else f)
+        return out
 
     @field_validator("name")
     @classmethod
