@@ -14,14 +14,7 @@ from kernel.clock import hhmm
 from loadtests.targets import Target
 from scenarios.district import Bells, populations, resolve_date, school_day_problem
 from scenarios.ledger import Assumption, Ledger, LedgerError
-from scenarios.model import (
-    Moment,
-    Scenario,
-    ScenarioError,
-    Window,
-    complement_of,
-    load_defaults,
-)
+from scenarios.model import Moment, Scenario, ScenarioError, Window, load_defaults
 from scenarios.shapes import Spread
 
 Overrides = Sequence[tuple[Mapping[str, tuple[float, str | None]], str]]
@@ -54,6 +47,15 @@ class Builder:
             ledger.add(entry)
         for values, origin in overrides:
             ledger.override(values, origin)
+        if "day.remote_share" in ledger:  # the mode of the day: the in-person rest of it
+            remote = ledger.entries["day.remote_share"]
+            if remote.value > 1:
+                raise LedgerError(f"{remote.origin}: day.remote_share is a share of students"
+                                  f" (0-1), not {remote.value:g}")
+            ledger.add(Assumption("day.in_person_share", 1.0 - remote.value,
+                                  "share of students in school that day",
+                                  f"[D] 1 - day.remote_share ({remote.value:g}, {remote.source})",
+                                  remote.origin))
         return ledger
 
     def date(self) -> str:
@@ -81,8 +83,8 @@ class Builder:
                 raise self.fail(f"{where}.persona", f"target {self.target.name!r} has no click"
                                 f" path {a.persona!r} (value {a.persona!r}); its personas:"
                                 f" {', '.join(sorted(self.target.click_paths))}")
-            for name, kind in ((a.population, "population"),
-                               *((complement_of(f) or f, "factor") for f in a.factors)):
+            for name, kind in ((a.population, "population"), *((f, "factor")
+                                                               for f in a.factors)):
                 if name not in ledger:
                     raise self.fail(f"{where}.{kind}", f"{name!r} is not in the assumption"
                                     " ledger; declare it under `assumptions` or use one of: "
@@ -140,16 +142,6 @@ class Builder:
             raise self.fail(where, f"{m.base!r} happens {len(times)} times a day; use"
                             f" `every: {m.base}` with offsets")
         return times[0] + m.offset
-
-    def factor(self, name: str, ledger: Ledger, where: str) -> float:
-        """A factor's value: the assumption's, or 1 - it for ``1-name``."""
-        base = complement_of(name)
-        if base is None:
-            return ledger.value(name)
-        value = ledger.value(base)
-        if value > 1:
-            raise self.fail(where, f"{name!r} needs {base} to be a share (0-1), not {value:g}")
-        return 1.0 - value
 
     # -- windows: their widths and apexes are ledger lines; bells ring in tiers -----------
 

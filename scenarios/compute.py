@@ -142,7 +142,7 @@ def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
     for i, a in enumerate(scenario.activities):
         sessions = ledger.value(a.population)
         for f in a.factors:
-            sessions *= b.factor(f, ledger, f"activities.{i}.factors")
+            sessions *= ledger.value(f)
         totals[a.name], spreads[a.name] = sessions, b.spreads(i, ledger)
 
     lo_day, hi_day = scenario.bounds

@@ -29,12 +29,6 @@ MOMENT = re.compile(r"^\s*(?P<base>\d\d:\d\d|[a-z][a-z_]*\.[a-z_]+)?\s*"
 PHASES = ("cutover_day", "first_semester", "steady_state")
 
 
-def complement_of(factor: str) -> str | None:
-    """``"1-day.remote_share"`` -> ``"day.remote_share"``; None for a plain name."""
-    head, sep, name = factor.partition("-")
-    return name.strip() if sep and head.strip() == "1" else None
-
-
 class ScenarioError(ValueError):
     """A scenario that cannot be used; the message names the file, field and value."""
 
@@ -150,23 +144,8 @@ class Activity(_Strict):
     description: str = ""
     persona: str
     population: str
-    # Assumption names multiplied in; "1-name" multiplies by the complement (1 - value), e.g.
-    # the in-person students of a hybrid day: [1-day.remote_share].
-    factors: list[str] = Field(default_factory=list)
+    factors: list[str] = Field(default_factory=list)  # assumption names multiplied in
     windows: list[Window] = Field(min_length=1)
-
-    @field_validator("factors")
-    @classmethod
-    def _factors(cls, value: list[str]) -> list[str]:
-        out = []
-        for f in value:
-            name = complement_of(f)
-            try:
-                check_name(name or f, "factors")
-            except LedgerError as exc:
-                raise ValueError(str(exc).removeprefix("factors: ")) from None
-            out.append(f"1-{name}" if name else f)
-        return out
 
     @field_validator("name")
     @classmethod

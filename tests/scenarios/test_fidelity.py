@@ -35,3 +35,71 @@ def test_no_estimate_is_exported_as_published() -> None:
         for row in compute(load_scenario(name)[0], CPS).plan.assumptions:
             if row["basis"] == "S":
                 assert "[E]" not in row["source"] and "[D" not in row["source"], (name, row)
+
+
+def _assume(*items: str) -> list[tuple[dict[str, tuple[float, str | None]], str]]:
+    from scenarios.ledger import parse_assume
+    return [(parse_assume(list(items)), "--assume")]
+
+
+def test_bells_ring_in_tiers_and_windows_follow_them() -> None:
+    """cps elementary schools start at 07:30 (5%), 07:45 (15%), 08:00 (65%), 08:45 (15%): the
+    teachers' morning window (bell - 30m to bell + 15m) is spread over the four, each with
+    its share of the 21,334 x 14,329 / 20,267 elementary teachers' sessions."""
+    from scenarios.district import Bells
+    bells = Bells.of(CPS)
+    assert bells.tiers["elementary"] == ((-1800.0, 0.05), (-900.0, 0.15), (0.0, 0.65),
+                                         (2700.0, 0.15))
+    assert bells.events["elementary.first_bell"] == (8 * 3600,)  # the nominal schedule
+    c = compute(load_scenario("back-to-school")[0], CPS)
+    morning = c.activities["teacher_morning"]
+    # 07:00-07:15 holds only the 07:30 tier's window (07:00-07:45, apex 07:25): 5% of the
+    # sessions x the triangle's first 15 of 25 rising minutes, 15^2 / (25 x 45) = 0.2
+    before = sum(s.rates["teacher"] * (s.end - s.start) for s in c.slots
+                 if s.end <= 7 * 3600 + 15 * 60 and s.start >= 7 * 3600)
+    assert before == pytest.approx(0.05 * 0.2 * morning, rel=1e-6)
+
+
+def test_window_widths_and_apexes_are_ledger_lines_assume_can_move() -> None:
+    day = load_scenario("back-to-school")[0]
+    c = compute(day, CPS)
+    ledger = {a.name: a for a in c.ledger}
+    width, apex = ledger["window.teacher_morning.width_minutes"], \
+        ledger["window.teacher_morning.apex_minutes"]
+    assert (width.value, apex.value) == (45, 25)
+    assert width.basis == "E" and width.source.startswith("[S] district-facts")  # mixed: [E]
+    assert ledger["window.guardian_day_and_evening.2.apex_minutes"].value == 60
+    assert ledger["window.hs_period_attendance.width_minutes"].value == 12
+    # a wider storm: the end moves 15 minutes later, the sessions stay, the peak drops
+    wide = compute(day, CPS, overrides=_assume("window.teacher_morning.width_minutes=60"))
+    assert wide.activities["teacher_morning"] == pytest.approx(c.activities["teacher_morning"])
+    assert wide.personas["teacher"].peak_rate < c.personas["teacher"].peak_rate
+    row = next(a for a in wide.ledger if a.name == "window.teacher_morning.width_minutes")
+    assert row.origin == "--assume" and row.value == 60
+    from scenarios.model import ScenarioError
+    with pytest.raises(ScenarioError, match="outside the window"):
+        compute(day, CPS, overrides=_assume("window.teacher_morning.apex_minutes=50"))
+
+
+def test_the_mode_of_the_day() -> None:
+    """day.remote_share: back-to-school is in person (0) unless told; at 1 it is remote-day;
+    at 0.5 (hybrid) half the students log in at the bell and half come to school."""
+    back, remote = load_scenario("back-to-school")[0], load_scenario("remote-day")[0]
+    in_person = compute(back, CPS)
+    assert in_person.activities["remote_students_high"] == 0
+    as_remote = compute(back, CPS, overrides=_assume("day.remote_share=1"))
+    r = compute(remote, CPS)
+    for name in ("remote_students_elementary", "remote_students_high", "guardians_at_the_bell"):
+        assert as_remote.activities[name] == pytest.approx(r.activities[name]) and r.activities[
+            name] > 0
+    assert as_remote.activities["student_schedules"] == 0
+    hybrid = compute(remote, CPS, overrides=_assume("day.remote_share=0.5"))
+    assert hybrid.activities["remote_students_high"] == pytest.approx(
+        r.activities["remote_students_high"] / 2)
+    assert hybrid.activities["in_person_student_schedules"] == pytest.approx(
+        in_person.activities["student_schedules"] / 2)
+    ledger = {a.name: a for a in hybrid.ledger}
+    assert ledger["day.in_person_share"].value == 0.5 and ledger["day.in_person_share"].basis == "E"
+    from scenarios.ledger import LedgerError
+    with pytest.raises(LedgerError, match="0-1"):
+        compute(remote, CPS, overrides=_assume("day.remote_share=2"))
