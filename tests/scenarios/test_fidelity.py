@@ -103,3 +103,26 @@ def test_the_mode_of_the_day() -> None:
     from scenarios.ledger import LedgerError
     with pytest.raises(LedgerError, match="0-1"):
         compute(remote, CPS, overrides=_assume("day.remote_share=2"))
+
+
+def test_grade_saves_per_cell_and_term_grades_at_the_deadline() -> None:
+    """grade-deadline's teachers save each score as it is typed (ledger grade.per_cell_share 1,
+    [E] on [S] Chalkbeat's 30-second single-grade saves) and half their sittings post a
+    class's term grades. Per cell, a sitting sends one score write per student instead of one
+    per class: cps class sizes 21 (elementary) and 24 (high) [S] NCES, weighted by the 15,083
+    elementary and 6,251 high-school teachers: (15,083 x 21 + 6,251 x 24) / 21,334 = 21.88x
+    the score writes; with the line item and the term-grade post, (1 + 21.88 + 0.5) /
+    (1 + 1 + 0.5) = 9.35x all gradebook writes."""
+    c = compute(load_scenario("grade-deadline")[0], CPS)
+    assert c.plan.mix["teacher"]["per_cell_share"] == 1.0
+    assert c.plan.mix["teacher"]["term_grade_share"] == 0.5
+    ledger = {a.name: a for a in c.ledger}
+    assert ledger["grade.per_cell_share"].basis == "E"
+    from scenarios.district import populations
+    people = {a.name: a.value for a in populations(CPS, "steady_state")}
+    weights = {lv: (people[f"teachers.{lv}"], spec.class_size.target)
+               for lv, spec in CPS.levels.items()}
+    assert {lv: w[0] for lv, w in weights.items()} == {"elementary": 15_083, "high": 6_251}
+    factor = sum(n * size for n, size in weights.values()) / sum(n for n, _ in weights.values())
+    assert factor == pytest.approx(21.88, abs=0.01)
+    assert (1 + factor + 0.5) / (1 + 1 + 0.5) == pytest.approx(9.35, abs=0.01)
