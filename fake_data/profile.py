@@ -107,11 +107,33 @@ class ClassSize(_Strict):
         return self
 
 
+class BellTier(_Strict):
+    """Tiered starts: `share` of the level's schools ring their first bell at `first_bell`
+    (the whole schedule, periods and dismissal, moves with it)."""
+
+    first_bell: dt.time
+    share: Annotated[float, Field(gt=0, le=1)]
+
+
 class BellSchedule(_Strict):
     first_bell: dt.time
     period_minutes: Positive
     passing_minutes: Count
     dismissal: dt.time
+    # The distribution of start times across the level's schools; empty: every school at
+    # `first_bell`. `first_bell` stays the nominal schedule (seeded timetables use it).
+    tiers: list[BellTier] = []
+
+    @field_validator("tiers")
+    @classmethod
+    def _tier_shares(cls, value: list[BellTier]) -> list[BellTier]:
+        total = sum(t.share for t in value)
+        if value and abs(total - 1.0) > 1e-6:
+            raise ValueError(f"the tiers' shares add up to {total:g}; make them add up to 1")
+        times = [t.first_bell for t in value]
+        if len(set(times)) != len(times):
+            raise ValueError("two tiers ring at the same time; merge them")
+        return value
 
 
 class LevelSpec(_Strict):

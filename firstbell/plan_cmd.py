@@ -258,9 +258,9 @@ def _peaks(c: ComputedPlan) -> Table:
 def _ledger(c: ComputedPlan) -> Table:
     table = Table(title="Assumption ledger ([S] published, [D] derived, [E] estimate)",
                   title_justify="left")
-    for name in ("assumption", "value", "unit", "source", "from"):
+    for name in ("assumption", "value", "unit", "basis", "source", "from"):
         table.add_column(name, justify="right" if name == "value" else "left",
                          overflow="fold")
-    for a in c.ledger:
-        table.add_row(a.name, f"{a.value:,.6g}", a.unit, a.source, a.origin)
+    for a in c.ledger:  # the basis is the weakest of the source's tags
+        table.add_row(a.name, f"{a.value:,.6g}", a.unit, f"[{a.basis}]", a.source, a.origin)
     return table

@@ -43,8 +43,19 @@ class Builder:
                                   " path", f"target {self.target.name}"))
         for name, a in self.s.assumptions.items():
             ledger.add(Assumption(name, a.value, a.unit, a.source, f"scenario {self.s.name}"))
+        for entry in self.window_lines():
+            ledger.add(entry)
         for values, origin in overrides:
             ledger.override(values, origin)
+        if "day.remote_share" in ledger:  # the mode of the day: the in-person rest of it
+            remote = ledger.entries["day.remote_share"]
+            if remote.value > 1:
+                raise LedgerError(f"{remote.origin}: day.remote_share is a share of students"
+                                  f" (0-1), not {remote.value:g}")
+            ledger.add(Assumption("day.in_person_share", 1.0 - remote.value,
+                                  "share of students in school that day",
+                                  f"[D] 1 - day.remote_share ({remote.value:g}, {remote.source})",
+                                  remote.origin))
         return ledger
 
     def date(self) -> str:
@@ -132,30 +143,16 @@ class Builder:
                             f" `every: {m.base}` with offsets")
         return times[0] + m.offset
 
-    def spreads(self, index: int) -> list[Spread]:
-        out: list[Spread] = []
-        lo_day, hi_day = self.s.bounds
-        for j, w in enumerate(self.s.activities[index].windows):
-            where = f"activities.{index}.windows.{j}"
-            bases = [None] if w.every is None else self._occurrences(w, where)
-            for base in bases:
-                spread = self._spread(w, where, base, len(bases))
-                if spread.lo < lo_day or spread.hi > hi_day:
-                    raise self.fail(where, f"the window {hhmm(spread.lo)}-{hhmm(spread.hi)}"
-                                    f" falls outside the scenario's day {self.s.day}")
-                out.append(spread)
-        return out
+    # -- windows: their widths and apexes are ledger lines; bells ring in tiers -----------
 
-    def _occurrences(self, w: Window, where: str) -> list[float | None]:
-        assert w.every is not None
-        times = self.bells.events.get(w.every)
-        if times is None:
-            raise self.fail(f"{where}.every", f"{w.every!r} is not a bell event of profile"
-                            f" {self.profile.name!r}; events: "
-                            + ", ".join(sorted(self.bells.events)))
-        return list(times)
+    def window_name(self, index: int, j: int) -> str:
+        a = self.s.activities[index]
+        return f"window.{a.name}" + (f".{j + 1}" if len(a.windows) > 1 else "")
 
-    def _spread(self, w: Window, where: str, base: float | None, count: int) -> Spread:
+    def _nominal(self, w: Window, where: str) -> tuple[float, float, float | None]:
+        """The window's from, to and apex at the nominal bells (an `every` window: offsets
+        from its event)."""
+        base = 0.0 if w.every is not None else None
         lo = self.moment(w.start, f"{where}.from", base)
         hi = self.moment(w.end, f"{where}.to", base)
         assert lo is not None and hi is not None
@@ -168,4 +165,111 @@ class Builder:
         if apex is not None and not lo <= apex <= hi:
             raise self.fail(f"{where}.peak", f"the peak {hhmm(apex)} is outside the window"
                             f" {hhmm(lo)}-{hhmm(hi)}")
-        return Spread(lo, hi, w.share / count, apex)
+        return lo, hi, apex
+
+    def window_lines(self) -> list[Assumption]:
+        """Every window's width (and a peaked window's apex, minutes after its start) as a
+        ledger line, so the plan shows the numbers that shape its peaks and ``--assume`` can
+        move them; the source is the window's own, else an estimate of the day file."""
+        out = []
+        for i, a in enumerate(self.s.activities):
+            for j, w in enumerate(a.windows):
+                where = f"activities.{i}.windows.{j}"
+                lo, hi, apex = self._nominal(w, where)
+                name = self.window_name(i, j)
+                times = (f"{_text(w.start)} to {_text(w.end)}"
+                         + (f", apex {_text(w.peak)}" if w.peak is not None else "")
+                         + (f", at every {w.every}" if w.every else ""))
+                source = w.source or f"[E] day file {self.s.name}: {times}"
+                origin = f"scenario {self.s.name}"
+                out.append(Assumption(f"{name}.width_minutes", (hi - lo) / 60, "minutes",
+                                      source, origin))
+                if apex is not None:
+                    out.append(Assumption(f"{name}.apex_minutes", (apex - lo) / 60,
+                                          "minutes after the window opens", source, origin))
+        return out
+
+    def _tiers(self, w: Window, where: str) -> tuple[tuple[float, float], ...]:
+        """The tiered starts a window follows: those of the one level whose bells it names."""
+        bases = {m.base for m in (w.start, w.end, w.peak)
+                 if m is not None and m.base and ":" not in m.base}
+        if w.every:
+            bases.add(w.every)
+        levels = sorted({b.split(".")[0] for b in bases if b.split(".")[0] in self.bells.tiers})
+        tiers = {self.bells.tiers[lv] for lv in levels} - {((0.0, 1.0),)}
+        if len(tiers) > 1:
+            raise self.fail(where, f"the window follows the bells of {' and '.join(levels)},"
+                            " whose schools start in different tiers; place it against one"
+                            " level's bells")
+        return next(iter(tiers), ((0.0, 1.0),))
+
+    def spreads(self, index: int, ledger: Ledger) -> list[Spread]:
+        out: list[Spread] = []
+        lo_day, hi_day = self.s.bounds
+        for j, w in enumerate(self.s.activities[index].windows):
+            where = f"activities.{index}.windows.{j}"
+            name = self.window_name(index, j)
+            lo0, hi0, apex0 = self._nominal(w, where)
+            stretch = ledger.value(f"{name}.width_minutes") * 60 - (hi0 - lo0)
+            slide = (ledger.value(f"{name}.apex_minutes") * 60 - (apex0 - lo0)
+                     if apex0 is not None else 0.0)
+            for shift, tier_share in self._tiers(w, where):
+                bases = [None] if w.every is None else self._occurrences(w, where)
+                for base in bases:
+                    spread = self._spread(w, where, None if base is None else base + shift,
+                                          shift, w.share * tier_share / len(bases),
+                                          stretch, slide)
+                    if spread.lo < lo_day or spread.hi > hi_day:
+                        raise self.fail(where, f"the window {hhmm(spread.lo)}-"
+                                        f"{hhmm(spread.hi)} falls outside the scenario's day"
+                                        f" {self.s.day}" + (f" (bells {shift / 60:+g} min:"
+                                                            " a tier)" if shift else ""))
+                    out.append(spread)
+        return out
+
+    def _occurrences(self, w: Window, where: str) -> list[float | None]:
+        assert w.every is not None
+        times = self.bells.events.get(w.every)
+        if times is None:
+            raise self.fail(f"{where}.every", f"{w.every!r} is not a bell event of profile"
+                            f" {self.profile.name!r}; events: "
+                            + ", ".join(sorted(self.bells.events)))
+        return list(times)
+
+    def _spread(self, w: Window, where: str, base: float | None, shift: float, share: float,
+                stretch: float, slide: float) -> Spread:
+        """One tier's (and one occurrence's) spread: bell moments moved by the tier's
+        `shift`, the end by the ledger's change of width, the apex by its change of apex."""
+        lo = self._at(w.start, f"{where}.from", base, shift)
+        hi = self._at(w.end, f"{where}.to", base, shift)
+        assert lo is not None and hi is not None
+        hi += stretch
+        if hi <= lo:
+            raise self.fail(where, f"the window from {hhmm(lo)} to {hhmm(hi)} is empty or"
+                            " backwards; `to` must come after `from` (is its width_minutes"
+                            " in the ledger 0?)")
+        apex = self._at(w.peak, f"{where}.peak", base, shift) if w.shape == "peak" else None
+        if w.shape == "peak" and apex is None:
+            apex = (lo + hi - stretch) / 2
+        if apex is not None:
+            apex += slide
+            if not lo <= apex <= hi:
+                raise self.fail(f"{where}.peak", f"the peak {hhmm(apex)} is outside the"
+                                f" window {hhmm(lo)}-{hhmm(hi)} (its apex_minutes and"
+                                " width_minutes in the ledger must agree)")
+        return Spread(lo, hi, share, apex)
+
+    def _at(self, m: Moment | None, where: str, base: float | None,
+            shift: float) -> float | None:
+        """A moment, a bell event's moved by the tier's shift (a clock time is not)."""
+        t = self.moment(m, where, base)
+        if t is None or m is None or m.base is None or ":" in m.base:
+            return t
+        return t + shift
+
+
+def _text(m: Moment | None) -> str:
+    if m is None:
+        return "-"
+    off = "" if not m.offset else f" {'+' if m.offset > 0 else '-'} {abs(m.offset) / 60:g}m"
+    return f"{m.base or ''}{off}".strip()

@@ -147,7 +147,7 @@ def compute(scenario: Scenario, profile: Profile, *, source: str = "scenario",
         sessions = ledger.value(a.population)
         for f in a.factors:
             sessions *= ledger.value(f)
-        totals[a.name], spreads[a.name] = sessions, b.spreads(i)
+        totals[a.name], spreads[a.name] = sessions, b.spreads(i, ledger)
 
     lo_day, hi_day = scenario.bounds
     lo, hi = (lo_day, hi_day) if window is None else _window(window, scenario)

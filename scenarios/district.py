@@ -6,7 +6,7 @@ clock times a scenario's windows are placed against."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fake_data.profile import Profile
 from scenarios.ledger import Assumption
@@ -105,13 +105,18 @@ def populations(profile: Profile, phase: str) -> list[Assumption]:
 @dataclass(frozen=True)
 class Bells:
     """Clock times (seconds after midnight) of the school day's events, by name:
-    ``<level>.first_bell``, ``<level>.period_start`` (every period), ``<level>.dismissal``."""
+    ``<level>.first_bell``, ``<level>.period_start`` (every period), ``<level>.dismissal``,
+    at the level's nominal schedule; and each level's tiered starts, ``tiers[level]`` =
+    ((seconds after the nominal first bell, share of the level's schools), ...): a window
+    placed against a level's bells is spread over its tiers, each with its share."""
 
     events: dict[str, tuple[float, ...]]
+    tiers: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, profile: Profile) -> Bells:
         events: dict[str, tuple[float, ...]] = {}
+        tiers: dict[str, tuple[tuple[float, float], ...]] = {}
         for level, spec in profile.levels.items():
             bell = spec.bell_schedule
             first = _clock(bell.first_bell)
@@ -120,4 +125,6 @@ class Bells:
             events[f"{level}.period_start"] = tuple(first + k * step
                                                     for k in range(spec.periods))
             events[f"{level}.dismissal"] = (_clock(bell.dismissal),)
-        return cls(events)
+            tiers[level] = tuple((_clock(t.first_bell) - first, t.share)
+                                 for t in bell.tiers) or ((0.0, 1.0),)
+        return cls(events, tiers)

@@ -4,7 +4,9 @@ profile, or an override). It goes into every plan, run directory and report, so 
 see which numbers were published, derived or guessed, and change any of them.
 
 Sources follow the profile's convention: ``[S] <source>`` published, ``[D] <how>`` derived
-by arithmetic, ``[E]`` estimate (optionally with a reason).
+by arithmetic, ``[E]`` estimate (optionally with a reason). A source may cite several
+("[S] Duval County 2009 ...; [E] 2.5x"): the line's basis is the weakest of them, so a value
+that is an estimate resting on a published fact is exported as an estimate, never as published.
 """
 
 from __future__ import annotations
@@ -20,6 +22,16 @@ import yaml
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 BASIS = re.compile(r"^\[(S|D|E)\]")
+# Every basis tag anywhere in a source text: [S], [D], [E], and mixed ones such as [D/E].
+TAGS = re.compile(r"\[((?:S|D|E)(?:/(?:S|D|E))*)\]")
+STRENGTH = {"S": 0, "D": 1, "E": 2}  # published, derived, estimate: higher is weaker
+
+
+def weakest_basis(source: str) -> str:
+    """The weakest basis a source text cites: S (published) only when every tag in it is [S];
+    E when any part is an estimate. A text with no tag is an estimate."""
+    letters = [x for tag in TAGS.findall(source) for x in tag.split("/")]
+    return max(letters, key=STRENGTH.__getitem__) if letters else "E"
 
 
 class LedgerError(ValueError):
@@ -36,9 +48,8 @@ class Assumption:
 
     @property
     def basis(self) -> str:
-        """S (published), D (derived) or E (estimate)."""
-        match = BASIS.match(self.source)
-        return match.group(1) if match else "E"
+        """S (published), D (derived) or E (estimate): the weakest of the source's tags."""
+        return weakest_basis(self.source)
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "value": self.value, "unit": self.unit,

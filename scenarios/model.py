@@ -104,6 +104,19 @@ class Window(_Strict):
     shape: Literal["flat", "peak"] = "flat"
     peak: Moment | None = None
     every: str | None = None
+    # Where the window's times come from; its width and apex are ledger lines with this source
+    # (window.<activity>[.<k>].width_minutes, .apex_minutes). Default: an estimate of the day.
+    source: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _basis(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_source(value, "source")
+        except LedgerError as exc:
+            raise ValueError(str(exc).removeprefix("source: ")) from None
 
     @field_validator("start", "end", "peak", mode="before")
     @classmethod

@@ -1,5 +1,6 @@
 """gradebook: a teacher's sections, rosters with current grades, line items, batch score entry
-and posting term grades.
+(one score per request when a client saves each cell as it is typed), the grading periods and
+posting term grades.
 
 Teachers see and change only their own sections (anyone else's answers 404); a district
 administrator may read any section but never writes grades; every other role gets 403.
@@ -127,6 +128,18 @@ async def my_sections(request: Request, p: Me,
         " FROM sis.sections s JOIN sis.courses c ON c.course_id = s.course_id"
         " WHERE s.teacher_id = %s ORDER BY s.period, s.section_id", [teacher])
     return {"teacher_id": teacher, "sections": rows}
+
+
+@router.get("/grading-periods")
+async def grading_periods(request: Request, p: Me) -> dict[str, Any]:
+    """The grading periods and semesters term grades are posted for (the district's calendar:
+    the same for every teacher, nobody's own data)."""
+    require_role(p, "teacher", ADMIN)
+    rows = await _db(request).fetch(
+        "gradebook.grading_periods",
+        "SELECT session_id, title, type, start_date, end_date FROM sis.academic_sessions"
+        " WHERE type IN ('gradingPeriod', 'semester') ORDER BY start_date, session_id")
+    return {"grading_periods": rows}
 
 
 ROSTER = """

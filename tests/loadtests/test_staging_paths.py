@@ -324,6 +324,49 @@ def test_grade_share_decides_whether_a_teacher_grades(staging_url: str, seeded_u
     assert "gradebook.line_item_create" not in off.labels()
 
 
+def test_per_cell_saves_write_one_request_per_score(staging_url: str, seeded_url: str,
+                                                   identities: Identities,
+                                                   target: Target) -> None:
+    """per_cell_share 1: the scores go in one PUT per student (the cell saved as it is typed),
+    each writing one row; the class's scores end up the same as with one batch."""
+    kinds = class_types(seeded_url)
+    me = [t for t in identities["teacher"] if t["level"] == "elementary"
+          and any(kinds[s][0] == "homeroom" for s in t["sections"])][-4]
+    b = run(staging_url, target, "teacher", me, options={"per_cell_share": 1.0})
+    assert_clean(b, "teacher")
+    cells = [c for c in b.calls if c.endpoint == "gradebook.score_cell"]
+    assert "gradebook.scores" not in b.labels()
+    [homeroom] = [s for s in me["sections"] if kinds[s][0] == "homeroom"]
+    students = enrolled(seeded_url, homeroom)
+    assert len(cells) == len(students) > 1
+    assert len({c.path for c in cells}) == 1  # one line item, one write per score
+    item = int(cells[0].path.split("/")[-2])
+    scores = query(seeded_url, "SELECT student_id, score_status FROM sis.scores"
+                               " WHERE line_item_id = %s", [item])
+    assert sorted(s[0] for s in scores) == students
+    assert sum(s[1] == "fully graded" for s in scores) > len(scores) / 2
+
+
+def test_term_grades_are_posted_for_the_current_grading_period(
+        staging_url: str, seeded_url: str, identities: Identities, target: Target) -> None:
+    kinds = class_types(seeded_url)
+    me = [t for t in identities["teacher"] if t["level"] == "elementary"
+          and any(kinds[s][0] == "homeroom" for s in t["sections"])][-5]
+    b = run(staging_url, target, "teacher", me,
+            options={"grade_share": 0.0, "term_grade_share": 1.0})
+    assert_clean(b, "teacher")
+    assert b.labels()[-3:] == ["gradebook.grading_periods", "gradebook.term_grades",
+                               "auth.logout"]
+    [homeroom] = [s for s in me["sections"] if kinds[s][0] == "homeroom"]
+    [(period,)] = query(seeded_url, "SELECT session_id FROM sis.academic_sessions WHERE type ="
+                                    " 'gradingPeriod' AND start_date <= %s ORDER BY start_date"
+                                    " DESC LIMIT 1", [TODAY])
+    rows = query(seeded_url, "SELECT student_id, posted_by FROM sis.term_grades WHERE"
+                             " section_id = %s AND session_id = %s", [homeroom, period])
+    assert sorted(r[0] for r in rows) == enrolled(seeded_url, homeroom)
+    assert {r[1] for r in rows} == {me["staff_id"]}
+
+
 def test_max_periods_caps_a_subject_teachers_roll_calls(staging_url: str, seeded_url: str,
                                                         identities: Identities,
                                                         target: Target) -> None:

@@ -88,19 +88,33 @@ def test_logged_in_counts_logins_before_the_window() -> None:
 
 
 def test_every_period_by_hand() -> None:
-    """cps high schools: 8 periods of 50 min + 5 min passing from 08:00, so periods start
-    08:00, 08:55, 09:50, ... High-school teachers = 21,334 x 105,867 / 361,314 students
-    = 6,250.9 -> 6,251; 5 sections each: 31,255 class-attendance sessions, 1/8 per period =
-    3,906.875 over its first 10 minutes = 6.5115 sessions/s."""
+    """cps high schools: 8 periods of 50 min + 5 min passing from each school's first bell;
+    the bells ring in tiers (profile bell_schedule.tiers): 20% of high schools at 07:45, 50%
+    at 08:00, 30% at 09:00, so periods start 07:45, 08:40, ...; 08:00, 08:55, ...; 09:00,
+    09:55, ... High-school teachers = 21,334 x 105,867 / 361,314 students = 6,250.9 -> 6,251;
+    5 sections each: 31,255 class-attendance sessions (unchanged), 1/8 per period = 3,906.875,
+    of which a tier's share over the period's first 10 minutes: 07:45 tier 781.375 / 600 s =
+    1.3023/s, 08:00 tier 1,953.4375 / 600 = 3.2557/s, 09:00 tier 1,172.0625 / 600 = 1.9534/s.
+    Where windows meet in a 5-minute slot the rates add: the 08:00 tier's period k (08:00 +
+    55k) and the 09:00 tier's period k - 1 (08:05 + 55k) share 08:05 + 55k for k = 1..7:
+    3.2557 + 1.9534 = 5.2092/s (the 07:45 tier's windows meet no other). The busiest slot is
+    5.2092/s, 20% below the 6.5115/s of one 08:00 bell for every school."""
     raw = {**MORNING, "day": "07:00-16:00", "resolution": "5m", "activities": [{
         "name": "periods", "persona": "teacher", "population": "teachers.high",
         "factors": ["sections_per_teacher.high"],
         "windows": [{"every": "high.period_start", "from": "+0m", "to": "+10m"}]}]}
     c = computed(raw)
     busy = {s.start: round(s.rates["teacher"], 4) for s in c.slots if s.rates["teacher"]}
-    starts = [8 * 3600 + k * 55 * 60 for k in range(8)]
-    assert sorted(busy) == sorted(t + d for t in starts for d in (0, 300))
-    assert set(busy.values()) == {6.5115}
+    tiers = {7 * 3600 + 45 * 60: 1.3023, 8 * 3600: 3.2557, 9 * 3600: 1.9534}
+    expected: dict[float, float] = {}
+    for first, rate in tiers.items():
+        for k in range(8):
+            for d in (0, 300):
+                t = first + k * 55 * 60 + d
+                expected[t] = round(expected.get(t, 0.0) + rate, 4)
+    assert busy == pytest.approx(expected, abs=2e-4)
+    assert busy[8 * 3600 + 55 * 60 + 300] == pytest.approx(5.2092, abs=1e-4)  # 09:00
+    assert max(busy.values()) == pytest.approx(5.2092, abs=1e-4)
     assert c.activities["periods"] == pytest.approx(31_255)
 
 
@@ -163,7 +177,9 @@ def test_built_in_days_have_their_shapes() -> None:
     soak = compute(load_scenario("soak")[0], CPS)
     assert soak.duration == pytest.approx(7200)
     spike = compute(load_scenario("attendance-spike")[0], CPS)
-    assert spike.plan.clock_start == "07:30" and spike.span == (27000, 32400)
+    # 07:00-09:30: the earliest elementary tier's homerooms open at 07:00, the 09:00 high
+    # schools' first period closes at 09:15 (profile bell_schedule.tiers)
+    assert spike.plan.clock_start == "07:00" and spike.span == (25200, 34200)
     probe = compute(load_scenario("capacity-probe")[0], CPS)
     closed = [st for st in probe.plan.stages if st.users]
     assert [sum(st.users.values()) for st in closed] == [1, 2, 4, 8, 16, 32, 48]

@@ -50,6 +50,7 @@ RULES: dict[str, Rule] = {
     "POST /api/portal/students/{student}/absence-notices": rule("guardian"),
     "PUT /api/portal/contact": rule("guardian", other=False),
     "GET /api/gradebook/sections": rule("teacher", "admin", other=False),
+    "GET /api/gradebook/grading-periods": rule("teacher", "admin", other=False),
     "GET /api/gradebook/sections/{section}/roster": rule("teacher", "admin"),
     "POST /api/gradebook/sections/{section}/line-items": rule("teacher"),
     "PUT /api/gradebook/line-items/{line_item}/scores": rule("teacher"),

@@ -195,6 +195,22 @@ def test_bad_score_batches_write_nothing(login: Login, identities: Identities,
     assert scores_of(seeded_url, item["line_item_id"]) == before
 
 
+def test_grading_periods_are_the_calendars(login: Login, identities: Identities,
+                                           seeded_url: str) -> None:
+    """A teacher (and an administrator) reads the grading periods and semesters term grades
+    are posted for; nobody else (the authorization matrix tries every role)."""
+    expected = query(seeded_url, "SELECT session_id, title, type, start_date::text,"
+                                 " end_date::text FROM sis.academic_sessions WHERE type IN"
+                                 " ('gradingPeriod', 'semester') ORDER BY start_date, session_id")
+    assert {row[2] for row in expected} == {"gradingPeriod", "semester"}
+    for who in (teacher(identities, 5), identities["district_admin"][-2]):
+        r = login(who).get("/api/gradebook/grading-periods")
+        assert r.status_code == 200, r.text
+        assert [tuple(g.values()) for g in r.json()["grading_periods"]] == expected
+    assert_error(login(identities["student"][-31]).get("/api/gradebook/grading-periods"),
+                 403, "forbidden")
+
+
 def test_term_grades_are_posted_and_corrected(login: Login, identities: Identities,
                                               seeded_url: str) -> None:
     me = teacher(identities, 0)

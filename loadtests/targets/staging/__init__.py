@@ -51,7 +51,9 @@ SESSION_SECONDS = {"teacher": 50.0, "student": 40.0, "guardian": 40.0,
 # listed here and read nowhere would change nothing; the engine refuses unlisted ones.
 MIX: dict[str, dict[str, float]] = {
     "teacher": {"grade_share": teacher.GRADE_SHARE, "max_periods": teacher.MAX_PERIODS,
-                "password_reset_share": teacher.PASSWORD_RESET_SHARE},
+                "password_reset_share": teacher.PASSWORD_RESET_SHARE,
+                "per_cell_share": teacher.PER_CELL_SHARE,
+                "term_grade_share": teacher.TERM_GRADE_SHARE},
     "student": {"attendance_share": student.ATTENDANCE_SHARE},
     "guardian": {"report_card_share": guardian.REPORT_CARD_SHARE},
     "guardian_unregistered": {},

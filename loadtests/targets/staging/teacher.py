@@ -3,6 +3,11 @@ class-period attendance for a subject teacher), a look at a roster, now and then
 graded, and the `foreign_section` probe (a colleague's roster must be refused). With the
 `password_reset_share` knob a session starts with "forgot password" (`mailbox.forgot_password`).
 
+Grades are saved per class (one PUT of the whole class's scores, `per_cell_share` 0) or per
+cell (`per_cell_share` 1: one PUT per score, as gradebooks that save each grade as it is typed
+do; CPS's deadline complaint was 30-second saves of single grades). With `term_grade_share`
+a session also posts the class's term grades for the grading period (grade-deadline).
+
 Which kind of teacher a session is comes from the sections page, not the pool's `level`: an
 elementary school has homeroom teachers (grades PK-5) and subject teachers (grades 6-8).
 """
@@ -12,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadtests.browser import Browser, Check
-from loadtests.targets.staging import checks, mailbox, probes
+from loadtests.targets.staging import checks, grading, mailbox, probes
 
 # Most of a class is present on a normal day; the rest are tardy or absent.
 STATUSES = ("present", "tardy", "absent_unexcused", "absent_excused")
@@ -21,6 +26,8 @@ STATUS_WEIGHTS = (0.9, 0.04, 0.04, 0.02)
 GRADE_SHARE = 0.3            # sessions that also create an assignment and enter its scores
 MAX_PERIODS = 3              # class periods a subject teacher takes attendance for per session
 PASSWORD_RESET_SHARE = 0.0   # sessions that start with "forgot password" (the SIS's mailbox on)
+PER_CELL_SHARE = 0.0         # grading sessions that save each score as its own request
+TERM_GRADE_SHARE = 0.0       # sessions that post a class's term grades for the grading period
 # Summer and evening school classes are not the school day's: their roll is taken in their own
 # session, not in a day teacher's morning. The sections page tells them only by course title.
 PROGRAM_TITLES = ("Summer School", "Evening School")
@@ -63,10 +70,14 @@ def _work(browser: Browser, me: Any, sections: list[dict[str, Any]]) -> None:
     roster = checks.page(browser.get(
         "gradebook.roster", f"/api/gradebook/sections/{section_id}/roster",
         check=_class_page(me, section_id)))
-    if roster and roster["students"] and browser.sometimes(
-            browser.options.get("grade_share", GRADE_SHARE)):
+    students = [s["student_id"] for s in roster["students"]] if roster else []
+    if students and browser.sometimes(browser.options.get("grade_share", GRADE_SHARE)):
         browser.think(THINK_ROSTER)
-        _grade(browser, section_id, [s["student_id"] for s in roster["students"]], today)
+        per_cell = browser.sometimes(browser.options.get("per_cell_share", PER_CELL_SHARE))
+        grading.grade(browser, section_id, students, today, per_cell=per_cell)
+    if students and browser.sometimes(browser.options.get("term_grade_share",
+                                                          TERM_GRADE_SHARE)):
+        grading.term_grades(browser, section_id, students, today)
 
 
 def _class_page(me: Any, section_id: int) -> Check:
@@ -95,30 +106,6 @@ def _roll(browser: Browser, me: Any, section_id: int, *, daily: bool) -> str | N
                           json={"date": form["date"], "records": records},
                           check=checks.fields(section_id=section_id, recorded=len(records)))
     return str(form["date"]) if checks.ok(posted) else None
-
-
-def _grade(browser: Browser, section_id: int, students: list[int], taken_on: str) -> None:
-    """A new assignment due today, then its scores for the whole class in one batch."""
-    category = browser.rng.choice(("homework", "classwork", "quiz", "test"))
-    points = {"homework": 10, "classwork": 20, "quiz": 25, "test": 100}[category]
-    item = checks.page(browser.post(
-        "gradebook.line_item_create", f"/api/gradebook/sections/{section_id}/line-items",
-        json={"title": f"{category.title()} {taken_on}", "category": category,
-              "assigned_date": taken_on, "due_date": taken_on, "points_possible": points},
-        check=checks.fields(section_id=section_id, blank_scores=len(students))))
-    if item is None:
-        return
-    browser.think(THINK_GRADING)
-    scores: list[dict[str, Any]] = []
-    for student in students:
-        if browser.rng.random() < 0.08:  # a few hand nothing in
-            scores.append({"student_id": student, "score": None, "status": "not submitted"})
-        else:
-            earned = round(points * browser.rng.uniform(0.55, 1.0), 1)
-            scores.append({"student_id": student, "score": earned, "status": "fully graded"})
-    browser.put("gradebook.scores", f"/api/gradebook/line-items/{item['line_item_id']}/scores",
-                json={"scores": scores},
-                check=checks.fields(line_item_id=item["line_item_id"], written=len(scores)))
 
 
 def _foreign_section(browser: Browser, me: Any) -> None:
