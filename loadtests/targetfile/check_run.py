@@ -54,6 +54,7 @@ class ProbeResult:
     asked: str
     status: int
     exposed: bool
+    denied: bool | None = None    # None: judged by the status (DENIED); else by a marker
 
 
 @dataclass
@@ -197,6 +198,9 @@ class CheckBrowser:
     def exposed(self, probe: str, endpoint: str, asked: str, status: int) -> None:
         self.report.probes.append(ProbeResult(self.persona, probe, asked, status, True))
 
+    def denied(self, probe: str, endpoint: str, asked: str, status: int) -> None:
+        self.report.probes.append(ProbeResult(self.persona, probe, asked, status, False, True))
+
     def mask(self, body: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
             if len(secret) >= 4:
@@ -276,7 +280,8 @@ def render(report: CheckReport) -> str:
         if s.excerpt is not None:
             lines.append("       answer: " + s.excerpt.replace("\n", " "))
     for p in report.probes:
-        verdict = "EXPOSED" if p.exposed else ("denied" if p.status in DENIED else "inconclusive")
+        refused = p.denied if p.denied is not None else p.status in DENIED
+        verdict = "EXPOSED" if p.exposed else ("denied" if refused else "inconclusive")
         lines.append(f"probe {p.probe} as {p.persona} ({p.asked}): {p.status} {verdict}")
     lines.append("all steps passed" if report.ok else "some steps failed")
     return "\n".join(lines) + "\n"

@@ -23,7 +23,9 @@ only renders and sends. The rules a session follows:
 - Probes: a probe whose other identity is a list value picks it first (``rng.choice``, avoiding
   `avoid`), then asks `should_probe`; a probe on another pool asks first, then borrows a row.
   Denial by status goes through `browser.probe` (a 2xx is a data exposure); denial by a marker
-  (``absent``) sends a plain request and records an exposure when a 2xx shows the marker.
+  (``absent``) sends a plain request and records an exposure when a 2xx shows the marker, a
+  refusal (`browser.denied`) when the answer is below 400 without it or a DENIED status, and
+  counts it inconclusive otherwise.
   Probes not placed by a ``probe:`` step run at the end of their persona's session, in the
   order declared, before logout.
 """
@@ -39,7 +41,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from loadtests.browser import Browser, ClickPath, LoginAttempt, LoginSpec, Response
+from loadtests.browser import DENIED, Browser, ClickPath, LoginAttempt, LoginSpec, Response
+from loadtests.stats import key
 from loadtests.targetfile.checks import Judge, compile_check
 from loadtests.targetfile.extract import MISSING, Extractor, compile_extract
 from loadtests.targetfile.model import (
@@ -446,6 +449,10 @@ class Runner:
                             follow_redirects=False, **kw)
         if 200 <= r.status_code < 300 and any(m and m in (r.text or "") for m in markers):
             browser.exposed(p.name, p.label, asked, r.status_code)
+        elif r.status_code < 400 or r.status_code in DENIED:
+            browser.denied(p.name, p.label, asked, r.status_code)
+        else:
+            browser.count(key("probes", p.name, "inconclusive"))
 
     # -- sessions ----------------------------------------------------------------------------
     def click_path(self, name: str) -> ClickPath:
