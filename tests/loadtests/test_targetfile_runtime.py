@@ -148,6 +148,8 @@ def test_cookie_session(tmp_path: Path) -> None:
     # the marker probe asked another kid and saw no marker; the leak is an exposure
     assert [(o.probe, o.asked) for o in b.exposures] == [("leak", "11")] or \
         [(o.probe, o.asked) for o in b.exposures] == [("leak", "12")]
+    # ... and its refusal (a 200 without the marker) is recorded as one
+    assert [(o.probe, o.status) for o in b.outcomes if o.probe == "peek"] == [("peek", 200)]
     assert b.cookies is not None and b.cookies.cookies == {}  # logged out
     # think: the persona's default 2 after home, recorded 1.5 (unjittered) per kid, 1-3 drawn
     assert b.thinks[:3] == [2.0, 1.5, 1.5] and b.thinks_unjittered[:2] == [1.5, 1.5]
@@ -189,6 +191,10 @@ def test_check_report_hides_secrets(tmp_path: Path) -> None:
     assert "sid = •••" in text and "csrf = •••" in text and 'hidden = {"csrf": "•••"}' in text
     assert any(p.exposed and p.probe == "leak" for p in report.probes) and not report.ok
     assert "EXPOSED" in text
+    assert [(p.probe, p.exposed, p.denied) for p in report.probes if p.probe == "peek"] == \
+        [("peek", False, True)] and "probe peek as guardian (kid 1" in text
+    assert any(line.startswith("probe peek") and line.endswith("200 denied")
+               for line in text.splitlines())
 
 
 def test_check_report_masks_a_failed_answer(tmp_path: Path) -> None:
