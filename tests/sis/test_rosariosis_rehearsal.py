@@ -158,6 +158,7 @@ def test_deactivated_staff_session(up: Up) -> None:
         assert f"student_id={student}" in client.get(page).text
         profile = db.execute("SELECT profile, profile_id FROM staff WHERE staff_id = %s",
                              [me["staff_id"]]).fetchone()
+        assert profile is not None and profile[0] == "teacher"
         db.execute("UPDATE staff SET profile = 'none', profile_id = NULL WHERE staff_id = %s",
                    [me["staff_id"]])
         try:
