@@ -217,7 +217,9 @@ class Engine:
         return Feed(
             plan=self.plan, index=self.index, count=self.count, t0_perf=self.t0_perf,
             target=self.target.name, runnable=frozenset(self.target.click_paths),
-            identities={p: self.pool.size(p) for p in self.pool.free}, queue=self.queue,
+            identities={p: self.pool.size(self.target.pool_of(p))
+                        for p in {*self.pool.free, *self.target.click_paths}
+                        if self.target.pool_of(p) in self.pool.free}, queue=self.queue,
             record=self.recorder.count, closed_live=self.closed_live, busy=self.busy,
             drained=self.send_final)
 
@@ -324,7 +326,8 @@ class Engine:
             return
         assert self.pool is not None
         # a persona without a pool (an anonymous visitor) needs no identity
-        taken = self.pool.checkout(persona) if persona in self.pool.free else (-1, {})
+        pool = self.target.pool_of(persona)  # a target file's guardian may log in as `parent`
+        taken = self.pool.checkout(pool) if pool in self.pool.free else (-1, {})
         if taken is None:  # every identity of this persona is in a session already
             rec.count(names["dropped"])
             rec.count(key("dropped_no_identity", persona))
@@ -356,7 +359,7 @@ class Engine:
             self.busy[persona] -= 1
             browser.give_back()
             if taken[0] >= 0:
-                self.pool.checkin(persona, taken[0])
+                self.pool.checkin(pool, taken[0])
 
     def _keys_for(self, persona: str) -> dict[str, str]:
         names = {o: key("sessions", persona, o)

@@ -574,12 +574,14 @@ def build_target(tf: TargetFile) -> Target:
     click_paths: dict[str, ClickPath] = {}
     mix: dict[str, dict[str, float]] = {}
     seconds: dict[str, float] = {}
+    pools: dict[str, str] = {}
     for name, persona in tf.personas.items():
         day = plays(name, persona)
         if day in click_paths:
             raise ValueError(f"two personas of target {tf.name!r} play {day!r}")
         click_paths[day] = runner.click_path(name)
         mix[day] = dict(persona.mix)
+        pools[day] = pool_of(name, persona)
         default = _think(persona.think)
         seconds[day] = _session_seconds(persona.steps, default.a if default else 0.0)
     borrowed = tuple(dict.fromkeys(p.other.pool for p in tf.probes.values()
@@ -587,7 +589,8 @@ def build_target(tf: TargetFile) -> Target:
     own = tuple(pool_of(n, p) for n, p in tf.personas.items())
     return Target(name=tf.name, login=login, click_paths=click_paths, probes=tuple(tf.probes),
                   pool_personas=tuple(dict.fromkeys((*own, *borrowed))), session_seconds=seconds,
-                  shared_pools=borrowed, mix=mix)
+                  shared_pools=borrowed, mix=mix,
+                  identity_pools={d: p for d, p in pools.items() if d != p})
 
 
 def csv_pool(tf: TargetFile, persona: str, base: Path) -> list[dict[str, str]] | None:

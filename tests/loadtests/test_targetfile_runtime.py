@@ -223,3 +223,14 @@ def test_staging_portal_check(staging_url: str, identities: dict[str, list[dict[
     assert "token = •••" in text and me["guardian"]["password"] not in text
     assert {p.probe for p in report.probes} == {"foreign_student", "no_access_child"}
     assert textwrap.dedent(text).endswith("all steps passed\n")
+
+
+def test_a_persona_logs_in_from_its_declared_pool(tmp_path: Path) -> None:
+    # RosarioSIS's guardian logs in as rows of the `parent` pool: the engine checks out (and
+    # loads) that pool for guardian sessions, not a pool named after the day persona.
+    (tmp_path / "t.yaml").write_text(FILE.replace("  guardian:\n    mix:",
+                                                  "  guardian:\n    pool: {userpool: parent}\n"
+                                                  "    mix:", 1))
+    target = build_target(load_target_file(tmp_path / "t.yaml"))
+    assert target.pool_of("guardian") == "parent" and target.pool_of("teacher") == "teacher"
+    assert target.pools_for(["guardian"]) == ["parent"]

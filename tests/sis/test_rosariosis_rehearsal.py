@@ -183,9 +183,13 @@ def test_short_run_verdict_and_report(up: Up) -> None:
     verdict = json.loads((run_dir / "verdict.json").read_text())
     assert verdict["target"] == "rosariosis" and verdict["not_rehearsed"] == ["clerk"]
     assert verdict["verdict"] in ("GO", "NO-GO")
-    summary = (run_dir / "summary.json").read_text()
-    assert "probes|foreign_student|denied" in summary
-    assert "probes|foreign_student|exposed" not in summary
+    counters = json.loads((run_dir / "summary.json").read_text())["counters"]
+    assert counters.get("probes|foreign_student|denied", 0) > 0
+    assert "probes|foreign_student|exposed" not in counters
+    # every persona's sessions log in from its RosarioSIS pool (the guardian from `parent`)
+    for persona in ("teacher", "student", "guardian"):
+        assert counters.get(f"logins|{persona}|ok", 0) > 0, persona
+    assert not [k for k in counters if k.endswith("|aborted")], counters
 
     reported = firstbell(up.workdir, "report", str(run_dir))
     assert reported.returncode == 0, reported.stdout + reported.stderr
