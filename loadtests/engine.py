@@ -217,8 +217,8 @@ class Engine:
         return Feed(
             plan=self.plan, index=self.index, count=self.count, t0_perf=self.t0_perf,
             target=self.target.name, runnable=frozenset(self.target.click_paths),
-            identities={p: self.pool.size(self.target.pool_of(p))
-                        for p in {*self.pool.free, *self.target.click_paths}
+            identities={p: self.pool.size(self.target.pool_of(p))   # in a stable order
+                        for p in dict.fromkeys([*self.pool.free, *self.target.click_paths])
                         if self.target.pool_of(p) in self.pool.free}, queue=self.queue,
             record=self.recorder.count, closed_live=self.closed_live, busy=self.busy,
             drained=self.send_final)
