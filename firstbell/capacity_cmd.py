@@ -54,7 +54,8 @@ from loadtests.plan import LoadPlan, PlanError, build_plan
 from loadtests.run_options import RunOptions
 from loadtests.rundir import default_run_dir, write_json
 from loadtests.target_source import check_hosts, target_of, userpool_files
-from scenarios.compute import ComputedPlan, apportion
+from scenarios.compute import ComputedPlan, apportion, day_personas
+from scenarios.model import load_scenario
 
 # A step's sessions still in flight when its rate ends are given this long to finish: the step
 # is judged on what it offered, and a long drain only delays the next step.
@@ -306,8 +307,11 @@ def capacity(
                          processes=workers, target_spec=target_spec)
     limits = checked_limits(options)
     drop = tuple(drop_persona or ())
+    # The forecast day may send personas the probe's day does not (back-to-school's clerk):
+    # each day is refused only the drops it sends.
+    probe_drop = tuple(d for d in drop if d in _day_personas(scenario))
     probe_day = PlanRequest(scenario, profile, scale=scale, seed=seed, target_spec=target_spec,
-                            drop=drop).compute()
+                            drop=probe_drop).compute()
     day = PlanRequest(forecast, profile, scale=scale, seed=seed, target_spec=target_spec,
                       drop=drop).compute()
     probe = probe_of(probe_day)
@@ -471,3 +475,12 @@ def _conclude(search: Search, console: Console, file: Path) -> None:
                           style="yellow", highlight=False)
     console.print(f"capacity.json: {file}  (firstbell report RUN_DIR --capacity {file})",
                   highlight=False)
+
+
+def _day_personas(scenario: str) -> list[str]:
+    """The personas a day sends (none when it does not load: its plan then says why)."""
+    try:
+        return day_personas(load_scenario(scenario)[0])
+    except Exception:  # PlanRequest.compute reports the day's own error
+        return []
+

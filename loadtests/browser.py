@@ -190,6 +190,11 @@ class Browser(Protocol):
         with none."""
         ...
 
+    def denied(self, probe: str, endpoint: str, asked: str, status: int) -> None:
+        """Record a refusal a probe judged by its marker (the answer did not show what was
+        asked; e.g. a 200 with an error page), counted like a refusal `probe` saw."""
+        ...
+
     def count(self, name: str, amount: float = 1) -> None:
         """Add `amount` to the run's counter `name` (``family|label|…``, see
         `loadtests.stats`): it is merged across load processes and shown in the summary."""

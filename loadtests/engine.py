@@ -220,7 +220,9 @@ class Engine:
         return Feed(
             plan=self.plan, index=self.index, count=self.count, t0_perf=self.t0_perf,
             target=self.target.name, runnable=frozenset(self.target.click_paths),
-            identities={p: self.pool.size(p) for p in self.pool.free}, queue=self.queue,
+            identities={p: self.pool.size(self.target.pool_of(p))   # in a stable order
+                        for p in dict.fromkeys([*self.pool.free, *self.target.click_paths])
+                        if self.target.pool_of(p) in self.pool.free}, queue=self.queue,
             record=self.recorder.count, closed_live=self.closed_live, busy=self.busy,
             drained=self.send_final)
 
@@ -323,19 +325,21 @@ class Engine:
         names = self._session_keys.get(persona) or self._keys_for(persona)
         waited = time.perf_counter() - ticket.intended
         assert self.pool is not None
+        # a target file's persona may log in from a pool of another name (guardian: `parent`)
+        pool = self.target.pool_of(persona)
         if ticket.returns:  # a person coming back: their identity was held for them
             if waited > plan.drop_after_seconds:
                 rec.count(key("returns", persona, "dropped"))
-                self.pool.checkin(persona, ticket.row)
+                self.pool.checkin(pool, ticket.row)
                 return
-            taken: tuple[int, dict[str, Any]] = (ticket.row, self.pool.row(persona, ticket.row))
+            taken: tuple[int, dict[str, Any]] = (ticket.row, self.pool.row(pool, ticket.row))
             rec.count(key("returns", persona, "started"))
         else:
             if waited > plan.drop_after_seconds:
                 rec.count(names["dropped"])
                 return
             # a persona without a pool (an anonymous visitor) needs no identity
-            got = self.pool.checkout(persona) if persona in self.pool.free else (-1, {})
+            got = self.pool.checkout(pool) if pool in self.pool.free else (-1, {})
             if got is None:  # every identity of this persona is in a session already
                 rec.count(names["dropped"])
                 rec.count(key("dropped_no_identity", persona))
@@ -371,7 +375,7 @@ class Engine:
             self.busy[persona] -= 1
             browser.give_back()
             if taken[0] >= 0 and not self._send_back(ticket, taken[0], browser):
-                self.pool.checkin(persona, taken[0])
+                self.pool.checkin(pool, taken[0])
 
     def _send_back(self, ticket: Ticket, row: int, browser: EngineBrowser) -> bool:
         """A person whose login failed comes back later as the same identity, held for them

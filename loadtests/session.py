@@ -304,6 +304,9 @@ class EngineBrowser:
             self.recorder.count(key("probes", probe, "inconclusive"))
         return response
 
+    def denied(self, probe: str, endpoint: str, asked: str, status: int) -> None:
+        self.recorder.count(key("probes", probe, "denied"))
+
     def exposed(self, probe: str, endpoint: str, asked: str, status: int) -> None:
         self.recorder.count(key("probes", probe, "exposed"))
         self.recorder.exposure({

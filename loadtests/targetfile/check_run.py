@@ -201,6 +201,9 @@ class CheckBrowser:
     def exposed(self, probe: str, endpoint: str, asked: str, status: int) -> None:
         self.report.probes.append(ProbeResult(self.persona, probe, asked, status, True))
 
+    def denied(self, probe: str, endpoint: str, asked: str, status: int) -> None:
+        self.report.probes.append(ProbeResult(self.persona, probe, asked, status, False, True))
+
     def mask(self, body: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
             if len(secret) >= 4:

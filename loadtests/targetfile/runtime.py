@@ -23,7 +23,9 @@ only renders and sends. The rules a session follows:
 - Probes: a probe whose other identity is a list value picks it first (``rng.choice``, avoiding
   `avoid`), then asks `should_probe`; a probe on another pool asks first, then borrows a row.
   Denial by status goes through `browser.probe` (a 2xx is a data exposure); denial by a marker
-  (``absent``) sends a plain request and records an exposure when a 2xx shows the marker.
+  (``absent``) sends a plain request and records an exposure when a 2xx shows the marker, a
+  refusal (`browser.denied`) when the answer is below 400 without it or a DENIED status, and
+  counts it inconclusive otherwise.
   Probes not placed by a ``probe:`` step run at the end of their persona's session, in the
   order declared, before logout.
 """
@@ -40,6 +42,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from loadtests.browser import DENIED, Browser, ClickPath, LoginAttempt, LoginSpec, Response
+from loadtests.stats import key
 from loadtests.targetfile.checks import Judge, compile_check
 from loadtests.targetfile.extract import MISSING, Extractor, compile_extract
 from loadtests.targetfile.model import (
@@ -446,6 +449,10 @@ class Runner:
                             follow_redirects=False, **kw)
         if 200 <= r.status_code < 300 and any(m and m in (r.text or "") for m in markers):
             browser.exposed(p.name, p.label, asked, r.status_code)
+        elif r.status_code < 400 or r.status_code in DENIED:
+            browser.denied(p.name, p.label, asked, r.status_code)
+        else:
+            browser.count(key("probes", p.name, "inconclusive"))
 
     # -- sessions ----------------------------------------------------------------------------
     def click_path(self, name: str) -> ClickPath:
@@ -569,12 +576,14 @@ def build_target(tf: TargetFile) -> Target:
     click_paths: dict[str, ClickPath] = {}
     mix: dict[str, dict[str, float]] = {}
     seconds: dict[str, float] = {}
+    pools: dict[str, str] = {}
     for name, persona in tf.personas.items():
         day = plays(name, persona)
         if day in click_paths:
             raise ValueError(f"two personas of target {tf.name!r} play {day!r}")
         click_paths[day] = runner.click_path(name)
         mix[day] = dict(persona.mix)
+        pools[day] = pool_of(name, persona)
         default = _think(persona.think)
         seconds[day] = _session_seconds(persona.steps, default.a if default else 0.0)
     borrowed = tuple(dict.fromkeys(p.other.pool for p in tf.probes.values()
@@ -582,7 +591,8 @@ def build_target(tf: TargetFile) -> Target:
     own = tuple(pool_of(n, p) for n, p in tf.personas.items())
     return Target(name=tf.name, login=login, click_paths=click_paths, probes=tuple(tf.probes),
                   pool_personas=tuple(dict.fromkeys((*own, *borrowed))), session_seconds=seconds,
-                  shared_pools=borrowed, mix=mix)
+                  shared_pools=borrowed, mix=mix,
+                  identity_pools={d: p for d, p in pools.items() if d != p})
 
 
 def csv_pool(tf: TargetFile, persona: str, base: Path) -> list[dict[str, str]] | None:

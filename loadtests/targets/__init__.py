@@ -33,6 +33,13 @@ class Target:
     shared_pools: tuple[str, ...] = ()
     # The click-path mix knobs each persona's path reads, with their defaults.
     mix: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The pool a persona's sessions log in from when it is not the persona's own name (a
+    # target file's `pool: {userpool: parent}` for its guardian).
+    identity_pools: dict[str, str] = field(default_factory=dict)
+
+    def pool_of(self, persona: str) -> str:
+        """The user pool `persona`'s sessions take their identity from."""
+        return self.identity_pools.get(persona, persona)
 
     def enabled_probes(self, wanted: Iterable[str] | None) -> frozenset[str]:
         """The probes a plan turns on: all of this target's when `wanted` is None. A name the
@@ -49,7 +56,7 @@ class Target:
     def pools_for(self, personas: Iterable[str]) -> list[str]:
         """The user-pool files a plan sending `personas` needs: theirs, and those the paths
         borrow from or look up in (integration clients come from --oneroster-client)."""
-        used, shared = set(personas), set(self.shared_pools)
+        used, shared = {self.pool_of(p) for p in personas}, set(self.shared_pools)
         return [p for p in self.pool_personas if p != "integration"
                 and (p in used or p in shared or p not in self.click_paths)]
 

@@ -119,3 +119,12 @@ def test_knee_of_a_doubling_sweep() -> None:
     assert sweep_knee(points) == 16
     flat = [SweepPoint(n, 20, 1.0, 10.0, 0.01, 0.02, 0) for n in means]
     assert sweep_knee(flat) is None
+
+
+def test_each_day_is_refused_only_the_drops_it_sends() -> None:
+    # --drop-persona clerk is for the forecast (back-to-school sends clerks); the probe's day
+    # (capacity-probe) sends none, so it is not told to drop one it does not have.
+    from firstbell.capacity_cmd import _day_personas
+    assert "clerk" in _day_personas("back-to-school")
+    assert "clerk" not in _day_personas("capacity-probe")
+    assert _day_personas("no-such-day") == []

@@ -148,6 +148,8 @@ def test_cookie_session(tmp_path: Path) -> None:
     # the marker probe asked another kid and saw no marker; the leak is an exposure
     assert [(o.probe, o.asked) for o in b.exposures] == [("leak", "11")] or \
         [(o.probe, o.asked) for o in b.exposures] == [("leak", "12")]
+    # ... and its refusal (a 200 without the marker) is recorded as one
+    assert [(o.probe, o.status) for o in b.outcomes if o.probe == "peek"] == [("peek", 200)]
     assert b.cookies is not None and b.cookies.cookies == {}  # logged out
     # think: the persona's default 2 after home, recorded 1.5 (unjittered) per kid, 1-3 drawn
     assert b.thinks[:3] == [2.0, 1.5, 1.5] and b.thinks_unjittered[:2] == [1.5, 1.5]
@@ -189,6 +191,10 @@ def test_check_report_hides_secrets(tmp_path: Path) -> None:
     assert "sid = •••" in text and "csrf = •••" in text and 'hidden = {"csrf": "•••"}' in text
     assert any(p.exposed and p.probe == "leak" for p in report.probes) and not report.ok
     assert "EXPOSED" in text
+    assert [(p.probe, p.exposed, p.denied) for p in report.probes if p.probe == "peek"] == \
+        [("peek", False, True)] and "probe peek as guardian (kid 1" in text
+    assert any(line.startswith("probe peek") and line.endswith("200 denied")
+               for line in text.splitlines())
 
 
 def test_check_report_masks_a_failed_answer(tmp_path: Path) -> None:
@@ -217,3 +223,14 @@ def test_staging_portal_check(staging_url: str, identities: dict[str, list[dict[
     assert "token = •••" in text and me["guardian"]["password"] not in text
     assert {p.probe for p in report.probes} == {"foreign_student", "no_access_child"}
     assert textwrap.dedent(text).endswith("all steps passed\n")
+
+
+def test_a_persona_logs_in_from_its_declared_pool(tmp_path: Path) -> None:
+    # RosarioSIS's guardian logs in as rows of the `parent` pool: the engine checks out (and
+    # loads) that pool for guardian sessions, not a pool named after the day persona.
+    (tmp_path / "t.yaml").write_text(FILE.replace("  guardian:\n    mix:",
+                                                  "  guardian:\n    pool: {userpool: parent}\n"
+                                                  "    mix:", 1))
+    target = build_target(load_target_file(tmp_path / "t.yaml"))
+    assert target.pool_of("guardian") == "parent" and target.pool_of("teacher") == "teacher"
+    assert target.pools_for(["guardian"]) == ["parent"]

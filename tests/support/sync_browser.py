@@ -245,6 +245,9 @@ class SyncBrowser:
     def exposed(self, probe: str, endpoint: str, asked: str, status: int) -> None:
         self.exposures.append(Outcome(probe, endpoint, asked, status))
 
+    def denied(self, probe: str, endpoint: str, asked: str, status: int) -> None:
+        self.outcomes.append(Outcome(probe, endpoint, asked, status))
+
     # -- what a test reads ------------------------------------------------------------------
     def labels(self, *, probes: bool = False) -> list[str]:
         """Endpoint labels in order (probe requests too when `probes`)."""
