@@ -220,7 +220,8 @@ def test_every_library_imported_is_declared() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = {re.split(r"[<>=\[;! ]", d, maxsplit=1)[0].lower().replace("_", "-")
                 for d in [*project["dependencies"],
-                          *project["optional-dependencies"]["embedded"]]}
+                          *project["optional-dependencies"]["embedded"],
+                          *project["optional-dependencies"]["record"]]}
     owners = packages_distributions()
     missing = set()
     for part in PARTS:

@@ -30,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kernel.errors import UserError
+
 PERSONAS = ("teacher", "parent", "student", "admin")
 SCHOOL_DAY = ("2018", "09", "04")          # a school day of the seeded 2018-2019 calendar
 ATTENDANCE_RANGE = ("2018-09-04", "2018-10-31")
@@ -96,7 +98,11 @@ FLOWS: dict[str, Callable[..., None]] = {"teacher": teacher, "parent": parent,
 def record_persona(url: str, persona: str, row: dict[str, Any], har_path: Path,
                    chromium: str | None = None) -> Path:
     """Log in as `row`, walk the persona's pages, log out; the HAR's path (mode 0600)."""
-    from playwright.sync_api import sync_playwright
+    try:  # the `record` extra: a district that only runs rehearsals needs no browser driver
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise UserError("recording needs Playwright: pip install 'firstbell[record]' (it"
+                        " drives the system Chromium; no browser download)") from None
 
     url = url.rstrip("/")
     old = os.umask(0o077)
@@ -149,5 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _main() -> int:
+    try:
+        return main()
+    except UserError as exc:  # a missing Playwright, a bad pool: the message, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main())
