@@ -53,7 +53,16 @@ def test_the_report_says_what_the_run_says(smoke_run: Path,
     assert data["rehearsed"]["scenario"] == "smoke" and data["rehearsed"]["profile"] == "small"
     assert {a["name"] for a in data["assumptions"]} >= {"teachers", "guardians", "probe.rate"}
     assert data["actions"] == [] and data["capacity"] is None
+    # the plan's two concurrency figures, as scenario.json has them, each named
+    scenario = read(smoke_run, "scenario.json")
+    assert data["rehearsed"]["in_flight"] == scenario["peak_concurrency"] > 0
+    assert data["rehearsed"]["logged_in"] == scenario["peak_logged_in"] > \
+        data["rehearsed"]["in_flight"]
+    assert data["rehearsed"]["system"] == "firstbell's reference staging SIS"
     page = (smoke_run / "report.html").read_text()
+    assert "sessions in flight (Little&#39;s law)" in page or \
+        "sessions in flight (Little's law)" in page
+    assert "people logged in within the 15-minute session lifetime" in page
     for o in verdict["objectives"]:
         assert f"<td>{o['name']}</td>" in page
     assert "<script" not in page and not re.search(r"(src|href)=\"https?://", page)
