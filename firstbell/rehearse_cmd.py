@@ -15,8 +15,6 @@ import dataclasses
 import json
 import re
 import shutil
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +38,7 @@ from firstbell.plan_cmd import PlanRequest, computed_plan
 from firstbell.report.data import load as load_report
 from firstbell.report.render import write as write_report
 from firstbell.run_cmd import finish, pool_for, prepare, spawn
-from kernel.clock import hhmm
+from kernel.clock import Phases, hhmm
 from kernel.errors import EXIT_INTERRUPTED, UserError
 from kernel.ports import LOOPBACK
 from loadtests.run_options import RunOptions
@@ -91,27 +89,6 @@ def _status(run_dir: Path) -> str:
             f" {last.get('stage', '')} · {sum(last.get('achieved_rate', {}).values()):.1f}/"
             f"{sum(last.get('target_rate', {}).values()):.1f} sessions/s · objectives failing:"
             f" {', '.join(failing) or 'none'}")
-
-
-@dataclass
-class Phases:
-    """Wall time per phase, for the closing line."""
-
-    times: dict[str, float] = dataclasses.field(default_factory=dict)
-    mark: float = dataclasses.field(default_factory=time.monotonic)
-
-    def since(self) -> float:
-        """Seconds since the last phase ended."""
-        return time.monotonic() - self.mark
-
-    def lap(self, name: str) -> None:
-        now = time.monotonic()
-        self.times[name] = now - self.mark
-        self.mark = now
-
-    def line(self) -> str:
-        return ("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.times.items())
-                + f"; total {sum(self.times.values()):.0f} s")
 
 
 def rehearse(

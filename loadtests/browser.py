@@ -223,3 +223,24 @@ class Browser(Protocol):
 
 
 ClickPath = Callable[[Browser], None]
+
+
+class _Requests(Protocol):
+    def request(self, method: str, endpoint: str, path: str, **kw: Any) -> Response: ...
+
+
+class HttpVerbs:
+    """`get`, `post`, `put` and `delete` in terms of a browser's own `request`: every Browser
+    implementation (the engine's, `target check`'s, the tests') shares them."""
+
+    def get(self: _Requests, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("GET", endpoint, path, **kw)
+
+    def post(self: _Requests, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("POST", endpoint, path, **kw)
+
+    def put(self: _Requests, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("PUT", endpoint, path, **kw)
+
+    def delete(self: _Requests, endpoint: str, path: str, **kw: Any) -> Response:
+        return self.request("DELETE", endpoint, path, **kw)

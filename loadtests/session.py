@@ -16,7 +16,15 @@ from typing import Any, TypeVar, cast
 
 import gevent
 
-from loadtests.browser import DENIED, Check, LoginAttempt, LoginSpec, Response, backoff_seconds
+from loadtests.browser import (
+    DENIED,
+    Check,
+    HttpVerbs,
+    LoginAttempt,
+    LoginSpec,
+    Response,
+    backoff_seconds,
+)
 from loadtests.cookies import CookieJar
 from loadtests.identities import IdentityPool
 from loadtests.plan import LoadPlan
@@ -42,7 +50,7 @@ class NoAnswer:
         raise ValueError("no answer")
 
 
-class EngineBrowser:
+class EngineBrowser(HttpVerbs):
     def __init__(self, client: Any, recorder: Recorder, pool: IdentityPool, plan: LoadPlan,
                  login_spec: LoginSpec, persona: str, identity: Mapping[str, Any],
                  intended: float, seed: int, probes: frozenset[str],
@@ -152,18 +160,6 @@ class EngineBrowser:
             if expect:
                 response.success()
         return "ok"
-
-    def get(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("GET", endpoint, path, **kw)
-
-    def post(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("POST", endpoint, path, **kw)
-
-    def put(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("PUT", endpoint, path, **kw)
-
-    def delete(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("DELETE", endpoint, path, **kw)
 
     def think(self, seconds: float, *, jitter: bool = True) -> None:
         pause = seconds * self.think_scale * (self.rng.uniform(0.5, 1.5) if jitter else 1.0)

@@ -28,6 +28,7 @@ from psycopg.conninfo import make_conninfo
 
 from kernel.errors import UserError
 from kernel.files import open_private
+from kernel.processes import alive
 from staging.config import default
 from staging.embedded import EmbeddedPostgres
 from staging.seed import Progress, SeedRequest, SeedResult, read_meta, seed_database
@@ -81,16 +82,6 @@ def save_state(state: StagingState) -> None:
         out.write((json.dumps(asdict(state), indent=2) + "\n").encode())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -127,7 +118,7 @@ def check_url(url: str) -> None:
 def up(options: UpOptions, step: Callable[[str], None] = lambda _: None,
        progress: Progress | None = None) -> tuple[StagingState, SeedResult | None]:
     current = load_state()
-    if current is not None and _alive(current.server_pid):
+    if current is not None and alive(current.server_pid):
         return current, None
     if not _port_free(options.host, options.port):
         raise UserError(f"option --port = {options.port}: {options.host}:{options.port} is in "
@@ -220,11 +211,11 @@ def _stop_process(pid: int, timeout: float = 15.0) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):  # reap it if it is our child
             os.waitpid(pid, os.WNOHANG)
         time.sleep(0.1)
-    if _alive(pid):
+    if alive(pid):
         os.killpg(pid, signal.SIGKILL)
 
 
@@ -234,7 +225,7 @@ def down() -> list[str]:
     if state is None:
         return []
     stopped = []
-    if _alive(state.server_pid):
+    if alive(state.server_pid):
         _stop_process(state.server_pid)
         stopped.append(f"staging SIS (pid {state.server_pid})")
     if state.embedded_root:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from loadtests.browser import DENIED, Check, LoginAttempt, LoginSpec, Response
+from loadtests.browser import DENIED, Check, HttpVerbs, LoginAttempt, LoginSpec, Response
 from loadtests.cookies import CookieJar
 from loadtests.targetfile.checks import Judge, parts
 from loadtests.targetfile.extract import show
@@ -71,7 +71,7 @@ class CheckReport:
             and not any(p.exposed for p in self.probes)
 
 
-class CheckBrowser:
+class CheckBrowser(HttpVerbs):
     """A `Browser` for one checked session: synchronous, never sleeping, every step taken."""
 
     def __init__(self, client: httpx.Client, spec: LoginSpec, persona: str,
@@ -126,18 +126,6 @@ class CheckBrowser:
         if check is not None:
             check(answer)
         return answer
-
-    def get(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("GET", endpoint, path, **kw)
-
-    def post(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("POST", endpoint, path, **kw)
-
-    def put(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("PUT", endpoint, path, **kw)
-
-    def delete(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("DELETE", endpoint, path, **kw)
 
     def think(self, seconds: float, *, jitter: bool = True) -> None:
         pass

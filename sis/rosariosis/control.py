@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import psycopg
 
 from fake_data.district import District, generate
 from fake_data.profile import load_profile
+from kernel.clock import Phases
 from kernel.errors import UserError
 from sis.rosariosis import database, passwords, php, server, source, userpool
 from sis.rosariosis.layout import Layout
@@ -117,14 +117,8 @@ def up(options: UpOptions, layout: Layout | None = None,
     if options.port and not _port_free(options.port):
         raise UserError(f"option --port = {options.port}: 127.0.0.1:{options.port} is in use. "
                         "Choose another port (or --port 0 for any free one).")
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[name] = now - clock
-        clock = now
+    phases = Phases()
+    lap, seconds = phases.lap, phases.times
 
     step("generating the district")
     district = generate(load_profile(options.profile), options.scale, options.seed)

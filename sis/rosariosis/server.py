@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from kernel.errors import UserError
+from kernel.processes import alive
 from sis.rosariosis.php import Php
 
 FPM_NGINX = "php-fpm+nginx"
@@ -171,18 +172,6 @@ def start(kind: str, php: Php, run: Path, app: Path, port: int, fpm_port: int,
     return served
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(ChildProcessError):  # a zombie child of ours counts as gone
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    return True
 
 
 def _wait_port(port: int, pid: int, log: Path) -> None:

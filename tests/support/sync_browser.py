@@ -21,7 +21,15 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from loadtests.browser import DENIED, Check, LoginAttempt, LoginSpec, Response, backoff_seconds
+from loadtests.browser import (
+    DENIED,
+    Check,
+    HttpVerbs,
+    LoginAttempt,
+    LoginSpec,
+    Response,
+    backoff_seconds,
+)
 from loadtests.cookies import CookieJar
 
 T = TypeVar("T")
@@ -54,7 +62,7 @@ class Outcome:
         return 200 <= self.status < 300
 
 
-class SyncBrowser:
+class SyncBrowser(HttpVerbs):
     def __init__(self, base_url: str, login: LoginSpec, persona: str,
                  identity: Mapping[str, Any], *,
                  pools: Mapping[str, list[dict[str, Any]]] | None = None,
@@ -134,18 +142,6 @@ class SyncBrowser:
         self.calls.append(Call(method, endpoint, path, r.status_code,
                                check(answer) if check else None, probe, query))
         return answer
-
-    def get(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("GET", endpoint, path, **kw)
-
-    def post(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("POST", endpoint, path, **kw)
-
-    def put(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("PUT", endpoint, path, **kw)
-
-    def delete(self, endpoint: str, path: str, **kw: Any) -> Response:
-        return self.request("DELETE", endpoint, path, **kw)
 
     def think(self, seconds: float, *, jitter: bool = True) -> None:
         self.thinks.append(seconds)
