@@ -136,10 +136,12 @@ def _lifespan(conninfo: str, start_faults: FaultSpec | None
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            await pool.close()
+            db: Database = app.state.db
+            for running in (task, *db.retiring):
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+            await db.pool.close()  # the pool in use (a shrunken-pool fault replaces it)
 
     return lifespan
 
@@ -152,11 +154,35 @@ async def _apply_faults(app: FastAPI, spec: FaultSpec) -> None:
     settings: Settings = app.state.settings
     db: Database = app.state.db
     size = min(spec.pool_size, settings.pool_max) if spec.pool_size else settings.pool_max
-    if size != db.pool.max_size:
+    if size > db.pool.max_size:
         await db.pool.resize(min_size=min(settings.pool_min, size), max_size=size)
+    elif size < db.pool.max_size:
+        await _shrink_pool(db, min(settings.pool_min, size), size)
     app.state.faults.spec = spec
     for kind, on in spec.active_kinds(time.time()).items():
         app.state.metrics.faults_active.labels(kind).set(1 if on else 0)
+
+
+async def _shrink_pool(db: Database, min_size: int, max_size: int) -> None:
+    """A smaller pool at once. psycopg_pool's `resize` never closes the connections above a
+    smaller maximum (only its idle timeout does, minutes later), so the shrunken pool fault
+    would not cap the connections: a new pool of the new size takes over at once, and the old
+    one closes once the requests already queued on it have had their pool timeout (closing it
+    at once would fail them)."""
+    old = db.pool
+    new: AsyncConnectionPool = AsyncConnectionPool(
+        old.conninfo, min_size=min_size, max_size=max_size, timeout=old.timeout,
+        kwargs=old.kwargs, open=False, name=old.name)
+    await new.open(wait=True)
+    db.pool = new
+
+    async def retire() -> None:
+        try:
+            await asyncio.sleep(old.timeout)
+        finally:  # also when the server stops first
+            await old.close()
+
+    db.retiring.add(asyncio.create_task(retire()))
 
 
 async def _refresh_faults(app: FastAPI) -> None:

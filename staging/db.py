@@ -6,6 +6,7 @@ Every query has a name (``"portal.home.children"``): its duration goes to
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -24,6 +25,8 @@ class Database:
     def __init__(self, pool: AsyncConnectionPool, metrics: Metrics) -> None:
         self.pool = pool
         self.metrics = metrics
+        # pools replaced by a smaller one (the shrunken-pool fault), closing once drained
+        self.retiring: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
