@@ -108,7 +108,7 @@ def main() -> None:
     from loadtests.session import EngineBrowser
     from loadtests.stats import Recorder
     from loadtests.targetfile.loader import load_target_file
-    from loadtests.targetfile.runtime import build_target
+    from loadtests.targetfile.target import build_target
     from loadtests.targets import load_target
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -22,7 +22,7 @@ from loadtests.target_source import check_hosts
 from loadtests.targetfile.check_run import check_target, render
 from loadtests.targetfile.loader import load_with_source
 from loadtests.targetfile.model import TargetFile
-from loadtests.targetfile.runtime import csv_pool, pool_of
+from loadtests.targetfile.target import csv_pool, pool_of
 from loadtests.targets_allowed import TargetRefused
 from loadtests.targets_allowed import check_target as allowed
 from recordings.convert import MAX_THINK, record

@@ -15,7 +15,7 @@ from typing import Any
 from loadtests.plan import LoadPlan
 from loadtests.targetfile.loader import load_with_source
 from loadtests.targetfile.model import TargetFile
-from loadtests.targetfile.runtime import build_target, csv_pool, pool_of
+from loadtests.targetfile.target import build_target, csv_pool, pool_of
 from loadtests.targets import Target, load_target
 from loadtests.targets_allowed import check_target
 

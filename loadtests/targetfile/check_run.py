@@ -22,7 +22,8 @@ from loadtests.cookies import CookieJar
 from loadtests.targetfile.checks import Judge, parts
 from loadtests.targetfile.extract import show
 from loadtests.targetfile.model import TargetFile
-from loadtests.targetfile.runtime import CStep, Runner, Vars, build_target
+from loadtests.targetfile.runtime import CStep, Runner, Vars
+from loadtests.targetfile.target import build_target
 from loadtests.targetfile.template import text
 
 T = TypeVar("T")

@@ -1,5 +1,6 @@
-"""Running a target file: a loaded `TargetFile` becomes a `loadtests.targets.Target` whose click
-paths drive the same `Browser` protocol as the built-in Python targets.
+"""Running a target file's sessions: its steps compiled into click paths that drive the same
+`Browser` protocol as the built-in Python targets (`target.py` assembles them into the
+engine's `Target`).
 
 Everything a file says is compiled once here (templates, JSONPaths, checks, extracts); a session
 only renders and sends. The rules a session follows:
@@ -37,20 +38,17 @@ import random
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from loadtests.browser import DENIED, Browser, ClickPath, LoginAttempt, LoginSpec, Response
+from loadtests.browser import DENIED, Browser, ClickPath, LoginAttempt, Response
 from loadtests.stats import key
 from loadtests.targetfile.checks import Judge, compile_check
 from loadtests.targetfile.extract import MISSING, Extractor, compile_extract
 from loadtests.targetfile.model import (
     Block,
-    CsvPool,
     ForEach,
     Pause,
-    Persona,
     Pick,
     Probe,
     ProbeStep,
@@ -60,7 +58,6 @@ from loadtests.targetfile.model import (
     TargetFile,
     Think,
     ThinkTime,
-    UserpoolPool,
 )
 from loadtests.targetfile.template import (
     Template,
@@ -70,7 +67,6 @@ from loadtests.targetfile.template import (
     render_value,
     text,
 )
-from loadtests.targets import Target
 
 Vars = dict[str, Any]
 
@@ -104,7 +100,7 @@ class CThink:
             browser.think(self.a, jitter=False)
 
 
-def _think(t: ThinkTime | None) -> CThink | None:
+def compile_think(t: ThinkTime | None) -> CThink | None:
     if t is None:
         return None
     if not isinstance(t, Think):
@@ -233,7 +229,8 @@ def _step(s: Step, default_think: CThink | None) -> CStep:
     return CStep(s.name, label, _request(s.request), compile_check(s.check),
                  tuple(s.check.status),
                  tuple(compile_extract(n, e) for n, e in s.extract.items()),
-                 _think(s.think) if s.think is not None else default_think, _chance(s.probability),
+                 compile_think(s.think) if s.think is not None else default_think,
+                 _chance(s.probability),
                  s)
 
 
@@ -252,7 +249,7 @@ def _steps(steps: list[Any], default_think: CThink | None) -> tuple[Any, ...]:
         elif isinstance(s, Block):
             out.append(CBlock(_chance(s.probability), _steps(s.steps, default_think)))
         elif isinstance(s, Pause):
-            think = _think(s.think)
+            think = compile_think(s.think)
             assert think is not None
             out.append(CPause(think))
         elif isinstance(s, ProbeStep):
@@ -275,7 +272,8 @@ class Runner:
         self.locked = compile_check(tf.login.locked) if tf.login and tf.login.locked else None
         self.retry = frozenset(tf.login.retry_statuses) if tf.login else frozenset()
         self.logout = _steps(tf.logout, None)
-        self.personas = {name: _steps(p.steps, _think(p.think)) for name, p in tf.personas.items()}
+        self.personas = {name: _steps(p.steps, compile_think(p.think))
+                         for name, p in tf.personas.items()}
         self.probes = {name: CProbe.of(name, p) for name, p in tf.probes.items()}
         placed = {s.probe for p in tf.personas.values() for s in _walk(p.steps)
                   if isinstance(s, ProbeStep)}
@@ -532,80 +530,6 @@ def choose(items: list[Any], pick: Pick, rng: random.Random) -> list[Any]:
 
 
 # -- the Target --------------------------------------------------------------------------------
-def plays(name: str, persona: Persona) -> str:
-    return persona.plays or name
-
-
-def pool_of(name: str, persona: Persona) -> str:
-    """The user pool a persona's sessions log in from (a CSV pool is named after the persona
-    it plays)."""
-    if isinstance(persona.pool, UserpoolPool):
-        return persona.pool.userpool
-    return plays(name, persona)
-
-
-def _session_seconds(steps: list[Any], default: float) -> float:
-    total = 0.0
-    for s in steps:
-        t = getattr(s, "think", None)
-        c = _think(t) if t is not None else None
-        if isinstance(s, Step):
-            total += (c.a + c.b) / (2 if c.kind == "range" else 1) if c else default
-        elif isinstance(s, Pause) and c is not None:
-            total += (c.a + c.b) / (2 if c.kind == "range" else 1)
-        elif isinstance(s, (ForEach, Repeat, Block)):
-            total += _session_seconds(s.steps, default)
-    return total
-
-
-def build_target(tf: TargetFile) -> Target:
-    """The engine's view of a target file: its login, one click path per day persona played,
-    its probes, pools and mix knobs."""
-    runner = Runner(tf)
-    first = tf.login.steps[0] if tf.login else None
-    carrier = tf.session
-    login = LoginSpec(
-        steps=runner.login if tf.login else None,
-        cookies=carrier.carrier == "cookie",
-        token_header=None if carrier.carrier == "cookie"
-        else ("Authorization" if carrier.carrier == "bearer" else carrier.header),
-        token_prefix="Bearer " if carrier.carrier == "bearer" else "",
-        retry_statuses=frozenset(tf.login.retry_statuses) if tf.login else frozenset(),
-        endpoint=(first.metric or f"{first.group}.{slug(first.name)}") if first else "auth.login",
-    )
-    click_paths: dict[str, ClickPath] = {}
-    mix: dict[str, dict[str, float]] = {}
-    seconds: dict[str, float] = {}
-    pools: dict[str, str] = {}
-    for name, persona in tf.personas.items():
-        day = plays(name, persona)
-        if day in click_paths:
-            raise ValueError(f"two personas of target {tf.name!r} play {day!r}")
-        click_paths[day] = runner.click_path(name)
-        mix[day] = dict(persona.mix)
-        pools[day] = pool_of(name, persona)
-        default = _think(persona.think)
-        seconds[day] = _session_seconds(persona.steps, default.a if default else 0.0)
-    borrowed = tuple(dict.fromkeys(p.other.pool for p in tf.probes.values()
-                                   if p.other is not None and p.other.pool is not None))
-    own = tuple(pool_of(n, p) for n, p in tf.personas.items())
-    return Target(name=tf.name, login=login, click_paths=click_paths, probes=tuple(tf.probes),
-                  pool_personas=tuple(dict.fromkeys((*own, *borrowed))), session_seconds=seconds,
-                  shared_pools=borrowed, mix=mix,
-                  identity_pools={d: p for d, p in pools.items() if d != p})
-
-
-def csv_pool(tf: TargetFile, persona: str, base: Path) -> list[dict[str, str]] | None:
-    """The rows of a persona's CSV pool (fields renamed by its column mapping), or None when
-    the persona logs in from fake_data's user pool. `base` is the target file."""
-    import csv
-    pool = tf.personas[persona].pool
-    if not isinstance(pool, CsvPool):
-        return None
-    with (base.parent / pool.csv).open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return [{field: row.get(column, "") for field, column in pool.columns.items()}
-            for row in rows]
 
 
 LoginFn = Callable[[Browser, str, str], LoginAttempt]

@@ -14,7 +14,7 @@ import pytest
 from support.sync_browser import SyncBrowser
 
 from loadtests.targetfile.loader import load_target_file
-from loadtests.targetfile.runtime import build_target
+from loadtests.targetfile.target import build_target
 from loadtests.targets import Target, load_target
 
 Identities = dict[str, list[dict[str, Any]]]

@@ -15,7 +15,7 @@ from support.sync_browser import SyncBrowser
 
 from loadtests.targetfile.check_run import check_target, render
 from loadtests.targetfile.loader import load_target_file
-from loadtests.targetfile.runtime import build_target
+from loadtests.targetfile.target import build_target
 
 SESSION = "s3cr3t-session-cookie"
 FILE = """\

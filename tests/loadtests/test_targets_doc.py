@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from loadtests.targetfile.loader import load_target_file
-from loadtests.targetfile.runtime import build_target
+from loadtests.targetfile.target import build_target
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "targets.md"
 MARK = "<!-- the example target: tests/loadtests/test_targets_doc.py validates it -->"
