@@ -40,7 +40,6 @@ is set to its column's maximum, so RosarioSIS's own inserts continue after the s
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,9 +48,10 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from fake_data.district import District
+from sis.rosariosis.bulk import copy
+from sis.rosariosis.calendar import Calendar, school_days
 
 DAYS = "MTWHF"
 GRADE_SHORT = {-1: "PK", 0: "KG", **{g: f"{g:02d}" for g in range(1, 13)}}
@@ -132,24 +132,6 @@ def read_bases(conn: psycopg.Connection) -> Bases:
                  top("student_enrollment", "id"), int(template[0]), int(template[1]))
 
 
-def _plain(table: pa.Table) -> pa.Table:
-    """Dictionary columns as their values (the CSV writer wants plain columns)."""
-    return table.cast(pa.schema([
-        pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
-        for f in table.schema]))
-
-
-def copy(conn: psycopg.Connection, name: str, table: pa.Table) -> int:
-    """COPY `table` into RosarioSIS table `name` (columns by name) as CSV made by Arrow."""
-    out = io.BytesIO()
-    pacsv.write_csv(_plain(table), out, pacsv.WriteOptions(include_header=False,
-                                                           quoting_style="needed"))
-    columns = ", ".join(table.column_names)
-    with conn.cursor() as cur, cur.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)") as cp:
-        cp.write(out.getbuffer())
-    return table.num_rows
-
-
 def _strings(values: object) -> pa.Array:
     return pc.cast(values, pa.string())
 
@@ -159,52 +141,6 @@ def _np(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         column.combine_chunks().to_numpy(zero_copy_only=False)
 
 
-@dataclass(frozen=True)
-class _Calendar:
-    """The district's sessions as per-school RosarioSIS marking periods."""
-
-    mps: list[tuple[str, str, str, dt.date, dt.date, int | None, int]]  # mp, title, short,...
-    session_mp: dict[int, int]  # district session id -> index into mps
-    session_start: dict[int, dt.date]
-
-    @classmethod
-    def of(cls, district: District) -> _Calendar:
-        cal = district.profile.calendar
-        mps: list[tuple[str, str, str, dt.date, dt.date, int | None, int]] = [
-            ("FY", "Full Year", "FY", cal.school_year.start, cal.school_year.end, None, 1)]
-        for i, sem in enumerate(cal.semesters, 1):
-            mps.append(("SEM", sem.name, f"S{i}", sem.start, sem.end, 0, i))
-        for i, gp in enumerate(cal.grading_periods, 1):
-            parent = next((k for k, m in enumerate(mps)
-                           if m[0] == "SEM" and m[3] <= gp.start <= m[4]), 0)
-            mps.append(("QTR", gp.name, f"Q{i}", gp.start, gp.end, parent, i))
-        sessions = district["academic_sessions"].to_pylist()
-        session_mp: dict[int, int] = {}
-        sem_i = gp_i = 0
-        for s in sessions:
-            kind = s["type"]
-            if kind == "semester":
-                sem_i += 1
-                session_mp[s["session_id"]] = sem_i
-            elif kind == "gradingPeriod":
-                gp_i += 1
-                session_mp[s["session_id"]] = len(cal.semesters) + gp_i
-            else:  # the year, and terms RosarioSIS cannot hold outside FY/SEM/QTR
-                session_mp[s["session_id"]] = 0
-        return cls(mps, session_mp, {s["session_id"]: s["start_date"] for s in sessions})
-
-
-def _school_days(district: District) -> list[dt.date]:
-    cal = district.profile.calendar
-    days = np.arange(np.datetime64(cal.school_year.start), np.datetime64(cal.school_year.end)
-                     + 1)
-    weekday = (days.astype("datetime64[D]").view("int64") - 4) % 7  # 0 = Monday
-    keep = weekday < 5
-    for h in cal.holidays:
-        keep &= ~((days >= np.datetime64(h.start)) & (days <= np.datetime64(h.end)))
-    return [d.item() for d in days[keep]]
-
-
 class _Seeder:
     def __init__(self, conn: psycopg.Connection, district: District, bases: Bases,
                  hashes: Callable[[], pa.Array], progress: Progress) -> None:
@@ -212,7 +148,7 @@ class _Seeder:
         self.hashes = hashes
         self.progress = progress
         self.syear = school_year(district)
-        self.cal = _Calendar.of(district)
+        self.cal = Calendar.of(district)
         self.out = Seeded(self.syear)
         schools = district["schools"]
         self.n_schools = schools.num_rows
@@ -297,7 +233,7 @@ class _Seeder:
             "school_id": pa.array(self.school_ids), "title": pa.array(["Main"] * n),
             "syear": pa.array(np.full(n, self.syear)), "calendar_id": pa.array(cal_ids),
             "default_calendar": pa.array(["Y"] * n)}))
-        days = _school_days(self.d)
+        days = school_days(self.d)
         minutes = np.array([
             self._day_minutes(level) for level in
             _np(self.d["schools"]["level"].cast(pa.string()))], dtype=np.int64)
