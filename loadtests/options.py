@@ -49,7 +49,8 @@ def add_arguments(parser: Any) -> None:
         dest="firstbell_duration", type=float, default=60.0)
     add("--userpool", "FIRSTBELL_USERPOOL", "User pool folder written by"
         " `firstbell district generate` (userpool/)", dest="firstbell_userpool")
-    add("--target-paths", "FIRSTBELL_TARGET_PATHS", "Click paths of which target (staging)",
+    add("--target-paths", "FIRSTBELL_TARGET_PATHS", "Click paths of which target: staging,"
+        " or a Python target module (path/to/module.py or package.module)",
         dest="firstbell_target_paths")
     add("--target-spec", "FIRSTBELL_TARGET_SPEC", "A district's own SIS as a target file or"
         " folder (docs/targets.md); its personas replace the built-in click paths",

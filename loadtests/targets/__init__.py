@@ -4,9 +4,12 @@ security probes its paths run. `load_target` imports one by name (the plan's ``t
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 
 from loadtests.browser import ClickPath, LoginSpec
 
@@ -82,11 +85,18 @@ class Target:
 
 
 def load_target(name: str) -> Target:
-    if name not in TARGETS:
-        raise ValueError(f"unknown target {name!r}; known targets: {', '.join(sorted(TARGETS))}")
-    module = importlib.import_module(TARGETS[name])
+    """A built-in target by name (``staging``), or a district's own Python target module
+    outside the package: a file (``targets/district.py``) or an importable module
+    (``district_sis.paths``). A module declares ``LOGIN`` and ``CLICK_PATHS`` (and may declare
+    ``PROBES``, ``POOL_PERSONAS``, ``SHARED_POOLS``, ``SESSION_SECONDS``, ``MIX``)."""
+    module = _module_of(name)
+    for needed in ("LOGIN", "CLICK_PATHS"):
+        if not hasattr(module, needed):
+            raise ValueError(f"target module {name!r} declares no {needed}; see docs/targets.md"
+                             " (Python target modules)")
     return Target(
-        name=name,
+        name=name if name in TARGETS else getattr(module, "NAME", Path(name).stem
+                                                  if name.endswith(".py") else name),
         login=module.LOGIN,
         click_paths=dict(module.CLICK_PATHS),
         probes=tuple(getattr(module, "PROBES", ())),
@@ -96,3 +106,25 @@ def load_target(name: str) -> Target:
                                                                    ()))),
         mix={persona: dict(knobs) for persona, knobs in getattr(module, "MIX", {}).items()},
     )
+
+
+def _module_of(name: str) -> ModuleType:
+    if name in TARGETS:
+        return importlib.import_module(TARGETS[name])
+    if name.endswith(".py"):
+        path = Path(name)
+        spec = importlib.util.spec_from_file_location(f"firstbell_target_{path.stem}", path)
+        if not path.is_file() or spec is None or spec.loader is None:
+            raise ValueError(f"target module {name}: no such file")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    if "." in name:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            raise ValueError(f"target module {name!r} cannot be imported ({exc}); put its"
+                             " folder on PYTHONPATH, or give the module's file path") from None
+    raise ValueError(f"unknown target {name!r}; known targets: {', '.join(sorted(TARGETS))},"
+                     " a Python target module (path/to/module.py or package.module), or a"
+                     " target file with --target-spec")
