@@ -34,24 +34,26 @@ from firstbell.cli_options import (
 )
 from firstbell.district_cmd import render
 from firstbell.districts import district_cache, remember_userpool
+from firstbell.headroom import HeadroomSettings, judge, measure
 from firstbell.plan_cmd import PlanRequest, computed_plan
 from firstbell.report.data import load as load_report
 from firstbell.report.render import write as write_report
-from firstbell.run_cmd import finish, pool_for, prepare, spawn
+from firstbell.run_cmd import checked_limits, finish, pool_for, prepare, spawn
 from kernel.clock import Phases, hhmm
-from kernel.errors import EXIT_INTERRUPTED, UserError
+from kernel.errors import EXIT_GO, EXIT_INTERRUPTED, EXIT_NO_GO, UserError
 from kernel.ports import LOOPBACK
 from loadtests.run_options import RunOptions
 from loadtests.rundir import write_json
 from monitoring.config import DEFAULT as MONITORING
 from monitoring.local import LocalPrometheus, saturation, start, stop
+from scenarios.compute import ComputedPlan
 from staging.control import UpOptions, down, load_state, up
 from staging.embedded import free_port
 from staging.seed import SeedRequest
 from thresholds import load_thresholds
 
 STATE_DIR = Path(".firstbell")
-MAX_LOAD_SECONDS = 300.0
+MAX_LOAD_SECONDS = 240.0
 
 
 def _district(profile: str, scale: float, seed: int, console: Console) -> Path:
@@ -98,8 +100,8 @@ def rehearse(
     speed: float | None = typer.Option(None, "--speed", envvar="FIRSTBELL_SPEED",
                                        help="Simulated minutes per real minute (rates stay"
                                             " real). Default: the scenario's, compressed"
-                                            " further so the load lasts at most 5 minutes"
-                                            " (back-to-school: 17 h at speed 204)."),
+                                            " further so the load lasts at most 4 minutes"
+                                            " (back-to-school: 17 h at speed 255)."),
     window: str | None = typer.Option(None, "--window", envvar="FIRSTBELL_WINDOW",
                                       help="Only this part of the day, HH:MM-HH:MM."),
     target: str = typer.Option("", "--target", envvar="FIRSTBELL_TARGET",
@@ -112,6 +114,22 @@ def rehearse(
     staging_hosts: str = STAGING_HOSTS, out: Path | None = RUN_DIR,
     monitor: bool = typer.Option(True, "--monitor/--no-monitor", envvar="FIRSTBELL_MONITOR",
                                  help="Start a local Prometheus when `prometheus` is on PATH."),
+    headroom: bool = typer.Option(True, "--headroom/--no-headroom",
+                                  envvar="FIRSTBELL_HEADROOM",
+                                  help="After the day, offer its peak at rising multiples to"
+                                       " measure the headroom the verdict's capacity gate"
+                                       " needs."),
+    headroom_ceiling: float = typer.Option(
+        HeadroomSettings.ceiling, "--headroom-ceiling", min=1.0,
+        envvar="FIRSTBELL_HEADROOM_CEILING",
+        help="The highest multiple of the forecast peak to offer."),
+    headroom_budget: float = typer.Option(
+        HeadroomSettings.budget, "--headroom-budget", min=10.0,
+        envvar="FIRSTBELL_HEADROOM_BUDGET",
+        help="Seconds the headroom steps may take in all."),
+    headroom_step: float = typer.Option(
+        HeadroomSettings.step_seconds, "--headroom-step-seconds", min=5.0,
+        envvar="FIRSTBELL_HEADROOM_STEP_SECONDS", help="Length of each headroom step."),
 ) -> None:
     """Rehearse the go-live: district, staging SIS, load, verdict, report — and clean up.
 
@@ -135,11 +153,17 @@ def rehearse(
                 speed = default_speed(scenario, profile, window, seed)
             request = PlanRequest(scenario, profile, speed, 1.0, window, seed=seed,
                                   target_spec=target_spec, drop=tuple(drop_persona or ()))
-            run_dir, cmd = _prepare(request, RunOptions(
-                target, run_dir=out, userpool=pool, staging_hosts=staging_hosts,
-                exporter_port=exporter, target_spec=target_spec), console)
+            options = RunOptions(target, run_dir=out, userpool=pool,
+                                 staging_hosts=staging_hosts, exporter_port=exporter,
+                                 target_spec=target_spec)
+            computed, run_dir, cmd = _prepare(request, options, console)
             code = _load(cmd, run_dir, prom, phases, console)
             phases.lap("run")
+            if headroom:
+                settings = HeadroomSettings(ceiling=headroom_ceiling, budget=headroom_budget,
+                                            step_seconds=headroom_step)
+                code = _headroom(computed, options, run_dir, code, settings, console)
+                phases.lap("headroom")
         except KeyboardInterrupt:
             console.print("interrupted: stopping and writing a partial report …")
             code = EXIT_INTERRUPTED
@@ -210,14 +234,14 @@ def _monitoring(started: contextlib.ExitStack, monitor: bool, target: str, expor
 
 
 def _prepare(request: PlanRequest, options: RunOptions,
-             console: Console) -> tuple[Path, list[str]]:
+             console: Console) -> tuple[ComputedPlan, Path, list[str]]:
     """The run directory with its plan, and the Locust command line (phase 4 begins)."""
     computed, run_dir, cmd = prepare(request, options)
     console.print(f"[4/5] run: {computed.scenario.title}, {hhmm(computed.span[0])}-"
                   f"{hhmm(computed.span[1])} at speed {computed.speed:g}"
                   f" ({computed.duration / 60:.1f} min), peak"
                   f" {computed.total_peak:.1f} sessions/s → {run_dir}", highlight=False)
-    return run_dir, cmd
+    return computed, run_dir, cmd
 
 
 def _load(cmd: list[str], run_dir: Path, prom: LocalPrometheus | None, phases: Phases,
@@ -237,6 +261,22 @@ def _load(cmd: list[str], run_dir: Path, prom: LocalPrometheus | None, phases: P
     if prom is not None:  # the SIS's peaks while it was under load, for the report
         write_json(run_dir / "saturation.json", saturation(prom, phases.since()))
     return code
+
+
+def _headroom(computed: ComputedPlan, options: RunOptions, run_dir: Path, code: int,
+              settings: HeadroomSettings, console: Console) -> int:
+    """The headroom steps after the day (phase 4, continued), unless the day ended in a data
+    exposure or was interrupted; the verdict's capacity gate filled in. The exit code."""
+    if code not in (EXIT_GO, EXIT_NO_GO) or not (run_dir / "verdict.json").is_file():
+        return code
+    required = checked_limits(options).gates.capacity_headroom
+    result, stop = measure(computed, options.in_dir(run_dir), run_dir, required, settings,
+                           console)
+    write_json(run_dir / "capacity.json", result)
+    code = judge(run_dir, result, code)
+    console.print(f"      headroom: {result['statement']} (required {required:g}×)",
+                  highlight=False)
+    return stop if stop is not None else code
 
 
 def _report(run_dir: Path | None, code: int, phases: Phases, console: Console) -> None:

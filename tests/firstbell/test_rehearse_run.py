@@ -1,7 +1,7 @@
 """A real `firstbell rehearse` at small scale, from nothing (after another district was seeded
-and stopped in the same folder): district, embedded PostgreSQL,
-staging SIS, local Prometheus (Debian's), the smoke day, verdict and report — and everything it
-started stopped again. The report says what verdict.json and the run's results say."""
+and stopped in the same folder): district, embedded PostgreSQL, staging SIS, local Prometheus
+(Debian's), the smoke day, the headroom steps, verdict and report — and everything it started
+stopped again. The report says what verdict.json and the run's results say."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def test_rehearse_from_nothing_to_a_report() -> None:
         assert done.returncode == 0, done.stderr[-2000:]
     result = subprocess.run(
         [sys.executable, "-m", "firstbell.cli", "rehearse", "--profile", "small", "--scale",
-         "0.2", "--seed", "5", "--scenario", "smoke", "--out", "runs/rehearsal"],
+         "0.2", "--seed", "5", "--scenario", "smoke", "--out", "runs/rehearsal",
+         "--headroom-ceiling", "1.5"],
         cwd=work, capture_output=True, text=True, timeout=420, env=env)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
@@ -46,5 +47,14 @@ def test_rehearse_from_nothing_to_a_report() -> None:
     assert saturation["sis_requests_per_second"] > 0 and saturation["db_pool_max"] >= 1
     assert report["saturation"] == saturation
     assert "requests waiting for a database connection" in (run / "report.html").read_text()
+    # the headroom: the day's peak at 1× and 1.5× (the ceiling set), both held → the gate passes
+    capacity = json.loads((run / "capacity.json").read_text())
+    assert capacity["kind"] == "headroom" and capacity["limited_by"] == "ceiling"
+    assert [s["multiple"] for s in capacity["steps"]] == [1.0, 1.5]
+    assert capacity["held"] == 1.5 and capacity["headroom_passed"] is True
+    gate = verdict["gates"]["capacity_headroom"]
+    assert gate["measured"] == 1.5 and gate["passed"] is True
+    assert "headroom: at least 1.50×: it held every step up to the ceiling set" in output
+    assert all((run / s["run_dir"] / "verdict.json").is_file() for s in capacity["steps"])
     assert not (work / ".firstbell/staging.json").exists()  # the SIS and database stopped
     assert (work / ".firstbell/districts").is_dir()          # the cache stays
