@@ -30,8 +30,8 @@ from firstbell.capacity.resources import DROPPED, Usage, sampled, saturated
 from firstbell.capacity.usl import MIN_POINTS
 from firstbell.capacity_cmd import FITTED_POINTS, Runner, Search, probe_of, step_plan
 from kernel.errors import EXIT_EXPOSURE, EXIT_GO, EXIT_INTERRUPTED, EXIT_NO_GO
-from loadtests.rundir import read_jsonl, write_json
 from loadtests.run_options import RunOptions
+from loadtests.rundir import read_jsonl, write_json
 from scenarios.compute import ComputedPlan
 
 # Locust's start, the drain and the verdict around each step's load, before one was timed.

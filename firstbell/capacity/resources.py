@@ -30,13 +30,17 @@ KINDS = (("load generator", ("locust", "firstbell worker")),
          ("web server", ("nginx",)),
          ("SIS server", ("staging", "uvicorn", "gunicorn")))
 BUSY_MACHINE = 0.85      # machine CPU share above which the busiest kind is the limit
+ONE_CORE = 0.85          # one process this busy (cores) is a single-threaded limit
 GENERATOR_CPU = 90.0     # percent of one core: loadtests' own saturation mark
 DROPPED = 0.02           # arrivals dropped above this share: the generator's or the pool's limit
 
 
-def kind_of(cmdline: str) -> str | None:
+Kinds = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def kind_of(cmdline: str, kinds: Kinds = KINDS) -> str | None:
     low = cmdline.lower()
-    for kind, marks in KINDS:
+    for kind, marks in kinds:
         if any(m in low for m in marks):
             return kind
     return None
@@ -61,6 +65,7 @@ class Usage:
     machine: float = 0.0
     cores: dict[str, float] = field(default_factory=dict)
     peak_cores: dict[str, float] = field(default_factory=dict)
+    one_process: dict[str, float] = field(default_factory=dict)
     gauges: TargetGauges = field(default_factory=lambda: TargetGauges())
 
     def busiest(self) -> str | None:
@@ -71,46 +76,56 @@ class Usage:
         return {"seconds": round(self.seconds, 2), "machine_cpu": round(self.machine, 3),
                 "cores": {k: round(v, 3) for k, v in sorted(self.cores.items())},
                 "peak_cores": {k: round(v, 3) for k, v in sorted(self.peak_cores.items())},
+                "one_process": {k: round(v, 3) for k, v in sorted(self.one_process.items())},
                 "target": dataclasses.asdict(self.gauges)}
 
 
-def _cpu_by_pid() -> dict[int, tuple[str, float]]:
+def _cpu_by_pid(kinds: Kinds) -> dict[int, tuple[str, float]]:
     out: dict[int, tuple[str, float]] = {}
     for proc in psutil.process_iter(["cmdline", "cpu_times"]):
-        kind = kind_of(" ".join(proc.info.get("cmdline") or []))
+        kind = kind_of(" ".join(proc.info.get("cmdline") or []), kinds)
         times = proc.info.get("cpu_times")
         if kind is not None and times is not None:
             out[proc.pid] = (kind, times.user + times.system)
     return out
 
 
-def _sum_deltas(before: dict[int, tuple[str, float]],
-                after: dict[int, tuple[str, float]]) -> dict[str, float]:
-    spent: dict[str, float] = {}
-    for pid, (kind, cpu) in after.items():
-        start = before.get(pid, (kind, 0.0))[1]  # a process born meanwhile: all of its time
-        spent[kind] = spent.get(kind, 0.0) + max(cpu - start, 0.0)
-    return spent
+def _deltas(before: dict[int, tuple[str, float]],
+            after: dict[int, tuple[str, float]]) -> dict[int, tuple[str, float]]:
+    """CPU seconds each process spent between two readings (a process born meanwhile: all of
+    its time)."""
+    return {pid: (kind, max(cpu - before.get(pid, (kind, 0.0))[1], 0.0))
+            for pid, (kind, cpu) in after.items()}
+
+
+def _by_kind(per_pid: dict[int, tuple[str, float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for kind, cpu in per_pid.values():
+        out[kind] = out.get(kind, 0.0) + cpu
+    return out
 
 
 @contextmanager
-def sampled(target: str | None = None, interval: float = 2.0) -> Iterator[Usage]:
+def sampled(target: str | None = None, interval: float = 2.0,
+            kinds: Kinds = KINDS) -> Iterator[Usage]:
     """CPU by process kind while the block runs, and the highest readings of the `target`'s
     gauges when it exposes them (they are levels: read while the load runs, not after);
     the `Usage` is filled when the block ends. CPU is summed between consecutive readings, so
     a process that ends meanwhile loses at most its last interval."""
     usage = Usage()
     stop = threading.Event()
-    spent: dict[str, float] = {}
-    last = _cpu_by_pid()
+    spent: dict[int, tuple[str, float]] = {}
+    last = _cpu_by_pid(kinds)
     t0 = t_last = time.monotonic()
     psutil.cpu_percent(None)
 
     def read() -> None:
         nonlocal last, t_last
-        now, t = _cpu_by_pid(), time.monotonic()
-        for kind, cpu in _sum_deltas(last, now).items():
-            spent[kind] = spent.get(kind, 0.0) + cpu
+        now, t = _cpu_by_pid(kinds), time.monotonic()
+        per_pid = _deltas(last, now)
+        for pid, (kind, cpu) in per_pid.items():
+            spent[pid] = (kind, spent.get(pid, (kind, 0.0))[1] + cpu)
+        for kind, cpu in _by_kind(per_pid).items():
             usage.peak_cores[kind] = max(usage.peak_cores.get(kind, 0.0),
                                          cpu / max(t - t_last, 1e-6))
         last, t_last = now, t
@@ -131,7 +146,10 @@ def sampled(target: str | None = None, interval: float = 2.0) -> Iterator[Usage]
         read()
         usage.machine = psutil.cpu_percent(None) / 100.0
         usage.seconds = time.monotonic() - t0
-        usage.cores = {k: v / max(usage.seconds, 1e-6) for k, v in spent.items()}
+        seconds = max(usage.seconds, 1e-6)
+        usage.cores = {k: v / seconds for k, v in _by_kind(spent).items()}
+        for kind, cpu in spent.values():
+            usage.one_process[kind] = max(usage.one_process.get(kind, 0.0), cpu / seconds)
 
 
 def _top(a: float | None, b: float | None) -> float | None:
@@ -172,7 +190,8 @@ def saturated(reasons: list[str], dropped: float, generator_cpu: float, error_ra
     identity —, ran out of CPU, or only the arrival gate failed), an
     injected rate limit shedding requests, the database pool (requests waiting for a
     connection with every connection lent), then the machine's CPU and which process kind
-    used most of it (the login KDF when logins failed on a busy SIS server)."""
+    used most of it (the login KDF when logins failed on a busy SIS server), then one process
+    at a full core (a single-threaded server saturates there while the machine has room)."""
     if dropped > DROPPED and short_of:
         return f"load generator (its user pool ran out of {', '.join(short_of)} identities)"
     if dropped > DROPPED or generator_cpu > GENERATOR_CPU or \
@@ -183,9 +202,18 @@ def saturated(reasons: list[str], dropped: float, generator_cpu: float, error_ra
         return "rate limit (an injected fault)"
     if gauges.pool_waiting and gauges.pool_max and (gauges.pool_in_use or 0) >= gauges.pool_max:
         return "database pool"
+    logins = any("auth" in r or "login" in r for r in reasons)
     busiest = usage.busiest()
     if usage.machine >= BUSY_MACHINE and busiest is not None:
-        if busiest == "SIS server" and any("auth" in r or "login" in r for r in reasons):
+        if busiest == "SIS server" and logins:
             return "login KDF (CPU of the SIS server)"
         return f"CPU ({busiest})"
+    # a single-threaded server (one Python process: the GIL) is saturated at one core while
+    # the machine still has room
+    full = [k for k, v in sorted(usage.one_process.items(), key=lambda kv: -kv[1])
+            if v >= ONE_CORE and k != "load generator"]
+    if full:
+        if full[0] == "SIS server" and logins:
+            return "login KDF (one SIS server process at a full core)"
+        return f"CPU ({full[0]}: one process at a full core)"
     return "none identified"

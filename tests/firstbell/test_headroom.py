@@ -54,6 +54,12 @@ def test_the_first_rule_that_holds_names_the_resource() -> None:
         "login KDF (CPU of the SIS server)"
     assert saturated(["portal.p95 breached"], 0.0, 20, 0.0,
                      _usage(0.9, {"PostgreSQL": 1.2, "SIS server": 0.5})) == "CPU (PostgreSQL)"
+    one = _usage(0.55, {"SIS server": 0.97, "PostgreSQL": 0.1})
+    one.one_process = {"SIS server": 0.96, "PostgreSQL": 0.05}
+    assert saturated(["auth.p95 breached"], 0.0, 20, 0.0, one) == \
+        "login KDF (one SIS server process at a full core)"
+    assert saturated(["portal.p95 breached"], 0.0, 20, 0.0, one) == \
+        "CPU (SIS server: one process at a full core)"
     assert saturated(["portal.p95 breached"], 0.0, 20, 0.0, _usage(0.4)) == "none identified"
 
 
@@ -123,10 +129,11 @@ def test_the_gate_is_filled_and_a_short_headroom_turns_go_into_no_go(tmp_path: P
 
 def test_the_sampler_measures_a_busy_process_by_its_kind() -> None:
     burn = "import time\nt=time.time()\nwhile time.time()-t<3: pass"
-    # the command line says "postgres", so the sampler counts it as PostgreSQL
-    proc = subprocess.Popen([sys.executable, "-c", burn, "postgres-burner"])
+    # a kind of its own: the machine's real PostgreSQL processes must not count
+    kinds = (("PostgreSQL", ("firstbell-test-burner",)),)
+    proc = subprocess.Popen([sys.executable, "-c", burn, "firstbell-test-burner"])
     try:
-        with sampled(interval=0.5) as usage:
+        with sampled(interval=0.5, kinds=kinds) as usage:
             _, _, rusage = os.wait4(proc.pid, 0)
     finally:
         proc.kill()
@@ -136,3 +143,4 @@ def test_the_sampler_measures_a_busy_process_by_its_kind() -> None:
     # and what it spent before the first reading
     assert used - 0.7 <= measured <= used + 0.05, (used, measured)
     assert used > 0.3 and usage.peak_cores["PostgreSQL"] > 0
+    assert usage.one_process["PostgreSQL"] == pytest.approx(usage.cores["PostgreSQL"])

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.locust_run import ROOT, environment
+from support.locust_run import environment
 from support.sis_server import serve
 from support.sisdb import ADMIN_TOKEN, staging_settings
 
@@ -82,7 +82,7 @@ def _same_number_everywhere(out: Path, capacity: dict[str, Any],
     assert report["verdict"]["gates"]["capacity_headroom"]["measured"] == capacity["held"]
     steps = capacity["steps"]
     assert all((out / s["run_dir"] / "verdict.json").is_file() for s in steps)
-    assert [s["multiple"] for s in steps][0] == 1.0  # it starts at the forecast peak
+    assert steps[0]["multiple"] == 1.0  # it starts at the forecast peak
     # the search's own record: everything at or below the multiple that held passed
     held = capacity["held"]
     assert all(s["passed"] for s in steps if s["multiple"] <= held)
