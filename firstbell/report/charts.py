@@ -162,7 +162,7 @@ def headroom(steps: list[dict[str, Any]], forecast: float, required: float,
             for x, y, s in points if bool(s.get("passed")) is ok],
             stroke=False, show_dots=True, dots_size=5)
     chart.add("everything offered got through", [(0.0, 0.0), (right, right)],
-              stroke_style={"dasharray": "2, 4"})
+              stroke_style={"dasharray": "2, 4"}, show_dots=False)
     _labelled_line(chart, "forecast peak (1×)", [(1.0, top), (1.0, 0.0)], "forecast peak")
     _labelled_line(chart, f"required {required:g}×", [(required, top * 0.9), (required, 0.0)],
                    f"required {required:g}×")

@@ -58,7 +58,7 @@ def changes(current: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
                      "now_statement": room_now["statement"],
                      "baseline_statement": room_then["statement"]},
         "p95_at_peak": [{"group": g, "now": now_p95.get(g), "baseline": then_p95.get(g)}
-                        for g in sorted(set(now_p95) | set(then_p95), key=lambda g: g == "*")],
+                        for g in sorted(set(now_p95) | set(then_p95), key=lambda g: (g == "*", g))],
         "diff": diff}
 
 

@@ -17,6 +17,8 @@ CAPACITY_RUNBOOK = "runbooks/launch-day.md#capacity"
 EVIDENCE_RUNBOOK = "runbooks/launch-day.md#t-7-d-to-t-5-d-final-rehearsal-the-evidence-pack"
 GENERATOR_RUNBOOK = "runbooks/alerts/firstbell-generator-saturated.md"
 TARGETS_DOC = "docs/targets.md"
+WATCH_RUNBOOK = "runbooks/launch-day.md#day-1-watch"
+GAME_DAY_RUNBOOK = "runbooks/rehearsal.md"
 POOL_FULL = 0.9  # a database pool this full at its peak is the first thing to run out
 
 
@@ -148,9 +150,17 @@ def top_actions(verdict: dict[str, Any], failed_actions: list[dict[str, str]],
         out.append({"action": "Rehearse the vendor's SIS with a target file: this run drove"
                               " firstbell's reference SIS, not the district's.",
                     "title": "target files", "runbook": TARGETS_DOC})
+    resource = (room.get("first_failure") or {}).get("resource")
+    if resource and room["passed"] is not False:
+        out.append({"action": f"Watch the {resource} on launch day: above the headroom it is"
+                              " what ran out first.",
+                    "title": "day 1: watch", "runbook": WATCH_RUNBOOK})
     out.append({"action": "Rehearse again after any change to the SIS, its data or its"
                           " configuration, and keep the report as launch evidence.",
                 "title": "final rehearsal: the evidence pack", "runbook": EVIDENCE_RUNBOOK})
+    out.append({"action": "Run a game day: break the staging SIS on purpose and time how the"
+                          " responders notice, diagnose and mitigate.",
+                "title": "game day", "runbook": GAME_DAY_RUNBOOK})
     return out[:3]
 
 
