@@ -34,11 +34,12 @@ def _baseline(run_dir: Path, baseline: str | None) -> Path | None:
 def _history(folder: Path, console: Console) -> None:
     rows = read_history(folder, load)
     table = Table(title=f"rehearsals in {folder} (newest first)")
-    for column in ("run", "scenario", "decision", "headroom", "p95 at peak", "failed"):
+    table.add_column("run", no_wrap=True)
+    for column in ("scenario", "decision", "headroom", "p95 at peak", "failed"):
         table.add_column(column)
     for r in rows:
         p95 = r["p95_at_peak"]
-        table.add_row(r["run"], r["scenario"] or "n/a", r["decision"], r["headroom_statement"],
+        table.add_row(r["run"], r["scenario"] or "n/a", r["decision"], r["headroom_short"],
                       "n/a" if p95 is None else f"{p95 * 1000:.0f} ms",
                       ", ".join(r["failed"]) or "none")
     console.print(table)

@@ -10,7 +10,9 @@ from typing import Any
 
 from kernel.errors import UserError
 
-MOVED = 0.2  # an objective "moved" when its value changed by a fifth or its result flipped
+# An objective "moved" when its result flipped or its value changed by a tenth of its threshold
+# (a p95 from 10 to 18 ms against 1 s is noise to leadership; from 300 to 500 ms is not).
+MOVED = 0.1
 
 
 def baseline_diff(current: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
@@ -21,7 +23,8 @@ def baseline_diff(current: dict[str, Any], base: dict[str, Any]) -> list[dict[st
         b = before.get(o["name"])
         if b is None:
             continue
-        rows.append({"objective": o["name"], "measure": o["measure"], "now": o["whole_run"],
+        rows.append({"objective": o["name"], "measure": o["measure"],
+                     "threshold": o["threshold"], "now": o["whole_run"],
                      "baseline": b["whole_run"],
                      "change": (o["whole_run"] - b["whole_run"])
                      if o["whole_run"] is not None and b["whole_run"] is not None else None,
@@ -35,7 +38,7 @@ def _moved(row: dict[str, Any]) -> bool:
     now, then = row["now"], row["baseline"]
     if now is None or then is None:
         return (now is None) != (then is None)
-    return abs(now - then) > MOVED * max(abs(then), 1e-9) and abs(now - then) > 1e-3
+    return abs(now - then) >= MOVED * abs(row["threshold"])
 
 
 def _peak_p95(data: dict[str, Any]) -> dict[str, float | None]:
@@ -50,7 +53,7 @@ def changes(current: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     room_now = current["page_one"]["headroom"]
     room_then = base["page_one"]["headroom"]
     return {
-        "run_id": base["run_id"],
+        "run_id": base["run_id"], "run": base["run_dir"],
         "decision": {"now": current["page_one"]["decision"],
                      "baseline": base["page_one"]["decision"]},
         "objectives_moved": [r for r in diff if _moved(r)],
@@ -86,6 +89,17 @@ def _json(path: Path) -> Any:
         return None
 
 
+def short_headroom(room: dict[str, Any]) -> str:
+    """``2.75×``, ``≥ 4× (load generator)``, ``≥ 6× (ceiling)`` or ``not measured``."""
+    if room["measured"] is None:
+        return "not measured"
+    limited = room.get("limited_by")
+    if limited in ("generator", "ceiling", "budget"):
+        why = {"generator": "load generator"}.get(limited, limited)
+        return f"≥ {room['measured']:g}× ({why})"
+    return f"{room['measured']:g}×"
+
+
 def history(folder: Path, load: Any) -> list[dict[str, Any]]:
     """One row per run directory in `folder` (those with run.json and verdict.json), newest
     first: when, scenario, decision, headroom, p95 at the peak, the failed objectives. A run
@@ -98,9 +112,10 @@ def history(folder: Path, load: Any) -> list[dict[str, Any]]:
         try:
             data = load(run_dir)
         except (UserError, KeyError, TypeError, ValueError) as exc:
+            why = str(exc).splitlines()[0].replace(f"{run_dir}/", "").replace(f"{run_dir}", "")
             rows.append({"run": run_dir.name, "started_at": 0, "scenario": None,
                          "decision": "unreadable", "headroom": None,
-                         "headroom_statement": str(exc).splitlines()[0][:160],
+                         "headroom_statement": why.lstrip(": ")[:160], "headroom_short": "n/a",
                          "p95_at_peak": None, "failed": [], "system": None})
             continue
         page = data["page_one"]
@@ -110,6 +125,7 @@ def history(folder: Path, load: Any) -> list[dict[str, Any]]:
             "scenario": data["rehearsed"]["scenario"], "decision": page["decision"],
             "headroom": page["headroom"]["measured"],
             "headroom_statement": page["headroom"]["statement"],
+            "headroom_short": short_headroom(page["headroom"]),
             "p95_at_peak": overall["p95"] if overall else None,
             "failed": [o["name"] for o in data["verdict"]["objectives"] if not o["passed"]],
             "system": data["rehearsed"]["system"]})

@@ -180,7 +180,7 @@ def load(run_dir: Path, baseline: Path | None = None,
     if capacity and forecast:
         headroom = capacity_headroom(float(capacity.get("sustainable_rate", 0.0)), forecast)
     data: dict[str, Any] = {
-        "run_id": run.get("run_id"), "verdict": verdict,
+        "run_id": run.get("run_id"), "run_dir": run_dir.name, "verdict": verdict,
         "rehearsed": {
             "scenario": plan.get("scenario"), "title": plan.get("title") or plan.get("scenario"),
             "rehearses": scenario.get("rehearses", ""), "profile": plan.get("profile", ""),
