@@ -111,7 +111,7 @@ def history(folder: Path, load: Any) -> list[dict[str, Any]]:
     for run_dir in sorted(p for p in folder.iterdir() if (p / "verdict.json").is_file()):
         try:
             data = load(run_dir)
-        except (UserError, KeyError, TypeError, ValueError) as exc:
+        except (UserError, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             why = str(exc).splitlines()[0].replace(f"{run_dir}/", "").replace(f"{run_dir}", "")
             rows.append({"run": run_dir.name, "started_at": 0, "scenario": None,
                          "decision": "unreadable", "headroom": None,

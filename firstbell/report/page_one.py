@@ -107,8 +107,9 @@ def sentences(verdict: dict[str, Any], room: dict[str, Any], system: str,
     if verdict.get("aborted"):
         why.append("the run was stopped early")
     if said == "GO":
-        first = (f"GO: all {len(verdict['objectives'])} launch objectives held through the"
-                 " day and no security probe read data it must not.")
+        span = "the part of the day that ran" if verdict.get("partial") else "the day"
+        first = (f"GO: all {len(verdict['objectives'])} launch objectives held through {span}"
+                 " and no security probe read data it must not.")
     else:
         reasons = "; ".join(why) or "; ".join(verdict.get("reasons", [])) or "see the reasons"
         first = f"{said}: {reasons}."
