@@ -104,6 +104,8 @@ def sentences(verdict: dict[str, Any], room: dict[str, Any], system: str,
     if room["passed"] is False and room["measured"] is not None:
         why.append(f"the headroom, {room['measured']:g}×, is below the {room['required']:g}×"
                    " required")
+    elif room["passed"] is False and room["statement"] != "not measured":
+        why.append(f"the headroom was not demonstrated ({room['statement']})")
     if verdict.get("aborted"):
         why.append("the run was stopped early")
     if said == "GO":

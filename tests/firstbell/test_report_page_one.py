@@ -95,6 +95,12 @@ def test_a_headroom_below_the_requirement_is_said_first() -> None:
     assert [a["runbook"] for a in actions] == [page_one.CAPACITY_RUNBOOK, page_one.TARGETS_DOC,
                                               page_one.EVIDENCE_RUNBOOK]
     assert "rate limit" in actions[0]["action"]
+    broke = {"kind": "headroom", "held": None, "headroom_passed": False, "limited_by": "server",
+             "statement": "the forecast peak itself did not hold: 1.00× broke auth.p95 (CPU)"}
+    none_held = page_one.headroom(gate(verdict="NO-GO"), broke, None)
+    assert page_one.sentences(gate(verdict="NO-GO"), none_held, "x", [])[0] == (
+        "NO-GO: the headroom was not demonstrated (the forecast peak itself did not hold:"
+        " 1.00× broke auth.p95 (CPU)).")
     exposed = gate(verdict="NO-GO", exposures=2, portal_passed=False)
     assert page_one.decision(exposed) == "DATA EXPOSURE"
     assert page_one.sentences(exposed, page_one.headroom(exposed, None, None), "x", [])[0] == (
