@@ -46,7 +46,9 @@ def headroom(verdict: dict[str, Any], capacity: dict[str, Any] | None,
         out.update(measured=cap.get("held"), passed=cap.get("headroom_passed"),
                    limited_by=cap.get("limited_by"), statement=cap.get("statement"),
                    source="rehearsal")
-    elif capacity is not None and computed is not None:
+    elif capacity is not None and computed is None and cap.get("forecast_peak"):
+        computed = cap.get("headroom")  # against the search's own forecast peak
+    if out["source"] is None and capacity is not None and computed is not None:
         out.update(measured=round(computed, 2), passed=computed >= float(gate["required"]),
                    limited_by="server", source="capacity search",
                    statement=f"sustained {cap.get('sustainable_rate', 0):.3g} sessions/s,"

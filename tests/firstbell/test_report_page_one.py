@@ -79,6 +79,10 @@ def test_the_headroom_comes_from_the_verdict_then_capacity_json() -> None:
     assert actions[0]["runbook"] == page_one.GENERATOR_RUNBOOK
     old = page_one.headroom(gate(), {"sustainable_rate": 9.75, "steps": []}, 2.4375)
     assert old["source"] == "capacity search" and old["passed"] is True
+    # a step of the search reported on its own (no scenario.json): the search's own figure
+    alone = page_one.headroom(gate(), {"sustainable_rate": 9.75, "forecast_peak": 4.0,
+                                       "headroom": 2.4375, "steps": []}, None)
+    assert alone["measured"] == 2.44 and alone["source"] == "capacity search"
     assert page_one.headroom(gate(), None, None)["statement"] == "not measured"
 
 
