@@ -3,7 +3,8 @@ summary.json, intervals.jsonl, exposures.jsonl, capacity.json when a capacity se
 the verdict and its reasons, what was rehearsed, the assumption ledger, per-interval latency
 per objective group (merged exactly from the intervals' HDR histograms), planned vs achieved
 arrivals, errors by endpoint, exposures, capacity and headroom, differences from a baseline
-run, and the recommended actions with their runbooks. `report.json` is this, as JSON."""
+run, and the recommended actions with their runbooks; page one (`page_one.py`) on top.
+`report.json` is this, as JSON (its schema: report.schema.json beside this module)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from firstbell.capacity import headroom as capacity_headroom
+from firstbell.report import page_one
+from firstbell.report.compare import baseline_diff, changes
+from firstbell.report.moment import worst_moment
 from kernel.clock import hhmm
 from kernel.errors import UserError
 from loadtests.hdr import decode, new_histogram, percentile_value
@@ -58,10 +62,12 @@ def latency_series(intervals: list[dict[str, Any]], groups: list[str]) -> dict[s
     """Per interval: the simulated clock and, per objective group, the corrected p95/p99 of
     that interval (its histograms merged, so exact to the HDR's 3 digits)."""
     clock: list[str] = []
+    at: list[float] = []
     series: dict[str, dict[str, list[float | None]]] = {g: {"p95": [], "p99": []}
                                                          for g in groups}
     for line in intervals:
         clock.append(hhmm(float(line.get("clock", 0.0)) % 86400))
+        at.append(float(line.get("clock", 0.0)))
         merged = {g: new_histogram() for g in groups}
         for key, kinds in line.get("histograms", {}).items():
             group = _group(key.split("|", 1)[-1])
@@ -72,13 +78,26 @@ def latency_series(intervals: list[dict[str, Any]], groups: list[str]) -> dict[s
             for q in ("p95", "p99"):
                 series[g][q].append(None if empty else
                                     percentile_value(h, 95.0 if q == "p95" else 99.0))
-    return {"clock": clock, "groups": series}
+    return {"clock": clock, "at": at, "groups": series}
+
+
+def _per_second(line: dict[str, Any], family: str, outcome: str) -> float:
+    """A counter family's events with `outcome` (``family|persona|outcome``) per real second."""
+    n = sum(v for k, v in line.get("counters", {}).items()
+            if k.startswith(family + "|") and k.endswith("|" + outcome))
+    return round(n / max(float(line.get("seconds") or 0.0), 1e-9), 4)
 
 
 def arrival_series(intervals: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per interval, sessions/s: planned and achieved arrivals, people coming back after a
+    failed login (``returns|persona|started``: sessions, not arrivals) and login attempts
+    retried after a 5xx or no answer (``logins|persona|retried``)."""
     return {"clock": [hhmm(float(x.get("clock", 0.0)) % 86400) for x in intervals],
+            "at": [float(x.get("clock", 0.0)) for x in intervals],
             "planned": [round(sum(x.get("target_rate", {}).values()), 4) for x in intervals],
-            "achieved": [round(sum(x.get("achieved_rate", {}).values()), 4) for x in intervals]}
+            "achieved": [round(sum(x.get("achieved_rate", {}).values()), 4) for x in intervals],
+            "returns": [_per_second(x, "returns", "started") for x in intervals],
+            "retries": [_per_second(x, "logins", "retried") for x in intervals]}
 
 
 def errors_by_endpoint(counters: dict[str, float]) -> list[dict[str, Any]]:
@@ -122,21 +141,6 @@ def actions(verdict: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def baseline_diff(current: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each objective's whole-run value now and in the baseline run."""
-    before = {o["name"]: o for o in base["verdict"]["objectives"]}
-    rows = []
-    for o in current["verdict"]["objectives"]:
-        b = before.get(o["name"])
-        if b is None:
-            continue
-        rows.append({"objective": o["name"], "now": o["whole_run"], "baseline": b["whole_run"],
-                     "change": (o["whole_run"] - b["whole_run"])
-                     if o["whole_run"] is not None and b["whole_run"] is not None else None,
-                     "passed_now": o["passed"], "passed_baseline": b["passed"]})
-    return rows
-
-
 def system_rehearsed(plan: dict[str, Any]) -> str:
     """Which system the run drove, as leadership reads it: the product a target file declares
     (``RosarioSIS 12.0``), else the target file's name, else firstbell's reference SIS."""
@@ -176,7 +180,7 @@ def load(run_dir: Path, baseline: Path | None = None,
     if capacity and forecast:
         headroom = capacity_headroom(float(capacity.get("sustainable_rate", 0.0)), forecast)
     data: dict[str, Any] = {
-        "run_id": run.get("run_id"), "verdict": verdict,
+        "run_id": run.get("run_id"), "run_dir": run_dir.name, "verdict": verdict,
         "rehearsed": {
             "scenario": plan.get("scenario"), "title": plan.get("title") or plan.get("scenario"),
             "rehearses": scenario.get("rehearses", ""), "profile": plan.get("profile", ""),
@@ -211,7 +215,29 @@ def load(run_dir: Path, baseline: Path | None = None,
         "headroom_required": verdict["gates"]["capacity_headroom"]["required"],
         "actions": actions(verdict), "baseline": None, "saturation": saturation,
     }
+    personas = sorted(p for p, a in summary["arrivals"].items()
+                      if a.get("started") or a.get("expected"))
+    data["page_one"] = page_one.build(
+        data, worst_moment(scenario, intervals, plan.get("speed") or scenario.get("speed"),
+                           data["thresholds"], groups), personas)
+    data["headroom_steps"] = headroom_steps(capacity)
+    data["changes"] = None
     if baseline is not None:
-        data["baseline"] = {"run_id": _read(baseline / "run.json").get("run_id"),
-                            "diff": baseline_diff(data, load(baseline))}
+        if not (baseline / "run.json").is_file():
+            raise UserError(f"option --baseline: {baseline}: no run.json there: give an"
+                            " earlier run directory (or `last`)")
+        before = load(baseline)
+        data["baseline"] = {"run_id": before["run_id"], "diff": baseline_diff(data, before)}
+        data["changes"] = changes(data, before)
     return data
+
+
+def headroom_steps(capacity: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The measured steps with their multiple of the forecast peak (a `firstbell capacity`
+    search's steps have none: computed from its own forecast peak)."""
+    if not capacity or not capacity.get("steps") or not capacity.get("forecast_peak"):
+        return []
+    peak = float(capacity["forecast_peak"])
+    return [{**s, "multiple": round(float(s["multiple"]) if s.get("multiple") is not None
+                                    else float(s["rate"]) / peak, 4)}
+            for s in capacity["steps"]]
