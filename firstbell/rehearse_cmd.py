@@ -36,6 +36,7 @@ from firstbell.district_cmd import render
 from firstbell.districts import district_cache, remember_userpool
 from firstbell.headroom import HeadroomSettings, judge, measure
 from firstbell.plan_cmd import PlanRequest, computed_plan
+from firstbell.report.compare import previous_run
 from firstbell.report.data import load as load_report
 from firstbell.report.render import write as write_report
 from firstbell.run_cmd import checked_limits, finish, pool_for, prepare, spawn
@@ -151,7 +152,7 @@ def rehearse(
             phases.lap("monitoring")
             if speed is None:
                 speed = default_speed(scenario, profile, window, seed)
-            request = PlanRequest(scenario, profile, speed, 1.0, window, seed=seed,
+            request = PlanRequest(scenario, profile, speed, scale, window, seed=seed,
                                   target_spec=target_spec, drop=tuple(drop_persona or ()))
             options = RunOptions(target, run_dir=out, userpool=pool,
                                  staging_hosts=staging_hosts, exporter_port=exporter,
@@ -280,11 +281,19 @@ def _headroom(computed: ComputedPlan, options: RunOptions, run_dir: Path, code: 
 
 
 def _report(run_dir: Path | None, code: int, phases: Phases, console: Console) -> None:
-    """The report of what the run wrote, and the verdict (phase 5)."""
+    """The report of what the run wrote, with what changed since the last rehearsal of the
+    same day in the same folder, and the verdict (phase 5)."""
     if run_dir is None or not (run_dir / "verdict.json").is_file():
         raise UserError(f"the run wrote no verdict (Locust exit {code}); see"
                         f" {run_dir / 'locust.log' if run_dir else 'the output above'}")
-    data = load_report(run_dir)
+    before = previous_run(run_dir)
+    try:
+        data = load_report(run_dir, before)
+    except UserError as exc:  # an earlier run this one cannot read must not cost its report
+        if before is None:
+            raise
+        console.print(f"      not compared with {before}: {exc}", highlight=False)
+        data = load_report(run_dir)
     paths = write_report(run_dir, data, Path(__file__).resolve().parents[1].as_uri())
     phases.lap("report")
     console.print(f"[5/5] report: {paths[0]}", highlight=False)
