@@ -28,7 +28,6 @@ import pyarrow.csv as pacsv
 from fake_data.district import District
 from fake_data.export_oneroster import sourced_ids
 from fake_data.rng import stream
-from fake_data.staff import ROLES
 from fake_data.students import EPOCH
 
 LOGIN, TRAINING, GRADEBOOK, ATTENDANCE = ACTIONS = (
@@ -98,7 +97,8 @@ def build_activity(district: District, window: Window, seed: int) -> pa.Table:
     n = len(staff_ids)
 
     adoption = school_adoption(district, seed)
-    at = np.clip(np.searchsorted(adoption.school_id, school), 0, max(len(adoption.school_id) - 1, 0))
+    last = max(len(adoption.school_id) - 1, 0)
+    at = np.clip(np.searchsorted(adoption.school_id, school), 0, last)
     at_school = school != 0  # the district office keeps a district-wide curve
     midpoint = np.where(at_school, adoption.midpoint[at], -60.0)
     ceiling = np.where(at_school, adoption.ceiling[at], 0.95)
@@ -145,20 +145,20 @@ def build_activity(district: District, window: Window, seed: int) -> pa.Table:
 
     who = np.concatenate(person)
     when = np.concatenate(day)
-    what = np.concatenate(action)
+    kind = np.concatenate(action)
     whole = np.floor(when).astype(np.int64)
     # Sandbox work happens on weekdays, in working hours: a weekend day moves to Monday.
     go_live = (window.go_live - EPOCH).days
     weekday = (go_live + whole + 3) % 7  # 1970-01-01 was a Thursday (3)
     whole += np.where(weekday == 5, 2, np.where(weekday == 6, 1, 0))
     keep = whole < window.end
-    who, whole, what = who[keep], whole[keep], what[keep]
+    who, whole, kind = who[keep], whole[keep], kind[keep]
     seconds = (go_live + whole) * 86400 + rng.integers(7 * 3600, 18 * 3600, len(whole))
     order = np.lexsort((staff_ids[who], seconds))
     return pa.table({
         "person": sourced_ids("staff", staff_ids[who][order]),
         "time": pa.array(seconds[order], pa.timestamp("s")),
-        "action": pa.DictionaryArray.from_arrays(pa.array(what[order].astype(np.int32)),
+        "action": pa.DictionaryArray.from_arrays(pa.array(kind[order].astype(np.int32)),
                                                  pa.array(ACTIONS)),
     })
 

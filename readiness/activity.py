@@ -50,7 +50,8 @@ class Activity:
         if self.unmatched_people:
             out.append(f"{self.unmatched_people:,} of {self.log_people:,} people in the log "
                        f"({self.unmatched_rows:,} events) are not in the roster: "
-                       f"{', '.join(self.unmatched)}{' …' if self.unmatched_people > SHOWN else ''}")
+                       f"{', '.join(self.unmatched)}"
+                       f"{' …' if self.unmatched_people > SHOWN else ''}")
         if self.ignored_actions:
             top = ", ".join(f"{k} ({v:,})" for k, v in sorted(self.ignored_actions.items(),
                                                               key=lambda kv: -kv[1])[:SHOWN])

@@ -111,7 +111,6 @@ def _metric(m: Metric, scope: _Scope, reach_all: np.ndarray, go_live: int,
     reach = reach_all[scope.index]
     reach = np.where(reach < deadline, reach, NEVER)
     final = as_of >= deadline - 1
-    staff = scope.staff.astype(float)
     if m.kind == "share_by":
         counts = _share_counts(scope, reach, week_ends)          # (K, W, B+1)
         den = np.stack([np.bincount(scope.key, weights=scope.weights[:, b],

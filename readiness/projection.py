@@ -16,8 +16,9 @@ and projects again; the interval is the 5th to 95th percentile of the replicates
 widened by 1.3 around the point. The plain percentile interval covered the true share about
 70% of the time for a nominal 90% on simulated curves (a 300-person cell fitted 3 weeks out:
 the bootstrap under-states the error of extrapolating a ceiling); widened by 1.3 it covers
-about 90% there, which tests/readiness/test_projection.py checks. It does not cover a change of course (a school that
-stops training): the curve assumes the school keeps going the way it has.
+about 90% there, which tests/readiness/test_projection.py checks. It does not cover a change
+of course (a school that stops training): the curve assumes the school keeps going the way it
+has.
 """
 
 from __future__ import annotations

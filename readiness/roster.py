@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from fake_data.district import District
 from fake_data.export_oneroster import org_sourced_ids, sourced_ids
-from fake_data.profile import load_profile
+from fake_data.profile import PROFILE_DIR, load_profile
 from kernel.errors import UserError
 
 NOT_STAFF = frozenset({"student", "parent", "guardian", "relative"})
@@ -96,7 +96,8 @@ def load_district_folder(folder: Path) -> Roster:
     except (ValueError, KeyError) as exc:
         raise UserError(f"{manifest_path}: not a district manifest ({exc}); regenerate the"
                         " district.") from None
-    go_live = load_profile(profile).calendar.cutover_date
+    builtin = PROFILE_DIR / f"{profile}.yaml"  # a built-in profile is recorded by name
+    go_live = load_profile(str(builtin) if builtin.is_file() else profile).calendar.cutover_date
     parquet = folder / "parquet"
     if (parquet / "staff.parquet").is_file() and (parquet / "schools.parquet").is_file():
         return from_tables(pq.read_table(parquet / "staff.parquet"),
@@ -153,7 +154,7 @@ def _reader(name: str, stream: io.TextIOBase, required: tuple[str, ...]) -> _Csv
 def _open(path: Path, required: tuple[str, ...]) -> _Csv:
     try:
         stream = path.open(encoding="utf-8", newline="")
-        return _reader(str(path), stream, required)  # type: ignore[arg-type]
+        return _reader(str(path), stream, required)
     except OSError as exc:
         raise UserError(f"{path}: cannot read the file ({exc.strerror}).") from None
     except UnicodeDecodeError as exc:
@@ -182,7 +183,7 @@ def _oneroster(users: _Csv, orgs: _Csv, roles: _Csv | None, source: str) -> Rost
     students = np.zeros(len(schools), dtype=np.int64)
     role_of: dict[str, tuple[str, str]] = {}
     if roles is not None:
-        for line, row in roles.rows:
+        for _line, row in roles.rows:
             if row.get("roleType", "primary") == "primary":
                 role_of[row["userSourcedId"]] = (row["role"], row["orgSourcedId"])
     elif "role" not in users.header:
