@@ -77,7 +77,9 @@ def _csv_rows(path: Path, cols: LogColumns) -> Iterator[tuple[int, dict[str, str
         try:
             for row in reader:
                 if None in row or any(v is None for v in row.values()):
-                    raise UserError(f"{path} line {reader.line_num}: {len(row)} fields where "
+                    fields = sum(v is not None for k, v in row.items() if k is not None) \
+                        + len(row.get(None) or [])
+                    raise UserError(f"{path} line {reader.line_num}: {fields} fields where "
                                     f"the header has {len(header)}; quote values holding"
                                     " commas.")
                 yield reader.line_num, row
