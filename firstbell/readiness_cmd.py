@@ -5,6 +5,7 @@ at once (a failure leaves nothing half-written). Exit 0 ready, 3 not ready, 2 ba
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import tempfile
@@ -195,6 +196,8 @@ def readiness(
     try:
         staff, log = _inputs(district, roster, orgs, roles, columns, activity, generate_,
                              metrics, profile, scale, seed, work)
+        if generate_:  # the log is read from the work folder; name it where it will be
+            log = dataclasses.replace(log, source=str(target / "activity.csv"))
         when = when or metrics.go_live or staff.go_live
         if when is None:
             raise UserError("option --go-live: the go-live date is not known; give --go-live "
