@@ -167,7 +167,8 @@ def write_activity(table: pa.Table, path: Path) -> int:
     """Write the log as CSV (``.csv``) or JSON lines (``.jsonl``); returns the rows written.
     Times are written as ISO 8601 local times (``2019-02-11T08:14:03``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    times = pc.strftime(table["time"], format="%Y-%m-%dT%H:%M:%S")
+    # numpy formats ISO times several times faster than Arrow's strftime
+    times = pa.array(np.datetime_as_string(table["time"].to_numpy(), unit="s"))
     plain = pa.table({"person": table["person"], "time": times,
                       "action": table["action"].cast(pa.string())})
     tmp = path.with_name(path.name + ".partial")

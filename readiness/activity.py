@@ -13,12 +13,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from kernel.errors import UserError
 from readiness.metrics import LogColumns, Metrics
@@ -103,24 +105,58 @@ def _json_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             yield line, row
 
 
-def load_activity(path: Path, roster: Roster, metrics: Metrics) -> Activity:
-    """Read the log and match it to the roster (the checks are in the module docstring)."""
-    cols = metrics.log
-    action_of = metrics.action_of()
-    action_index = {a: i for i, a in enumerate(metrics.actions)}
-    who = {p: i for i, p in enumerate(roster.person)}
-    people: list[int] = []
+@dataclass(frozen=True)
+class _Raw:
+    """A parsed log before matching: distinct people and actions in order of first
+    appearance, and per row their codes and the day."""
+
+    rows: int
+    people: list[str]
+    person: np.ndarray
+    day: np.ndarray
+    actions: list[str]
+    action: np.ndarray
+
+
+ISO = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+
+
+def _fast(path: Path, cols: LogColumns) -> _Raw | None:
+    """A well-formed CSV log read whole with Arrow; None on anything unusual, and the slow
+    reader then finds the line and field to name."""
+    names = [cols.person, cols.time, cols.action]
+    try:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            include_columns=names, column_types=dict.fromkeys(names, pa.string())))
+    except (pa.ArrowInvalid, pa.ArrowKeyError, KeyError, OSError):
+        return None
+    trimmed = [pc.utf8_trim_whitespace(table[c]) for c in names]
+    if any(c.null_count or pc.any(pc.equal(c, "")).as_py() for c in trimmed):
+        return None
+    person, time, action = trimmed
+    if not pc.all(pc.match_substring_regex(time, ISO)).as_py():
+        return None
+    dates = pc.strptime(pc.utf8_slice_codeunits(time, 0, 10), format="%Y-%m-%d", unit="s",
+                        error_is_null=True)
+    if dates.null_count:
+        return None
+    days = pc.cast(pc.cast(dates, pa.date32()), pa.int32()).to_numpy().astype(np.int64)
+    who = pc.dictionary_encode(person).combine_chunks()
+    what = pc.dictionary_encode(action).combine_chunks()
+    return _Raw(table.num_rows, who.dictionary.to_pylist(), who.indices.to_numpy(), days,
+                what.dictionary.to_pylist(), what.indices.to_numpy())
+
+
+def _slow(path: Path, cols: LogColumns) -> _Raw:
+    people: dict[str, int] = {}
+    actions: dict[str, int] = {}
+    person: list[int] = []
     days: list[int] = []
-    actions: list[int] = []
-    ignored: Counter[str] = Counter()
-    unmatched: dict[str, int] = {}
-    seen: set[str] = set()
-    rows = 0
+    action: list[int] = []
     reader = _json_rows(path) if path.suffix in (".jsonl", ".json", ".ndjson") \
         else _csv_rows(path, cols)
     try:
         for line, row in reader:
-            rows += 1
             values = {}
             for name, col in (("person", cols.person), ("time", cols.time),
                               ("action", cols.action)):
@@ -131,36 +167,46 @@ def load_activity(path: Path, roster: Roster, metrics: Metrics) -> Activity:
                                     f"needs its {name}.")
                 values[name] = str(value).strip()
             try:
-                day = day_of(values["time"])
+                days.append(day_of(values["time"]))
             except ValueError:
                 raise UserError(f"{path} line {line}, field {cols.time}: {values['time']!r} is "
                                 "not an ISO 8601 date or time; write e.g. 2019-02-11 or "
                                 "2019-02-11T08:14:03.") from None
-            pid = values["person"]
-            seen.add(pid)
-            action = action_of.get(values["action"])
-            at = who.get(pid)
-            if at is None:
-                unmatched[pid] = unmatched.get(pid, 0) + 1
-                continue
-            if action is None:
-                ignored[values["action"]] += 1
-                continue
-            people.append(at)
-            days.append(day)
-            actions.append(action_index[action])
+            person.append(people.setdefault(values["person"], len(people)))
+            action.append(actions.setdefault(values["action"], len(actions)))
     except OSError as exc:
         raise UserError(f"{path}: cannot read the activity log ({exc.strerror}).") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text ({exc.reason}); export it as UTF-8.") \
             from None
-    if not rows:
+    return _Raw(len(person), list(people), np.array(person, dtype=np.int64),
+                np.array(days, dtype=np.int64), list(actions), np.array(action, dtype=np.int64))
+
+
+def load_activity(path: Path, roster: Roster, metrics: Metrics) -> Activity:
+    """Read the log and match it to the roster (the checks are in the module docstring)."""
+    cols = metrics.log
+    raw = (_fast(path, cols) if path.suffix not in (".jsonl", ".json", ".ndjson") else None) \
+        or _slow(path, cols)
+    if not raw.rows:
         raise UserError(f"{path}: the activity log has no events; give the sandbox's export "
                         "(person, time, action per row).")
-    activity = Activity(str(path), np.array(people, dtype=np.int64),
-                        np.array(days, dtype=np.int64), np.array(actions, dtype=np.int64),
-                        rows, len(seen), list(unmatched)[:SHOWN], len(unmatched),
-                        sum(unmatched.values()), dict(ignored))
+    who = {p: i for i, p in enumerate(roster.person)}
+    at = np.array([who.get(p, -1) for p in raw.people], dtype=np.int64)[raw.person]
+    action_of = metrics.action_of()
+    index = {a: i for i, a in enumerate(metrics.actions)}
+    code = np.array([index[action_of[a]] if a in action_of else -1 for a in raw.actions],
+                    dtype=np.int64)[raw.action]
+    known = at >= 0
+    keep = known & (code >= 0)
+    unknown_rows = np.bincount(raw.person[~known], minlength=len(raw.people))
+    unmatched = [p for p, n in zip(raw.people, unknown_rows, strict=True) if n]
+    ignored = np.bincount(raw.action[known & (code < 0)], minlength=len(raw.actions))
+    activity = Activity(str(path), at[keep], raw.day[keep], code[keep], raw.rows,
+                        len(raw.people), unmatched[:SHOWN], len(unmatched),
+                        int((~known).sum()),
+                        {a: int(n) for a, n in zip(raw.actions, ignored, strict=True) if n})
+    seen = raw.people
     share = len(unmatched) / len(seen)
     if share > cols.max_unmatched_share:
         raise UserError(

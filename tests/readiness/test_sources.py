@@ -22,6 +22,7 @@ from readiness import (
     load_oneroster,
     load_oneroster_zip,
 )
+from readiness.activity import _fast, _slow
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +99,19 @@ def test_ids_that_do_not_match_say_how_many_and_which(folder: Path, tmp_path: Pa
     assert few.unmatched == ["stf-999998", "stf-999999"] and few.unmatched_people == 2
     assert few.warnings()[0].startswith("2 of ")
     assert few.warnings()[0].endswith("are not in the roster: stf-999998, stf-999999")
+
+
+def test_fast_and_line_by_line_readers_agree(hand: dict[str, Path]) -> None:
+    """A well-formed CSV is read whole with Arrow; anything unusual goes line by line (to name
+    the line): both give the same events, unknown people and ignored actions."""
+    cols = load_metrics(hand["metrics"]).log
+    fast, slow = _fast(hand["log"], cols), _slow(hand["log"], cols)
+    assert fast is not None
+    assert fast.people == slow.people and fast.actions == slow.actions
+    assert fast.rows == slow.rows == 17
+    for a, b in ((fast.person, slow.person), (fast.day, slow.day), (fast.action, slow.action)):
+        assert a.tolist() == b.tolist()
+    odd = hand["log"].read_text().replace("2019-03-26,module", "20190326,module")
+    hand["log"].write_text(odd)
+    assert _fast(hand["log"], cols) is None  # fromisoformat's basic format: line by line
+    assert _slow(hand["log"], cols).day.tolist() == slow.day.tolist()
