@@ -178,7 +178,7 @@ def readiness(
                                                             " the log's last day)."),
     out: Path | None = typer.Option(None, "--out", envvar="FIRSTBELL_READINESS_OUT",
                                     help="Output folder (default runs/readiness-<as of>)."),
-    top: int = typer.Option(15, "--top", help="Schools shown in the table."),
+    top: int = typer.Option(10, "--top", help="Schools shown in the table."),
 ) -> None:
     """Score people readiness per school against the metrics file; rank the schools most in need.
 
@@ -215,7 +215,7 @@ def readiness(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    console = Console(width=140)
+    console = Console(width=120)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     render(result, passed, reasons, top, console)

@@ -156,11 +156,15 @@ def _project(m: Metric, scope: _Scope, shares: np.ndarray, week_ends: np.ndarray
         reps[under] = projection.project(t, np.nan_to_num(curves), 0.0).reshape(len(under), -1)
     shift = np.where(np.isin(np.arange(scope.n_keys), under), 0.0,
                      point - shares[:, -1, 0])
+    # The people already counted stay counted: no replicate, and no bound, below the share
+    # reached so far (the interval is about the people still to come).
+    now = np.nan_to_num(shares[:, -1, 0])[:, None]
+    reps = np.maximum(np.nan_to_num(reps) + shift[:, None], now)
     low, high = np.full(scope.n_keys, np.nan), np.full(scope.n_keys, np.nan)
     if len(live):
-        low[live], high[live] = projection.interval(
-            point[live], np.nan_to_num(reps[live]) + shift[live, None])
-    return point, low, high, reps + shift[:, None]
+        low[live], high[live] = projection.interval(point[live], reps[live])
+        low[live] = np.maximum(low[live], now[live, 0])
+    return point, low, high, reps
 
 
 def _num(x: float) -> float | None:
