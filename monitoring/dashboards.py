@@ -1,7 +1,7 @@
 """Grafana dashboards as code: Launch overview, Endpoints, Capacity and saturation, District
-data, People readiness. Built from the launch thresholds (threshold lines, one latency panel per objective
-group) and the recording rules; stable uids, every panel with a description and a unit, and
-JSON written with sorted keys so a regeneration diffs cleanly."""
+data, People readiness. Built from the launch thresholds (threshold lines, one latency panel
+per objective group) and the recording rules; stable uids, every panel with a description and a
+unit, and JSON written with sorted keys so a regeneration diffs cleanly."""
 
 from __future__ import annotations
 

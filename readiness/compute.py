@@ -15,10 +15,12 @@ max(0, target - judged value) / target.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
+from kernel.errors import UserError
 from readiness import projection
 from readiness.activity import EPOCH, Activity
 from readiness.metrics import Metric, Metrics
@@ -81,6 +83,15 @@ class _Scope:
                     "not at a school": int((roster.active & ~at_school).sum()),
                     "role not in the metrics": int((roster.active & at_school & ~in_role).sum())}
         self.index = np.flatnonzero(self.mask)
+        if not len(self.index):
+            seen = Counter(r for r, a, s in zip(roster.role, roster.active, roster.school,
+                                                strict=True) if a and s >= 0)
+            raise UserError(
+                f"{roster.source}: no active staff at a school has a role the metrics file's "
+                f"`roles` covers ({', '.join(f'{k}: {v}' for k, v in metrics.roles.items())});"
+                f" the roster's roles at schools are "
+                f"{', '.join(f'{r} ({n:,})' for r, n in seen.most_common(6)) or 'none'}. "
+                "Map them in the metrics file's `roles`.")
         self.n_schools = len(roster.school_ids)
         self.key = roster.school[self.index] * len(self.roles) + role_idx[self.index]
         self.n_keys = self.n_schools * len(self.roles)

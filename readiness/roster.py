@@ -152,8 +152,8 @@ def _reader(name: str, stream: io.TextIOBase, required: tuple[str, ...]) -> _Csv
 
 
 def _open(path: Path, required: tuple[str, ...]) -> _Csv:
-    try:
-        stream = path.open(encoding="utf-8", newline="")
+    try:  # read whole, so no file is left open while the rows are consumed
+        stream = io.StringIO(path.read_text(encoding="utf-8"), newline="")
         return _reader(str(path), stream, required)
     except OSError as exc:
         raise UserError(f"{path}: cannot read the file ({exc.strerror}).") from None

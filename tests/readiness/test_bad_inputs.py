@@ -98,6 +98,10 @@ CASES: list[tuple[str, dict[str, str], list[str], list[str]]] = [
     ("metrics unknown key", {"readiness.yaml": METRICS.replace(
         "kind: share_by, action: login,", "kind: share_by, colour: red, action: login,")}, [],
      ["line 10, field metrics.0.colour", "Extra inputs are not permitted"]),
+    ("metrics roles match no roster role", {"readiness.yaml": METRICS.replace(
+        "teacher: [teacher]", "teacher: [Teacher]").replace("office: [clerk]", "office: [Clerk]")},
+     [], ["staff.csv: no active staff at a school has a role",
+          "the roster's roles at schools are teacher (6), clerk (2)"]),
     ("metrics not a mapping", {"readiness.yaml": "- 1\n"}, [],
      ["readiness.yaml: the readiness metrics are a mapping"]),
     # options
