@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import COLUMNS
 
+from firstbell.cli import main
 from readiness import (
     Decision,
     decision,
@@ -107,3 +108,19 @@ def test_before_go_live_cells_are_projected(hand: dict[str, Path]) -> None:
     s1 = c["S1", "login", "teacher"]
     assert s1.low is not None and s1.low <= s1.projected <= s1.high
     assert 0 <= result.projection.low <= result.projection.high <= len(result.schools)
+
+
+@pytest.mark.parametrize(("rule", "code"), [("0.5", 3), ("0.0", 0)])
+def test_exit_code_follows_the_combine_rule(hand: dict[str, Path], rule: str, code: int,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    text = hand["metrics"].read_text().replace("schools_at_target: 0.5",
+                                               f"schools_at_target: {rule}")
+    hand["metrics"].write_text(text)
+    monkeypatch.chdir(hand["metrics"].parent)
+    assert main(["readiness", "--roster", "staff.csv", "--columns", COLUMNS, "--activity",
+                 "log.csv", "--metrics", "readiness.yaml", "--go-live", "2019-04-22",
+                 "--out", "out"]) == code
+    shown = capsys.readouterr().out
+    assert ("People readiness: READY" in shown) == (code == 0)
+    assert "1 of 9 people in the log (1 events) are not in the roster: ghost" in shown
