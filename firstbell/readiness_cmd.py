@@ -76,6 +76,9 @@ def _inputs(district: Path | None, roster: Path | None, orgs: Path | None, roles
         raise UserError("give the roster one way: --district DIR, --roster FILE (with --orgs"
                         " or --columns as needed), or --generate.")
     if generate_:
+        if activity is not None:
+            raise UserError(f"option --activity = '{activity}': --generate scores the log it "
+                            "generates; leave out one of the two.")
         made = generate(load_profile(profile), scale, seed)
         log = out / "activity.csv"
         write_activity(build_activity(made, Window(made.profile.calendar.cutover_date), seed),
@@ -151,18 +154,19 @@ def readiness(
                                        help="A OneRoster export zip, a OneRoster users.csv"
                                             " (with --orgs) or any staff CSV (with"
                                             " --columns)."),
-    orgs: Path | None = typer.Option(None, "--orgs", help="OneRoster orgs.csv (with a"
-                                                            " users.csv --roster)."),
-    roles: Path | None = typer.Option(None, "--roles", help="OneRoster 1.2 roles.csv (with a"
-                                                              " 1.2 users.csv --roster)."),
-    columns: str | None = typer.Option(None, "--columns",
+    orgs: Path | None = typer.Option(None, "--orgs", envvar="FIRSTBELL_ORGS",
+                                     help="OneRoster orgs.csv (with a users.csv --roster)."),
+    roles: Path | None = typer.Option(None, "--roles", envvar="FIRSTBELL_ROLES",
+                                      help="OneRoster 1.2 roles.csv (with a 1.2 users.csv"
+                                           " --roster)."),
+    columns: str | None = typer.Option(None, "--columns", envvar="FIRSTBELL_COLUMNS",
                                        help="A staff CSV's columns: 'person=COL,school=COL,"
                                             "role=COL[,school_name=COL,students=COL,"
                                             "active=COL]'."),
     activity: Path | None = typer.Option(None, "--activity", envvar="FIRSTBELL_ACTIVITY",
                                          help="The sandbox's activity log: CSV or .jsonl"
                                               " (person, time, action)."),
-    generate_: bool = typer.Option(False, "--generate",
+    generate_: bool = typer.Option(False, "--generate", envvar="FIRSTBELL_GENERATE",
                                    help="Generate the district (--profile, --scale, --seed)"
                                         " and its sandbox log."),
     profile: str = DISTRICT_PROFILE,
@@ -174,11 +178,13 @@ def readiness(
     go_live: str | None = typer.Option(None, "--go-live", envvar="FIRSTBELL_GO_LIVE",
                                        help="Go-live date YYYY-MM-DD (default: the metrics"
                                             " file's, else the district's cutover)."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Judge as of this date (default:"
-                                                            " the log's last day)."),
+    as_of: str | None = typer.Option(None, "--as-of", envvar="FIRSTBELL_AS_OF",
+                                     help="Judge as of this date (default: the log's last"
+                                          " day)."),
     out: Path | None = typer.Option(None, "--out", envvar="FIRSTBELL_READINESS_OUT",
-                                    help="Output folder (default runs/readiness-<as of>)."),
-    top: int = typer.Option(10, "--top", help="Schools shown in the table."),
+                                    help="Output folder (default runs/readiness-<UTC time>)."),
+    top: int = typer.Option(10, "--top", envvar="FIRSTBELL_TOP",
+                            help="Schools shown in the table."),
 ) -> None:
     """Score people readiness per school against the metrics file; rank the schools most in need.
 

@@ -12,6 +12,7 @@ and value.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -105,8 +106,7 @@ def load_district_folder(folder: Path) -> Roster:
     for version in ("1.2", "1.1"):
         zipped = folder / f"oneroster-{version}.zip"
         if zipped.is_file():
-            roster = load_oneroster_zip(zipped)
-            return Roster(**{**roster.__dict__, "go_live": go_live})
+            return dataclasses.replace(load_oneroster_zip(zipped), go_live=go_live)
     raise UserError(f"option --district = '{folder}': holds neither parquet/staff.parquet nor"
                     " a OneRoster zip; generate it with --formats parquet.")
 

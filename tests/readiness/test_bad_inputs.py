@@ -108,12 +108,14 @@ CASES: list[tuple[str, dict[str, str], list[str], list[str]]] = [
     ("go-live not a date", {}, ["--go-live", "22/04/2019"],
      ["option --go-live = '22/04/2019'", "YYYY-MM-DD"]),
     ("two rosters", {}, ["--generate"], ["give the roster one way"]),
+    ("a log with --generate", {}, ["--generate", "--roster", "-"],
+     ["option --activity = 'log.csv'", "--generate scores the log it generates"]),
 ]
 
 
 def arguments(extra: list[str]) -> list[str]:
     """The generic roster, the log, the metrics file and the go-live, with the case's options
-    in place of the same ones (a --roster of its own drops --columns)."""
+    in place of the same ones (a --roster of its own drops --columns; `-` leaves it out)."""
     options: dict[str, str | None] = {
         "--roster": "staff.csv", "--columns": COLUMNS, "--activity": "log.csv",
         "--metrics": "readiness.yaml", "--go-live": "2019-04-22", "--out": "out"}
@@ -124,6 +126,8 @@ def arguments(extra: list[str]) -> list[str]:
         if extra[i] == "--roster":
             options.pop("--columns")
         options[extra[i]] = value
+        if value == "-":  # the option left out
+            options.pop(extra[i])
         i += 2 if value is not None else 1
     return [part for flag, value in options.items()
             for part in ([flag] if value is None else [flag, value])]
