@@ -95,6 +95,28 @@ def _inputs(district: Path | None, roster: Path | None, orgs: Path | None, roles
     return staff, load_activity(activity, staff, metrics)
 
 
+def score_into(out: Path, metrics: Metrics, *, district: Path | None = None,
+               activity: Path | None = None, generated: tuple[str, float, int] | None = None
+               ) -> tuple[Result, bool, list[str]]:
+    """People readiness of a district written into the folder `out` (a rehearsal's run
+    directory): readiness.json with its decision, schools.csv and a CSV per school; from the
+    district folder and a log (`activity`, else the folder's activity.csv), or a district and
+    sandbox log generated from (profile, scale, seed). What `firstbell rehearse --readiness`
+    adds beside the system's verdict."""
+    profile, scale, seed = generated or ("", 1.0, 0)
+    staff, log = _inputs(None if generated else district, None, None, None, None, activity,
+                         generated is not None, metrics, profile, scale, seed, out)
+    when = metrics.go_live or staff.go_live
+    if when is None:
+        raise UserError("the go-live date is not known: set go_live in the metrics file")
+    result = evaluate(staff, log, metrics, when, None)
+    passed, reasons = decision(result, metrics.decision)
+    exports.write_json(result, out / MARKER, (passed, reasons))
+    exports.write_schools(result, out / "schools.csv")
+    exports.write_people(result, staff, log, metrics, out / "schools")
+    return result, passed, reasons
+
+
 def _check_out(out: Path) -> None:
     if out.exists() and (not out.is_dir() or (any(out.iterdir())
                                               and not (out / MARKER).is_file())):
@@ -210,7 +232,7 @@ def readiness(
                             "YYYY-MM-DD or set go_live in the metrics file.")
         result = evaluate(staff, log, metrics, when, until)
         passed, reasons = decision(result, metrics.decision)
-        exports.write_json(result, work / "readiness.json")
+        exports.write_json(result, work / "readiness.json", (passed, reasons))
         exports.write_schools(result, work / "schools.csv")
         exports.write_people(result, staff, log, metrics, work / "schools")
         exports.write_prometheus(result, work / "readiness.prom")

@@ -36,8 +36,11 @@ from firstbell.district_cmd import render
 from firstbell.districts import district_cache, remember_userpool
 from firstbell.headroom import HeadroomSettings, judge, measure
 from firstbell.plan_cmd import PlanRequest, computed_plan
+from firstbell.readiness_cmd import score_into
 from firstbell.report.compare import previous_run
 from firstbell.report.data import load as load_report
+from firstbell.report.people import gate as people_gate
+from firstbell.report.people import section as people_section
 from firstbell.report.render import write as write_report
 from firstbell.run_cmd import checked_limits, finish, pool_for, prepare, spawn
 from kernel.clock import Phases, hhmm
@@ -47,6 +50,7 @@ from loadtests.run_options import RunOptions
 from loadtests.rundir import write_json
 from monitoring.config import DEFAULT as MONITORING
 from monitoring.local import LocalPrometheus, saturation, start, stop
+from readiness import Metrics, load_metrics
 from scenarios.compute import ComputedPlan
 from staging.control import UpOptions, down, load_state, up
 from staging.embedded import free_port
@@ -131,12 +135,26 @@ def rehearse(
     headroom_step: float = typer.Option(
         HeadroomSettings.step_seconds, "--headroom-step-seconds", min=5.0,
         envvar="FIRSTBELL_HEADROOM_STEP_SECONDS", help="Length of each headroom step."),
+    readiness: bool = typer.Option(False, "--readiness/--no-readiness",
+                                   envvar="FIRSTBELL_READINESS",
+                                   help="People readiness beside the system's: score the"
+                                        " district's staff on a synthetic training-sandbox"
+                                        " log (or --readiness-log); one decision."),
+    readiness_log: Path | None = typer.Option(None, "--readiness-log",
+                                              envvar="FIRSTBELL_READINESS_LOG",
+                                              help="The training sandbox's activity log (CSV or"
+                                                   " JSON lines) for the district's staff."),
+    readiness_metrics: Path | None = typer.Option(None, "--readiness-metrics",
+                                                  envvar="FIRSTBELL_READINESS_METRICS",
+                                                  help="The readiness metrics file (default:"
+                                                       " the built-in readiness.yaml)."),
 ) -> None:
     """Rehearse the go-live: district, staging SIS, load, verdict, report — and clean up.
 
     Example: firstbell rehearse --profile small --scenario smoke
     """
     console = Console(width=110)
+    people = _people_request(readiness, readiness_log, readiness_metrics, target)
     phases = Phases()
     run_dir: Path | None = None
     code = 2
@@ -165,6 +183,9 @@ def rehearse(
                                             step_seconds=headroom_step)
                 code = _headroom(computed, options, run_dir, code, settings, console)
                 phases.lap("headroom")
+            if people is not None:
+                code = _people(people, run_dir, code, (profile, scale, seed), console)
+                phases.lap("people")
         except KeyboardInterrupt:
             console.print("interrupted: stopping and writing a partial report …")
             code = EXIT_INTERRUPTED
@@ -278,6 +299,49 @@ def _headroom(computed: ComputedPlan, options: RunOptions, run_dir: Path, code: 
     console.print(f"      headroom: {result['statement']} (required {required:g}×)",
                   highlight=False)
     return stop if stop is not None else code
+
+
+@dataclasses.dataclass(frozen=True)
+class PeopleRequest:
+    """People readiness asked of a rehearsal: the metrics, and a real log or a synthetic one."""
+
+    metrics: Metrics
+    log: Path | None
+
+
+def _people_request(readiness: bool, log: Path | None, metrics: Path | None,
+                    target: str) -> PeopleRequest | None:
+    """The people half of the decision, checked before any load is sent."""
+    if not (readiness or log is not None):
+        return None
+    if target:
+        raise UserError("option --readiness: people readiness scores the district this"
+                        " rehearsal generates; with --target, run `firstbell readiness` on the"
+                        " district's roster and give its readiness.json to `firstbell report"
+                        " RUN --readiness FILE`")
+    if log is not None and not log.is_file():
+        raise UserError(f"option --readiness-log: {log}: no such file; give the training"
+                        " sandbox's activity log (CSV or JSON lines: person, time, action)")
+    return PeopleRequest(load_metrics(metrics), log)
+
+
+def _people(people: PeopleRequest, run_dir: Path, code: int,
+            district: tuple[str, float, int], console: Console) -> int:
+    """People readiness scored into the run directory, and into the verdict as a gate beside
+    the system's: a system GO with the people not ready is a NO-GO. The exit code."""
+    if code not in (EXIT_GO, EXIT_NO_GO) or not (run_dir / "verdict.json").is_file():
+        return code
+    console.print("      people readiness: scoring the district's staff on"
+                  + (f" {people.log}" if people.log else " a synthetic training-sandbox log")
+                  + " …", highlight=False)
+    folder = district_cache(*district)
+    score_into(run_dir, people.metrics, district=folder, activity=people.log,
+               generated=None if people.log else district)
+    section = people_section(json.loads((run_dir / "readiness.json").read_text("utf-8")))
+    verdict = people_gate(json.loads((run_dir / "verdict.json").read_text("utf-8")), section)
+    write_json(run_dir / "verdict.json", verdict)
+    console.print(f"      people readiness: {section['statement']}", highlight=False)
+    return int(verdict["exit_code"])
 
 
 def _report(run_dir: Path | None, code: int, phases: Phases, console: Console) -> None:

@@ -56,6 +56,10 @@ def report(
     capacity: Path | None = typer.Option(None, "--capacity", envvar="FIRSTBELL_CAPACITY",
                                          help="capacity.json of a `firstbell capacity` search"
                                               " (default: the run directory's, if any)."),
+    readiness: Path | None = typer.Option(None, "--readiness", envvar="FIRSTBELL_READINESS",
+                                          help="readiness.json of `firstbell readiness`: people"
+                                               " readiness beside the system's, one decision"
+                                               " (default: the run directory's, if any)."),
     history: Path | None = typer.Option(None, "--history",
                                         help="A folder of run directories: print the table of"
                                              " their verdicts, newest first, and write"
@@ -85,7 +89,7 @@ def report(
     if run_dir is None:
         raise UserError("firstbell report: give a run directory (runs/<time>-<scenario>), or"
                         " --history runs/ for the verdicts of every run in a folder")
-    data = load(run_dir, _baseline(run_dir, baseline), capacity)
+    data = load(run_dir, _baseline(run_dir, baseline), capacity, readiness)
     paths = write(run_dir, data, runbook_root.rstrip("/"))
     console.print(" ".join(data["page_one"]["sentences"]), highlight=False)
     for path in paths:

@@ -30,8 +30,14 @@ def _pct(x: float | None) -> str:
     return "" if x is None else f"{x:.4f}"
 
 
-def write_json(result: Result, path: Path) -> None:
-    path.write_text(json.dumps(result.as_json(), indent=1) + "\n", encoding="utf-8")
+def write_json(result: Result, path: Path,
+               decision: tuple[bool, list[str]] | None = None) -> None:
+    """readiness.json: the result, and the combine rules' outcome when given (what the
+    leadership report reads as the people half of the decision)."""
+    data = result.as_json()
+    if decision is not None:
+        data["decision"] = {"passed": decision[0], "reasons": decision[1]}
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def write_schools(result: Result, path: Path) -> None:

@@ -16,6 +16,8 @@ from firstbell.capacity import headroom as capacity_headroom
 from firstbell.report import page_one
 from firstbell.report.compare import baseline_diff, changes
 from firstbell.report.moment import worst_moment
+from firstbell.report.people import gate as people_gate
+from firstbell.report.people import section as people_section
 from kernel.clock import hhmm
 from kernel.errors import UserError
 from loadtests.hdr import decode, new_histogram, percentile_value
@@ -155,9 +157,11 @@ def system_rehearsed(plan: dict[str, Any]) -> str:
 
 
 def load(run_dir: Path, baseline: Path | None = None,
-         capacity_file: Path | None = None) -> dict[str, Any]:
-    """The report's data, from a run directory (and a baseline run directory, and the
-    capacity.json of a `firstbell capacity` search when it is not in the run directory)."""
+         capacity_file: Path | None = None,
+         readiness_file: Path | None = None) -> dict[str, Any]:
+    """The report's data, from a run directory (and a baseline run directory, the
+    capacity.json of a `firstbell capacity` search and the readiness.json of
+    `firstbell readiness` when they are not in the run directory)."""
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory")
     run = _read(run_dir / "run.json")
@@ -170,6 +174,18 @@ def load(run_dir: Path, baseline: Path | None = None,
     capacity = (_read(capacity_file) if capacity_file is not None
                 else _read(run_dir / "capacity.json", required=False))
     saturation = _read(run_dir / "saturation.json", required=False)
+    if readiness_file is not None and not readiness_file.is_file():
+        raise UserError(f"option --readiness: {readiness_file}: no such file; give the"
+                        " readiness.json `firstbell readiness` wrote")
+    readiness = (_read(readiness_file) if readiness_file is not None
+                 else _read(run_dir / "readiness.json", required=False))
+    people = None
+    if readiness is not None:
+        if "summary" not in readiness or "schools" not in readiness:
+            raise UserError(f"{readiness_file or run_dir / 'readiness.json'}: not a"
+                            " readiness.json of `firstbell readiness` (no summary/schools)")
+        people = people_section(readiness)
+        verdict = people_gate(verdict, people)
     intervals = _lines(run_dir / "intervals.jsonl")
     exposures = _lines(run_dir / "exposures.jsonl")
     plan = run.get("plan", {})
@@ -214,6 +230,7 @@ def load(run_dir: Path, baseline: Path | None = None,
         "capacity": capacity, "forecast_peak": forecast, "headroom": headroom,
         "headroom_required": verdict["gates"]["capacity_headroom"]["required"],
         "actions": actions(verdict), "baseline": None, "saturation": saturation,
+        "people": people,
     }
     personas = sorted(p for p, a in summary["arrivals"].items()
                       if a.get("started") or a.get("expected"))

@@ -108,6 +108,9 @@ def sentences(verdict: dict[str, Any], room: dict[str, Any], system: str,
                    " required")
     elif room["passed"] is False and room["statement"] != "not measured":
         why.append(f"the headroom was not demonstrated ({room['statement']})")
+    people = verdict["gates"].get("people_readiness")
+    if people and not people["passed"]:
+        why.append(f"people readiness is {people['statement']}")
     if verdict.get("aborted"):
         why.append("the run was stopped early")
     if said == "GO":
@@ -211,6 +214,8 @@ def facts(page: dict[str, Any]) -> list[dict[str, str]]:
     elif sat["detail"]:
         what += f" ({sat['detail']})"
     out.append({"label": "What saturates first", "text": what})
+    if page.get("people"):
+        out.append({"label": "People readiness", "text": page["people"]["statement"]})
     personas = ", ".join(scope["personas"]) or "n/a"
     out.append({"label": "Scope", "text": (
         f"{scope['system']}; {scope['title']} ({scope['scenario']})"
@@ -255,6 +260,13 @@ def build(data: dict[str, Any], moment: dict[str, Any], personas: list[str]) -> 
         "scope": scope(rehearsed, personas, room, data["saturation"],
                        bool(data["totals"]["partial"])),
         "actions": top_actions(verdict, data["actions"], room, rehearsed["system"],
-                               rehearsed["not_rehearsed"])}
+                               rehearsed["not_rehearsed"]),
+        "people": data.get("people")}
+    people = data.get("people")
+    if people and not people["ready"] and people["actions"]:
+        # the people half is as much a launch blocker as a failed objective: its first action
+        # goes right after the system's most urgent one
+        page["actions"] = (page["actions"][:1] + people["actions"][:1]
+                           + page["actions"][1:])[:3]
     page["facts"] = facts(page)
     return page

@@ -29,7 +29,7 @@ def test_rehearse_from_nothing_to_a_report() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "firstbell.cli", "rehearse", "--profile", "small", "--scale",
          "0.2", "--seed", "5", "--scenario", "smoke", "--out", "runs/rehearsal",
-         "--headroom-ceiling", "1.5"],
+         "--headroom-ceiling", "1.5", "--readiness"],
         cwd=work, capture_output=True, text=True, timeout=420, env=env)
     output = result.stdout + result.stderr
     assert result.returncode in (0, 3), output[-4000:]
@@ -63,8 +63,14 @@ def test_rehearse_from_nothing_to_a_report() -> None:
     assert gate["measured"] == capacity["held"] and gate["passed"] is capacity["headroom_passed"]
     assert capacity["headroom_passed"] is (capacity["held"] is not None
                                            and capacity["held"] >= 1.5)
-    assert (verdict["verdict"] == "GO") is capacity["headroom_passed"]
-    assert result.returncode == (0 if capacity["headroom_passed"] else 3)
+    # people readiness of the district's staff (a synthetic sandbox log): one decision
+    people = json.loads((run / "readiness.json").read_text())
+    ready = people["decision"]["passed"]
+    assert verdict["gates"]["people_readiness"]["passed"] is ready
+    assert sum(1 for _ in (run / "schools").iterdir()) == people["summary"]["schools"] > 0
+    assert report["people"]["ready"] is ready
+    assert (verdict["verdict"] == "GO") is (capacity["headroom_passed"] and ready)
+    assert result.returncode == (0 if capacity["headroom_passed"] and ready else 3)
     assert f"headroom: {capacity['statement']}" in " ".join(output.split())
     if capacity["limited_by"] == "ceiling":
         assert capacity["statement"] == "at least 1.50×: it held every step up to the ceiling set"

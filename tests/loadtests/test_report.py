@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -299,3 +300,54 @@ def test_history_and_what_changed_since_the_last_rehearsal(
     assert '<a href="3-headroom/report.html">' in (runs / "history.html").read_text()
     assert main(["report", "--history", str(tmp_path / "nowhere")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def _readiness(out: Path, schools_at_target: float) -> tuple[int, dict[str, Any]]:
+    """`firstbell readiness` on the small district's synthetic sandbox log (5 of its 8 schools
+    at every target), judged by the built-in metrics with the combine rule given."""
+    metrics = out.parent / f"readiness-{schools_at_target:g}.yaml"
+    builtin = (ROOT / "readiness" / "readiness.yaml").read_text()
+    metrics.write_text(builtin.replace("schools_at_target: 0.90",
+                                       f"schools_at_target: {schools_at_target}"))
+    code = main(["readiness", "--generate", "--profile", "small", "--seed", "42",
+                 "--metrics", str(metrics), "--out", str(out)])
+    return code, read(out, "readiness.json")
+
+
+def test_people_readiness_beside_system_readiness_is_one_decision(smoke_run: Path,
+                                                                  tmp_path: Path) -> None:
+    """A system GO (headroom 2.75×) with the people not ready is a NO-GO on page one, with the
+    schools most in need and the training actions; with the people ready it stays GO."""
+    code, people = _readiness(tmp_path / "not-ready", 0.9)
+    assert code == 3 and people["decision"]["passed"] is False
+    at, n = people["summary"]["at_target"], people["summary"]["schools"]
+    assert at < 0.9 * n
+    run = with_headroom(smoke_run, tmp_path / "run")
+    assert main(["report", str(run), "--readiness",
+                 str(tmp_path / "not-ready" / "readiness.json")]) == 0
+    data = read(run, "report.json")
+    page = data["page_one"]
+    assert page["decision"] == "NO-GO" and data["verdict"]["verdict"] == "NO-GO"
+    assert f"people readiness is NOT READY: {at} of {n} schools" in page["sentences"][0]
+    assert data["verdict"]["gates"]["people_readiness"]["passed"] is False
+    assert data["people"]["at_target"] == at and data["people"]["behind"] == n - at
+    behind = [s["name"] for s in people["schools"] if not s["at_target"]]
+    assert [s["name"] for s in data["people"]["most_in_need"]] == behind[:5]
+    assert all(s["below"] for s in data["people"]["most_in_need"])
+    facts = {f["label"]: f["text"] for f in page["facts"]}
+    assert facts["People readiness"] == data["people"]["statement"]
+    assert any("on-site trainers" in a["action"] for a in page["actions"])
+    assert list(jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+                .iter_errors(data)) == []
+    html = (run / "report.html").read_text()
+    assert 'id="people"' in html and behind[0] in html
+    assert f"**People readiness:** {data['people']['statement']}" in (run / "report.md").read_text()
+    # the people ready by a looser rule: the system's GO stands, the line says READY
+    code, ready = _readiness(tmp_path / "ready", 0.5)
+    assert code == 0 and ready["decision"]["passed"] is True
+    ready_file = tmp_path / "ready" / "readiness.json"
+    assert main(["report", str(run), "--readiness", str(ready_file)]) == 0
+    data = read(run, "report.json")
+    assert data["page_one"]["decision"] == "GO" and data["people"]["ready"] is True
+    assert data["verdict"]["gates"]["people_readiness"]["statement"].startswith("READY: ")
+    assert main(["report", str(run), "--readiness", str(tmp_path / "nope.json")]) == 2
