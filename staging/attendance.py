@@ -31,6 +31,7 @@ from staging.authz import (
     ensure_section_taught,
     require_role,
 )
+from staging.dates import Day
 from staging.db import Database
 from staging.errors import ApiError, not_found
 from staging.gradebook import ENROLLED, INT32, MAX_BATCH, StudentId, not_enrolled
@@ -39,7 +40,7 @@ router = APIRouter(prefix="/api/attendance", tags=["attendance"])
 
 Id = Annotated[int, Path(ge=1, le=INT32)]
 Me = Annotated[Principal, Depends(current_principal)]
-OnDate = Annotated[dt.date | None, Query(description="default: the data's today")]
+OnDate = Annotated[Day | None, Query(description="default: the data's today")]
 STATUSES = ("present", "tardy", "absent_excused", "absent_unexcused")
 Status = Literal["present", "tardy", "absent_excused", "absent_unexcused"]
 
@@ -50,7 +51,7 @@ class RecordIn(BaseModel):
 
 
 class AttendanceIn(BaseModel):
-    date: dt.date
+    date: Day
     records: list[RecordIn] = Field(min_length=1, max_length=MAX_BATCH)
 
     @model_validator(mode="after")

@@ -15,13 +15,13 @@ report-card deadline).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
 from staging.authz import ADMIN, Principal, current_principal, ensure_section_taught, require_role
+from staging.dates import Day
 from staging.db import Database
 from staging.errors import ApiError, not_found
 
@@ -43,8 +43,8 @@ ENROLLED = """EXISTS (SELECT 1 FROM sis.enrollments e
 class LineItemIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     category: Literal["homework", "classwork", "quiz", "test"]
-    assigned_date: dt.date
-    due_date: dt.date
+    assigned_date: Day
+    due_date: Day
     points_possible: float = Field(ge=1, le=1000)
 
     @model_validator(mode="after")

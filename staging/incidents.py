@@ -38,10 +38,11 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from staging.attendance import clock
 from staging.authz import ADMIN, Principal, current_principal, require_role
+from staging.dates import bounded_moment
 from staging.db import Database, Row
 from staging.errors import ApiError, forbidden, not_found
 
@@ -92,7 +93,7 @@ class IncidentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     student_id: int = Field(ge=1, le=INT32)
-    occurred_at: AwareDatetime
+    occurred_at: Annotated[AwareDatetime, AfterValidator(bounded_moment)]
     location: str | None = Field(None, min_length=1, max_length=120, pattern=r"^[^\x00-\x1f]+$")
     category: Category
     severity: int = Field(ge=1, le=4)

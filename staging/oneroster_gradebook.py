@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fake_data.export_oneroster import sourced_id
+from staging.dates import Day
 from staging.db import Database, Row
 from staging.oauth import GRADEBOOK_DELETE, GRADEBOOK_READ, GRADEBOOK_WRITE, require_scope
 from staging.oneroster_query import compact, fetch_one, iso_datetime, list_response, one_response
@@ -313,8 +314,8 @@ class LineItemIn(BaseModel):
     status: Literal["active"] = "active"
     title: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
-    assignDate: dt.date
-    dueDate: dt.date
+    assignDate: Day
+    dueDate: Day
     class_: Ref = Field(alias="class")
     school: Ref | None = None
     category: Ref

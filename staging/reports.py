@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from staging import portal, signing
 from staging.authz import ADMIN, Principal, current_principal, require_role
+from staging.dates import Day
 from staging.db import Database
 from staging.errors import ApiError, forbidden, not_found
 
@@ -60,8 +61,8 @@ class Scope(BaseModel):
 
 
 class AttendanceReportIn(Scope):
-    from_: dt.date = Field(alias="from")
-    to: dt.date
+    from_: Day = Field(alias="from")
+    to: Day
 
     @model_validator(mode="after")
     def _range(self) -> AttendanceReportIn:
