@@ -21,6 +21,7 @@ from fake_data.district import District, generate
 from fake_data.profile import load_profile
 from kernel.clock import Phases
 from kernel.errors import UserError
+from kernel.files import open_private
 from kernel.ports import LOOPBACK, free_port, port_free
 from sis.rosariosis import database, passwords, php, server, source, userpool
 from sis.rosariosis.layout import Layout
@@ -82,9 +83,8 @@ def _credentials(layout: Layout) -> dict[str, str] | None:
 
 def _save_credentials(layout: Layout, values: dict[str, str]) -> None:
     path = layout.root / CREDENTIALS
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump(values, out)
+    with open_private(path) as out:  # also narrows a file left wider by an older version
+        out.write(json.dumps(values).encode())
 
 
 def up(options: UpOptions, layout: Layout | None = None,
