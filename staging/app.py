@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg_pool import AsyncConnectionPool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from kernel.version import __version__
 from staging import (
@@ -49,6 +50,7 @@ from staging import (
 from staging.config import Settings
 from staging.db import Database
 from staging.faults import FaultSpec, FaultState, parse_table
+from staging.limits import BodyLimit
 from staging.metrics import Metrics
 from staging.middleware import ObserveAndInject
 
@@ -93,6 +95,10 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
     errors.install(app)
     _include_routers(app, settings, metrics)
     app.add_middleware(ObserveAndInject, metrics=metrics, faults=state)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.trusted_proxies.strip():  # added last: outermost, so every part sees the client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=[
+            h.strip() for h in settings.trusted_proxies.split(",") if h.strip()])
     _add_ops_routes(app, metrics)
     return app
 

@@ -129,8 +129,10 @@ async def login(body: LoginRequest, request: Request, response: Response) -> dic
                      "INSERT INTO sis.sessions (token_hash, user_id) VALUES (%s, %s)",
                      [token_hash(token), account["user_id"]])
     metrics.logins.labels("success").inc()
+    # Secure over TLS (also TLS ended at a trusted proxy: X-Forwarded-Proto sets the scheme).
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
-                        max_age=int(settings.session_idle_minutes * 60))
+                        max_age=int(settings.session_idle_minutes * 60),
+                        secure=request.url.scheme == "https")
     return {"token": token, "user": {k: account[k] for k in
                                      ("user_id", "role", "person_type", "person_id")}}
 

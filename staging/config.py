@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     # PBKDF2-SHA256 iterations for logins: ~310k is OWASP's 2023 advice; 100k costs ~40 ms here.
     kdf_iterations: int = Field(100_000, ge=1)
     session_idle_minutes: float = Field(15.0, gt=0)
+    # An absolute lifetime too: a session polled all day still ends (a school day and then some).
+    session_max_hours: float = Field(12.0, gt=0)
+    # Request bodies above this are refused with 413 before they are read.
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    # Addresses (or CIDR ranges, comma-separated) of the reverse proxies in front of the SIS:
+    # only their X-Forwarded-For / X-Forwarded-Proto are believed. Empty: none, the socket's
+    # peer is the client (uvicorn's own default trusts loopback; the SIS does not).
+    trusted_proxies: str = ""
     lockout_threshold: int = Field(5, ge=1)
     lockout_minutes: float = Field(15.0, gt=0)
     reset_rate_per_hour: int = Field(5, ge=1)
