@@ -234,7 +234,8 @@ async def password_reset_confirm(body: ResetConfirm, request: Request) -> dict[s
 @admin_router.post("/users/{user_id}/deactivate")
 async def deactivate(user_id: UserId, request: Request,
                      p: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
-    """Deactivate an account (a terminated employee): its open sessions stop working at once."""
+    """Deactivate an account (a terminated employee): its open sessions stop working at once
+    and its outstanding password-reset tokens are spent."""
     require_role(p, ADMIN)
     db = _db(request)
     async with db.connection() as conn, conn.transaction():
@@ -246,6 +247,10 @@ async def deactivate(user_id: UserId, request: Request,
         ended = await db.run(conn, "admin.deactivate.sessions",
                              "UPDATE sis.sessions SET ended_at = now()"
                              " WHERE user_id = %s AND ended_at IS NULL RETURNING 1", [user_id])
+        # Reset tokens asked for before die too: one must not outlive a reactivation.
+        await db.run(conn, "admin.deactivate.resets",
+                     "UPDATE sis.password_resets SET used_at = now()"
+                     " WHERE user_id = %s AND used_at IS NULL", [user_id])
     return {"user_id": user_id, "status": "disabled", "sessions_ended": len(ended)}
 
 
