@@ -6,7 +6,8 @@ created, 200 replaced) and DELETE (204). An LMS keeps the sourcedIds it chooses;
 rows answer as ``li-<line_item_id>`` and ``res-<line_item_id>-<student_id>``, ids of that form
 are the SIS's and cannot be created by a client. A result is the one score of a student on a
 line item: PUT on a new sourcedId for a pair that has only the SIS's blank score takes that
-row over; a pair already held by another client sourcedId answers 409.
+row over; a pair already held by another client sourcedId answers 409. A score above the line
+item's resultValueMax is extra credit (LMS grade passback sends it): kept and returned as sent.
 
 DELETE is a hard delete: a deleted line item takes its results with it (the specification also
 allows marking them tobedeleted; a hard delete keeps the teacher's gradebook and the portal free
@@ -167,6 +168,8 @@ LINE_ITEMS = Collection("lineItems", "lineItem", (LINE_ITEM,),
 
 # --- results ------------------------------------------------------------------------------------
 
+# Scores are `real`: read through its shortest text, 21.3 comes back 21.3 (not 21.2999992...).
+_SCORE = "sc.score::text::float8"
 _SCORE_DATE = "coalesce((sc.updated_at AT TIME ZONE 'UTC')::date, li.due_date)"
 RESULT = Branch(
     rank=0, table="sis.scores sc", keys=("sc.line_item_id", "sc.student_id"),
@@ -178,10 +181,10 @@ RESULT = Branch(
           "lineItem.sourcedId": Col(_li_sid("li"), joins=("li",), match=_li_match("li")),
           "student.sourcedId": id_col("student", "sc.student_id"),
           "class.sourcedId": id_col("class", "li.section_id", joins=("li",)),
-          "scoreStatus": Col("sc.score_status"), "score": Col("sc.score::float8", "number"),
+          "scoreStatus": Col("sc.score_status"), "score": Col(_SCORE, "number"),
           "scoreDate": Col(_SCORE_DATE, "date", joins=("li",)), "comment": Col("sc.comment")},
     output="sc.sourced_id, li.sourced_id AS li_sid, li.section_id, sc.score_status,"
-           f" sc.score::float8 AS score, sc.comment, {_SCORE_DATE} AS score_date,"
+           f" {_SCORE} AS score, sc.comment, {_SCORE_DATE} AS score_date,"
            f" {modified_sql('sc.updated_at')} AS modified")
 
 
@@ -362,8 +365,6 @@ SELECT (SELECT school_id FROM sis.sections WHERE section_id = %(section)s) AS sc
           AND status = 'active') AS category,
        (SELECT line_item_id FROM sis.line_items li WHERE {match} FOR UPDATE) AS existing,
        (SELECT section_id FROM sis.line_items li WHERE {match}) AS existing_section,
-       (SELECT max(sc.score)::float8 FROM sis.line_items li JOIN sis.scores sc
-          ON sc.line_item_id = li.line_item_id WHERE {match}) AS top_score,
        %(period)s::int IS NULL OR EXISTS (SELECT 1 FROM sis.academic_sessions
           WHERE session_id = %(period)s AND type = 'gradingPeriod') AS period_ok
 """
@@ -411,9 +412,6 @@ async def put_line_item(request: Request, sourcedId: SourcedId, body: LineItemBo
             if ctx["existing_section"] != section:
                 raise invalid_data("a line item cannot move to another class; delete it and"
                                    " create a new one")
-            if (ctx["top_score"] or 0) > item.resultValueMax:
-                raise invalid_data(f"a result already scores {ctx['top_score']:g}, above the new"
-                                   f" resultValueMax {item.resultValueMax:g}")
             await db.run(conn, "oneroster.line_item.replace",
                          f"UPDATE sis.line_items SET {_LI_VALUES} WHERE line_item_id = %(id)s",
                          {**values, "id": ctx["existing"]})
@@ -477,8 +475,6 @@ async def put_result(request: Request, sourcedId: SourcedId, body: ResultBody,
         if not ctx["enrolled"]:
             raise invalid_data(f"student {res.student.sourcedId!r} is not enrolled in the"
                                " lineItem's class")
-        if res.score is not None and res.score > ctx["points"]:
-            raise invalid_data(f"score {res.score:g} is above resultValueMax {ctx['points']:g}")
         if own and _own_res(sourcedId) != pair:
             raise invalid_data(f"{sourcedId!r} names another lineItem and student")
         existed = ctx["old_item"] is not None
