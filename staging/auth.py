@@ -32,7 +32,8 @@ from staging.errors import ApiError, not_found
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
-# Unknown users still pay one full verification, so timing does not tell who exists.
+# Unknown users are checked against this (a seed-cost hash), so they take the same path as a
+# seeded account: see `_check`.
 _DUMMY_HASH = passwords.hash_password("not-a-password", 1, salt=b"firstbell-dummy!")
 UserId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
@@ -56,12 +57,22 @@ def _db(request: Request) -> Database:
     return db
 
 
-async def _verify(password: str, encoded: str, iterations: int) -> tuple[bool, int]:
-    """Verify off the event loop (PBKDF2 releases the GIL, so logins use every core)."""
-    if encoded == _DUMMY_HASH:
-        await anyio.to_thread.run_sync(passwords.hash_password, password, iterations)
-        return False, 0
-    return await anyio.to_thread.run_sync(passwords.verify, password, encoded)
+def _check(password: str, encoded: str, iterations: int) -> tuple[bool, str | None]:
+    """Whether `password` matches, and the hash at the full cost when the stored one is weaker
+    (a seeded account that never logged in: 1 iteration). Every refusal pays one full KDF:
+    a weak stored hash is re-hashed at full cost whatever the outcome (the upgrade on success,
+    the same work thrown away on failure), so a wrong password costs the same for an unknown
+    user, a seeded account and one that has logged in."""
+    ok, rounds = passwords.verify(password, encoded)
+    if rounds >= iterations:
+        return ok, None
+    upgraded = passwords.hash_password(password, iterations)
+    return ok, upgraded if ok else None
+
+
+async def _verify(password: str, encoded: str, iterations: int) -> tuple[bool, str | None]:
+    """`_check` off the event loop (PBKDF2 releases the GIL, so logins use every core)."""
+    return await anyio.to_thread.run_sync(_check, password, encoded, iterations)
 
 
 @router.post("/login")
@@ -96,7 +107,8 @@ async def login(body: LoginRequest, request: Request, response: Response) -> dic
     if reserved is None:
         metrics.logins.labels("locked").inc()
         raise locked
-    ok, rounds = await _verify(body.password, account["password_hash"], settings.kdf_iterations)
+    ok, new_hash = await _verify(body.password, account["password_hash"],
+                                 settings.kdf_iterations)
     if not ok:
         metrics.logins.labels("bad_password").inc()
         if reserved["failed_logins"] >= settings.lockout_threshold:
@@ -112,10 +124,6 @@ async def login(body: LoginRequest, request: Request, response: Response) -> dic
                        " WHERE user_id = %(user)s", limits)
         metrics.logins.labels(account["status"]).inc()
         raise ApiError(403, f"account_{account['status']}", f"the account is {account['status']}")
-    new_hash = None
-    if rounds < settings.kdf_iterations:  # upgrade a seed-cost hash on first login
-        new_hash = await anyio.to_thread.run_sync(
-            passwords.hash_password, body.password, settings.kdf_iterations)
     token = secrets.token_urlsafe(32)
     async with db.connection() as conn, conn.transaction():
         done = await db.run(conn, "auth.login.success",
