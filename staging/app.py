@@ -53,6 +53,7 @@ from staging.faults import FaultSpec, FaultState, parse_table
 from staging.limits import BodyLimit
 from staging.metrics import Metrics
 from staging.middleware import ObserveAndInject
+from staging.throttle import LoginThrottle
 
 DISTRICT_EVERY = 60.0  # seconds between refreshes of the seeded-district gauges
 DISTRICT_TABLES = ["schools", "students", "staff", "guardians", "sections", "enrollments",
@@ -92,6 +93,7 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
     app.state.metrics = metrics
     app.state.faults = state
     app.state.apply_faults = functools.partial(_apply_faults, app)
+    app.state.login_throttle = LoginThrottle(settings)
     errors.install(app)
     _include_routers(app, settings, metrics)
     app.add_middleware(ObserveAndInject, metrics=metrics, faults=state)

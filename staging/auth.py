@@ -1,8 +1,9 @@
 """auth: login with a real KDF, logout, session info, password resets (request by email, then
 confirm with the emailed token), deactivation and reactivation.
 
-Sessions live in PostgreSQL and expire after the idle timeout; five failed logins lock an
-account for the lockout period; a deactivated account is refused and every request on its open
+Sessions live in PostgreSQL and expire after the idle timeout and after an absolute lifetime;
+failed logins are throttled per address and per username without a lockout switch for others
+(staging/throttle.py); a deactivated account is refused and every request on its open
 sessions fails at once (the session check joins the account's status on every request).
 Reactivation turns the account back on but never revives the sessions deactivation ended, and
 never re-enables a staff member terminated in HR. A password reset token is single-use, expires
@@ -29,6 +30,7 @@ from staging.authz import (
 )
 from staging.db import Database
 from staging.errors import ApiError, not_found
+from staging.throttle import LoginThrottle, retry_after
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -75,9 +77,29 @@ async def _verify(password: str, encoded: str, iterations: int) -> tuple[bool, s
     return await anyio.to_thread.run_sync(_check, password, encoded, iterations)
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/login")
 async def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
+    """Log in. 401 for a wrong password or an unknown user alike; 423 once this address has
+    failed `lockout_threshold` times on the username; 429 (Retry-After) when this address or
+    this username is being slowed down (staging/throttle.py). None of them tells whether the
+    account exists; only a correct password learns the account's state (403)."""
     db, settings, metrics = _db(request), request.app.state.settings, request.app.state.metrics
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = _client(request)
+    locked = ApiError(423, "account_locked", "too many failed logins; try again in "
+                      f"{settings.lockout_minutes:g} minutes")
+    gate = await throttle.check(db, body.username, address)
+    if gate.locked:
+        metrics.logins.labels("locked").inc()
+        raise locked
+    if gate.retry_after > 0:
+        metrics.logins.labels("throttled").inc()
+        raise ApiError(429, "too_many_attempts", "too many failed logins; slow down",
+                       {"Retry-After": retry_after(gate.retry_after)})
     account = await db.fetchrow(
         "auth.login.account",
         # A staff member terminated in HR is refused even if the account was left active.
@@ -86,53 +108,27 @@ async def login(body: LoginRequest, request: Request, response: Response) -> dic
         " a.person_type::text AS person_type, a.person_id FROM sis.accounts a"
         " LEFT JOIN sis.staff sf ON a.person_type = 'staff' AND sf.staff_id = a.person_id"
         " WHERE a.username = %s", [body.username])
-    wrong = ApiError(401, "invalid_credentials", "wrong username or password")
-    locked = ApiError(423, "account_locked", "too many failed logins; try again in "
-                      f"{settings.lockout_minutes:g} minutes")
-    if account is None:
-        await _verify(body.password, _DUMMY_HASH, settings.kdf_iterations)
-        metrics.logins.labels("unknown_user").inc()
-        raise wrong
-    limits = {"user": account["user_id"], "limit": settings.lockout_threshold,
-              "lock": settings.lockout_minutes * 60}
-    # Count the attempt before the slow verification, so concurrent guesses cannot overrun the
-    # threshold: once `limit` attempts are counted, further ones are refused unverified.
-    reserved = await db.fetchrow(
-        "auth.login.reserve",
-        "UPDATE sis.accounts SET"
-        " failed_logins = CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END,"
-        " locked_until = CASE WHEN locked_until <= now() THEN NULL ELSE locked_until END"
-        " WHERE user_id = %(user)s AND ((locked_until IS NULL AND failed_logins < %(limit)s)"
-        "   OR locked_until <= now()) RETURNING failed_logins", limits)
-    if reserved is None:
-        metrics.logins.labels("locked").inc()
-        raise locked
-    ok, new_hash = await _verify(body.password, account["password_hash"],
-                                 settings.kdf_iterations)
-    if not ok:
-        metrics.logins.labels("bad_password").inc()
-        if reserved["failed_logins"] >= settings.lockout_threshold:
-            await db.fetch("auth.login.lock",
-                           "UPDATE sis.accounts SET locked_until = now()"
-                           " + make_interval(secs => %(lock)s) WHERE user_id = %(user)s", limits)
+    # Unknown users take the same path: the same verification, counted and locked alike.
+    ok, new_hash = await _verify(body.password, account["password_hash"] if account
+                                 else _DUMMY_HASH, settings.kdf_iterations)
+    if account is None or not ok:
+        metrics.logins.labels("refused").inc()
+        if await throttle.failed(db, body.username, address, gate):
             raise locked
-        raise wrong
+        raise ApiError(401, "invalid_credentials", "wrong username or password")
+    if not await throttle.succeeded(db, body.username, address):
+        raise locked  # a concurrent wrong guess locked this address while this one verified
     if account["status"] != "active":
         # Only a correct password learns the account's state: a wrong one is answered as for
         # an unknown user, so logins cannot tell which emails are on file.
-        await db.fetch("auth.login.reset", "UPDATE sis.accounts SET failed_logins = 0"
-                       " WHERE user_id = %(user)s", limits)
         metrics.logins.labels(account["status"]).inc()
         raise ApiError(403, f"account_{account['status']}", f"the account is {account['status']}")
     token = secrets.token_urlsafe(32)
     async with db.connection() as conn, conn.transaction():
-        done = await db.run(conn, "auth.login.success",
-                            "UPDATE sis.accounts SET failed_logins = 0, last_login_at = now(),"
-                            " password_hash = coalesce(%s, password_hash)"
-                            " WHERE user_id = %s AND locked_until IS NULL RETURNING 1",
-                            [new_hash, account["user_id"]])
-        if not done:  # another attempt locked the account while this one was verifying
-            raise locked
+        await db.run(conn, "auth.login.success",
+                     "UPDATE sis.accounts SET last_login_at = now(),"
+                     " password_hash = coalesce(%s, password_hash) WHERE user_id = %s",
+                     [new_hash, account["user_id"]])
         await db.run(conn, "auth.login.session",
                      "INSERT INTO sis.sessions (token_hash, user_id) VALUES (%s, %s)",
                      [token_hash(token), account["user_id"]])
@@ -204,7 +200,9 @@ WITH r AS (
 a AS (
   UPDATE sis.accounts a SET password_hash = %(hash)s, failed_logins = 0, locked_until = NULL
   FROM r WHERE a.user_id = r.user_id AND a.status = 'active'
-  RETURNING a.user_id),
+  RETURNING a.user_id, a.username),
+unlocked AS (
+  DELETE FROM sis.login_failures f USING a WHERE f.username = a.username),
 others AS (
   UPDATE sis.password_resets p SET used_at = now() FROM a
   WHERE p.user_id = a.user_id AND p.used_at IS NULL AND p.token_hash <> %(token)s),
@@ -298,4 +296,7 @@ async def activate(user_id: UserId, request: Request,
         await db.run(conn, "admin.activate",
                      "UPDATE sis.accounts SET status = 'active', failed_logins = 0,"
                      " locked_until = NULL WHERE user_id = %s", [user_id])
+        await db.run(conn, "admin.activate.unlock",
+                     "DELETE FROM sis.login_failures WHERE username ="
+                     " (SELECT username FROM sis.accounts WHERE user_id = %s)", [user_id])
     return {"user_id": user_id, "status": "active"}

@@ -75,8 +75,8 @@ def test_reset_clears_a_lockout(client: httpx.Client, seeded_url: str,
     token = reset_token(client, seeded_url, who)
     assert client.post(CONFIRM, json={"token": token, "password": who["password"]}).json() == {
         "status": "password_changed", "sessions_ended": 0}
-    assert query(seeded_url, "SELECT failed_logins, locked_until FROM sis.accounts"
-                             " WHERE user_id = %s", [who["user_id"]]) == [(0, None)]
+    assert query(seeded_url, "SELECT count(*) FROM sis.login_failures WHERE username = %s",
+                 [who["username"]]) == [(0,)]
     assert log_in(client, who, who["password"]).status_code == 200
 
 
