@@ -19,7 +19,7 @@ from firstbell.cli_options import (
 from firstbell.districts import forget_userpool, remember_userpool, userpool_of
 from kernel.errors import UserError
 from staging import control
-from staging.config import default
+from staging.config import default, parse_networks
 from staging.faults import parse_table
 from staging.seed import SeedRequest
 
@@ -48,6 +48,17 @@ def up_cmd(
                                     help="Token for the fault switches (default: random)."),
     reset: bool = typer.Option(False, envvar="FIRSTBELL_RESET",
                                help="Drop firstbell's schema and seed again."),
+    metrics_token: str = typer.Option(default("metrics_token"), envvar="FIRSTBELL_METRICS_TOKEN",
+                                      help="Require this bearer token on /metrics (give it to"
+                                           " Prometheus)."),
+    metrics_loopback_only: bool = typer.Option(default("metrics_loopback_only"),
+                                               envvar="FIRSTBELL_METRICS_LOOPBACK_ONLY",
+                                               help="Serve /metrics to this machine only."),
+    trusted_proxies: str = typer.Option(default("trusted_proxies"),
+                                        envvar="FIRSTBELL_TRUSTED_PROXIES",
+                                        help="Reverse proxies (addresses or CIDR ranges,"
+                                             " comma-separated) whose X-Forwarded-For is"
+                                             " believed (default: none)."),
 ) -> None:
     """Start the embedded PostgreSQL (unless --database-url), seed it, start the SIS.
 
@@ -57,9 +68,14 @@ def up_cmd(
         raise UserError("options --history-days must be >= 0 and --workers, --pool-max, "
                         "--kdf-iterations >= 1.")
     console = Console(stderr=True)
+    try:
+        parse_networks(trusted_proxies, "--trusted-proxies")
+    except ValueError as exc:
+        raise UserError(f"option {exc}.") from exc
     options = control.UpOptions(
         SeedRequest(profile, scale, seed, history_days), database_url, port, workers, pool_max,
-        kdf_iterations, admin_token, reset)
+        kdf_iterations, admin_token, reset, metrics_token=metrics_token,
+        metrics_loopback_only=metrics_loopback_only, trusted_proxies=trusted_proxies)
     with console.status("staging up") as status:
         state, result = control.up(options, step=lambda s: status.update(s))
     if result is None:

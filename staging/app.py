@@ -269,7 +269,8 @@ def _add_ops_routes(app: FastAPI, metrics: Metrics) -> None:
     answers and is seeded)."""
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics_endpoint() -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
+        faults.check_metrics_access(request)
         app.state.db.refresh_pool_metrics()
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 

@@ -161,25 +161,24 @@ async def password_reset(body: ResetRequest, request: Request) -> dict[str, str]
     """Always 202, whether or not the account exists (no user enumeration)."""
     db, settings = _db(request), request.app.state.settings
     token = secrets.token_urlsafe(32)
-    async with db.connection() as conn, conn.transaction():
-        rows = await db.run(
-            conn, "auth.reset.request",
-            "WITH a AS (SELECT user_id, email FROM sis.accounts WHERE username = %(u)s"
-            "   AND status = 'active' AND email IS NOT NULL),"
-            " recent AS (SELECT count(*) AS n FROM sis.password_resets r, a"
-            "   WHERE r.user_id = a.user_id AND r.created_at > now() - interval '1 hour')"
-            " INSERT INTO sis.password_resets (token_hash, user_id)"
-            " SELECT %(t)s, a.user_id FROM a, recent WHERE recent.n < %(limit)s"
-            " RETURNING user_id, (SELECT email FROM a) AS email",
-            {"u": body.username, "t": token_hash(token), "limit": settings.reset_rate_per_hour})
-        if rows:
-            await db.run(
-                conn, "auth.reset.outbox",
-                "INSERT INTO sis.email_outbox (to_address, kind, subject, body)"
-                " VALUES (%s, 'password_reset', 'Reset your password', %s)",
-                [rows[0]["email"], f"Use this code to reset your password: {token}"])
+    # One statement whether or not an email goes out: a separate outbox query would be counted
+    # in sis_db_query_duration_seconds only for accounts that exist.
+    await db.fetch("auth.reset.request", RESET_REQUEST, {
+        "u": body.username, "t": token_hash(token), "limit": settings.reset_rate_per_hour,
+        "body": f"Use this code to reset your password: {token}"})
     return {"status": "accepted"}
 
+
+RESET_REQUEST = """
+WITH a AS (SELECT user_id, email FROM sis.accounts WHERE username = %(u)s
+             AND status = 'active' AND email IS NOT NULL),
+recent AS (SELECT count(*) AS n FROM sis.password_resets r, a
+           WHERE r.user_id = a.user_id AND r.created_at > now() - interval '1 hour'),
+reset AS (INSERT INTO sis.password_resets (token_hash, user_id)
+          SELECT %(t)s, a.user_id FROM a, recent WHERE recent.n < %(limit)s RETURNING user_id)
+INSERT INTO sis.email_outbox (to_address, kind, subject, body)
+SELECT a.email, 'password_reset', 'Reset your password', %(body)s FROM a JOIN reset USING (user_id)
+"""
 
 RESET_TOKEN = """
 SELECT a.user_id, a.username, a.email FROM sis.password_resets r

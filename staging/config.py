@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     signing_key: str = ""  # empty: a random key per server start (links die with the server)
     admin_token: str = ""  # empty: the fault admin endpoint is off
     admin_allow_remote: bool = False
+    # /metrics: with a token, Prometheus must send it (Authorization: Bearer); loopback only
+    # answers clients on this machine only (403 otherwise), like the admin endpoint.
+    metrics_token: str = ""
+    metrics_loopback_only: bool = False
     fault_refresh_seconds: float = Field(0.5, gt=0)
     # Fault injection at start, same spellings as the admin endpoint (docs/staging-faults.md).
     fault_latency: str = ""  # "portal=200ms,auth=1s"

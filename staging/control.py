@@ -67,6 +67,10 @@ class UpOptions:
     # The database on the embedded cluster (firstbell's own): `firstbell rehearse` keeps one
     # per district there, so a district seeded earlier never stands in its way.
     database: str = DATABASE
+    # Who may read /metrics, and which reverse proxies' forwarded headers are believed.
+    metrics_token: str = default("metrics_token")
+    metrics_loopback_only: bool = default("metrics_loopback_only")
+    trusted_proxies: str = default("trusted_proxies")
 
 
 def load_state() -> StagingState | None:
@@ -163,7 +167,9 @@ def _start_server(options: UpOptions, database_url: str,
            "FIRSTBELL_HOST": options.host, "FIRSTBELL_WORKERS": str(options.workers),
            "FIRSTBELL_POOL_MAX": str(options.pool_max),
            "FIRSTBELL_KDF_ITERATIONS": str(options.kdf_iterations),
-           "FIRSTBELL_ADMIN_TOKEN": token}
+           "FIRSTBELL_ADMIN_TOKEN": token, "FIRSTBELL_METRICS_TOKEN": options.metrics_token,
+           "FIRSTBELL_METRICS_LOOPBACK_ONLY": str(options.metrics_loopback_only).lower(),
+           "FIRSTBELL_TRUSTED_PROXIES": options.trusted_proxies}
     STATE_DIR.mkdir(exist_ok=True)
     log = STATE_DIR / "staging.log"
     with log.open("ab") as out:

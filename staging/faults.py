@@ -171,6 +171,20 @@ def _check_admin(request: Request, token: str | None) -> None:
         raise ApiError(401, "unauthenticated", "missing or wrong X-Admin-Token")
 
 
+def check_metrics_access(request: Request) -> None:
+    """/metrics as configured: open by default (its series reveal no account), or loopback only
+    and/or behind a bearer token, checked like the admin endpoint's."""
+    settings = request.app.state.settings
+    if settings.metrics_loopback_only and not _is_loopback(request.client.host
+                                                           if request.client else ""):
+        raise ApiError(403, "forbidden", "/metrics answers loopback only")
+    if settings.metrics_token:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not _equal(token.strip(), settings.metrics_token):
+            raise ApiError(401, "unauthenticated", "send the metrics token as"
+                           " 'Authorization: Bearer <token>'", {"WWW-Authenticate": "Bearer"})
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
