@@ -339,3 +339,49 @@ def oauth_client_create(
     Console().print(f"client_id: {client_id}\nclient_secret: {secret}", highlight=False)
     Console(stderr=True).print("Keep the secret now: only its hash is stored. Token endpoint: "
                                "POST /oauth/token (HTTP Basic, grant_type=client_credentials).")
+
+
+@oauth_app.command("list")
+def oauth_client_list(
+    database_url: str = typer.Option("", envvar="FIRSTBELL_DATABASE_URL",
+                                     help="Default: the running staging SIS's database."),
+) -> None:
+    """List the OneRoster OAuth 2 clients: id, name, scopes, created, live tokens.
+
+    Example: firstbell staging oauth-client list
+    """
+    from staging.oauth import SCOPE_BASE, list_clients
+
+    clients = list_clients(_database_url(database_url))
+    out = Console()
+    if not clients:
+        out.print("No OAuth clients.")
+        return
+    for c in clients:
+        scopes = ",".join(s.removeprefix(SCOPE_BASE) for s in c["scopes"])
+        out.print(f"{c['client_id']}  {c['created_at']:%Y-%m-%d %H:%M}  live tokens "
+                  f"{c['live_tokens']}  {scopes}  {c['name']}", highlight=False, markup=False,
+                  soft_wrap=True)
+
+
+@oauth_app.command("revoke")
+def oauth_client_revoke(
+    client_id: str = typer.Argument(..., metavar="CLIENT_ID", show_default=False,
+                                    help="The client_id shown by create or list."),
+    database_url: str = typer.Option("", envvar="FIRSTBELL_DATABASE_URL",
+                                     help="Default: the running staging SIS's database."),
+) -> None:
+    """Revoke a OneRoster OAuth 2 client: it and every token it holds stop working at once.
+
+    Example: firstbell staging oauth-client revoke 3f2a9c0d5e6b4a1f8c7d6e5f4a3b2c1d
+    """
+    from staging.oauth import revoke_client
+
+    done = revoke_client(_database_url(database_url), client_id)
+    if done is None:
+        raise UserError(f"argument CLIENT_ID = '{client_id}': no such OAuth client. See "
+                        "'firstbell staging oauth-client list'.")
+    name, tokens = done
+    Console().print(f"Revoked {client_id} ({name}): {tokens} live token"
+                    f"{'' if tokens == 1 else 's'} revoked.", highlight=False, markup=False,
+                    soft_wrap=True)
