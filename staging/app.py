@@ -31,6 +31,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from kernel.version import __version__
 from staging import (
+    api_docs,
     attendance,
     auth,
     errors,
@@ -47,6 +48,7 @@ from staging import (
     sim,
     vulnerable,
 )
+from staging.api_docs import answers
 from staging.config import Settings
 from staging.db import Database
 from staging.faults import FaultSpec, FaultState, parse_table
@@ -95,6 +97,7 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
     app.state.apply_faults = functools.partial(_apply_faults, app)
     app.state.login_throttle = LoginThrottle(settings)
     errors.install(app)
+    api_docs.install(app)
     _include_routers(app, settings, metrics)
     app.add_middleware(ObserveAndInject, metrics=metrics, faults=state)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -278,7 +281,7 @@ def _add_ops_routes(app: FastAPI, metrics: Metrics) -> None:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"], response_model=None)
+    @app.get("/readyz", tags=["ops"], response_model=None, responses=answers(503))
     async def readyz(request: Request) -> dict[str, Any] | JSONResponse:
         try:
             rows = await request.app.state.db.fetch(

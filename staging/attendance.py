@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
 from fake_data.profile import Calendar, ProfileError, load_profile
+from staging.api_docs import answers
 from staging.authz import (
     ADMIN,
     Principal,
@@ -36,7 +37,8 @@ from staging.db import Database
 from staging.errors import ApiError, not_found
 from staging.gradebook import ENROLLED, INT32, MAX_BATCH, StudentId, not_enrolled
 
-router = APIRouter(prefix="/api/attendance", tags=["attendance"])
+router = APIRouter(prefix="/api/attendance", tags=["attendance"],
+                   responses=answers(401, 403, 404, 422))
 
 Id = Annotated[int, Path(ge=1, le=INT32)]
 Me = Annotated[Principal, Depends(current_principal)]

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from staging import passwords
+from staging.api_docs import answers
 from staging.authz import (
     ADMIN,
     SESSION_COOKIE,
@@ -32,8 +33,8 @@ from staging.db import Database
 from staging.errors import ApiError, not_found
 from staging.throttle import LoginThrottle, retry_after
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
-admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=answers(422))
+admin_router = APIRouter(prefix="/api/admin", tags=["admin"], responses=answers(401, 403, 404, 422))
 # Unknown users are checked against this (a seed-cost hash), so they take the same path as a
 # seeded account: see `_check`.
 _DUMMY_HASH = passwords.hash_password("not-a-password", 1, salt=b"firstbell-dummy!")
@@ -81,7 +82,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/login")
+@router.post("/login", responses=answers(401, 403, 423, 429))
 async def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
     """Log in. 401 for a wrong password or an unknown user alike; 423 once this address has
     failed `lockout_threshold` times on the username; 429 (Retry-After) when this address or
@@ -141,7 +142,7 @@ async def login(body: LoginRequest, request: Request, response: Response) -> dic
                                      ("user_id", "role", "person_type", "person_id")}}
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses=answers(401))
 async def logout(request: Request, response: Response,
                  p: Annotated[Principal, Depends(current_principal)]) -> None:
     await _db(request).fetch("auth.logout",
@@ -150,7 +151,7 @@ async def logout(request: Request, response: Response,
     response.delete_cookie(SESSION_COOKIE)
 
 
-@router.get("/session")
+@router.get("/session", responses=answers(401))
 async def session(p: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
     return {"user_id": p.user_id, "role": p.role, "person_type": p.person_type,
             "person_id": p.person_id, "school_id": p.school_id}
@@ -212,7 +213,7 @@ SELECT (SELECT user_id FROM a) AS user_id, (SELECT count(*) FROM ended) AS sessi
 """
 
 
-@router.post("/password-reset/confirm")
+@router.post("/password-reset/confirm", responses=answers(400))
 async def password_reset_confirm(body: ResetConfirm, request: Request) -> dict[str, Any]:
     """Set a new password with the emailed token: 400 `invalid_token` for a wrong, used or
     expired token (or an account no longer active), 400 `weak_password` for the username."""
@@ -269,7 +270,7 @@ FOR UPDATE OF a
 """
 
 
-@admin_router.post("/users/{user_id}/activate")
+@admin_router.post("/users/{user_id}/activate", responses=answers(409))
 async def activate(user_id: UserId, request: Request,
                    p: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
     """Turn a deactivated account back on and clear any lockout. Sessions ended by the

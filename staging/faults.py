@@ -22,6 +22,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 
 from kernel.durations import seconds
+from staging.api_docs import answers
 from staging.errors import ApiError
 
 GROUPS = ("auth", "portal", "gradebook", "attendance", "sim", "admin", "ims")
@@ -157,7 +158,8 @@ class FaultState:
         return rate > 0 and self._rng.random() < rate
 
 
-router = APIRouter(prefix="/admin", tags=["faults"], include_in_schema=True)
+router = APIRouter(prefix="/admin", tags=["faults"], include_in_schema=True,
+                   responses=answers(401, 403, 404, 422))
 
 
 def _check_admin(request: Request, token: str | None) -> None:

@@ -20,12 +20,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
+from staging.api_docs import answers
 from staging.authz import ADMIN, Principal, current_principal, ensure_section_taught, require_role
 from staging.dates import Day
 from staging.db import Database
 from staging.errors import ApiError, not_found
 
-router = APIRouter(prefix="/api/gradebook", tags=["gradebook"])
+router = APIRouter(prefix="/api/gradebook", tags=["gradebook"],
+                   responses=answers(401, 403, 404, 422))
 
 INT32 = 2_147_483_647
 Id = Annotated[int, Path(ge=1, le=INT32)]

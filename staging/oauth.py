@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse
 from psycopg.rows import dict_row
 
 from staging import passwords
+from staging.api_docs import oauth_answers
 from staging.authz import token_hash
 from staging.db import Database
 from staging.oneroster_status import OneRosterError
@@ -199,7 +200,7 @@ async def _issue(request: Request) -> dict[str, Any]:
             "scope": " ".join(scopes)}
 
 
-@router.post("/oauth/token", response_model=None)
+@router.post("/oauth/token", response_model=None, responses=oauth_answers(400, 401))
 async def token(request: Request) -> JSONResponse:
     """RFC 6749 client-credentials token request (form-encoded, HTTP Basic client auth)."""
     metrics = request.app.state.metrics

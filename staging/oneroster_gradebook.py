@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fake_data.export_oneroster import sourced_id
+from staging.api_docs import oneroster_answers
 from staging.dates import Day
 from staging.db import Database, Row
 from staging.oauth import GRADEBOOK_DELETE, GRADEBOOK_READ, GRADEBOOK_WRITE, require_scope
@@ -44,7 +45,7 @@ from staging.oneroster_sql import (
 from staging.oneroster_status import OneRosterError, OneRosterRoute, invalid_data, unknown_object
 
 router = APIRouter(prefix="/ims/oneroster/gradebook/v1p2", tags=["oneroster-gradebook"],
-                   route_class=OneRosterRoute)
+                   route_class=OneRosterRoute, responses=oneroster_answers(400, 401, 403, 404, 429))
 Read = Annotated[str, Depends(require_scope(GRADEBOOK_READ))]
 Write = Annotated[str, Depends(require_scope(GRADEBOOK_WRITE))]
 Delete = Annotated[str, Depends(require_scope(GRADEBOOK_DELETE))]
@@ -373,7 +374,7 @@ _LI_VALUES = ("section_id = %(section)s, category = %(category)s, title = %(titl
               " points_possible = %(points)s, grading_period_id = %(period)s, modified_at = now()")
 
 
-@router.put("/lineItems/{sourcedId}", name="putLineItem")
+@router.put("/lineItems/{sourcedId}", name="putLineItem", responses=oneroster_answers(409))
 async def put_line_item(request: Request, sourcedId: SourcedId, body: LineItemBody,
                         _: Write) -> JSONResponse:
     """Create (201) or replace (200) a line item; the SIS's li-<n> ids only replace."""
@@ -446,7 +447,7 @@ _SCORE_VALUES = ("score = %(score)s, score_status = %(status)s, comment = %(comm
                  " updated_at = now()")
 
 
-@router.put("/results/{sourcedId}", name="putResult")
+@router.put("/results/{sourcedId}", name="putResult", responses=oneroster_answers(409))
 async def put_result(request: Request, sourcedId: SourcedId, body: ResultBody,
                      _: Write) -> JSONResponse:
     """Create (201) or replace (200) the result of a student on a line item."""

@@ -23,13 +23,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from staging import signing
+from staging.api_docs import answers
 from staging.attendance import Clock, clock
 from staging.authz import Principal, current_principal, ensure_student_visible, require_role
 from staging.dates import Day
 from staging.db import Database
 from staging.errors import ApiError
 
-router = APIRouter(prefix="/api/portal", tags=["portal"])
+router = APIRouter(prefix="/api/portal", tags=["portal"], responses=answers(401, 403, 404, 422))
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Caller = Annotated[Principal, Depends(current_principal)]
 PORTAL_ROLES = ("guardian", "student")

@@ -28,11 +28,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from staging import passwords
+from staging.api_docs import answers
 from staging.authz import Principal, current_principal, require_role, token_hash
 from staging.db import Database
 from staging.errors import ApiError
 
-router = APIRouter(prefix="/api/registration", tags=["registration"])
+router = APIRouter(prefix="/api/registration", tags=["registration"], responses=answers(422))
 Caller = Annotated[Principal, Depends(current_principal)]
 
 MAX_CODE_TRIES = 5
@@ -134,7 +135,7 @@ CONTACT_SCHOOL = ("More than one parent or guardian on file at your children's s
                   " school office to register your parent portal account.")
 
 
-@router.post("/request-code", status_code=202)
+@router.post("/request-code", status_code=202, responses=answers(429))
 async def request_code(body: CodeRequest, request: Request) -> dict[str, str]:
     """Email a registration code if this email belongs to exactly one guardian whose account is
     not active yet. Always 202 (no enumeration), except past the per-IP limit (429)."""
@@ -192,7 +193,7 @@ RETURNING r.user_id, r.code_hash = %(hash)s AS ok
 """
 
 
-@router.post("/verify")
+@router.post("/verify", responses=answers(400))
 async def verify(body: VerifyRequest, request: Request) -> dict[str, Any]:
     """Trade the emailed code for a one-time registration token. A wrong, expired, spent or
     never-sent code all answer the same 400."""
@@ -242,7 +243,7 @@ LEFT JOIN a ON true
 """
 
 
-@router.post("/account", status_code=201)
+@router.post("/account", status_code=201, responses=answers(400, 409))
 async def create_account(body: AccountRequest, request: Request) -> dict[str, Any]:
     """Choose the password; the account waits for the confirmation sent to the email."""
     db, settings = _db(request), request.app.state.settings
@@ -279,7 +280,7 @@ async def create_account(body: AccountRequest, request: Request) -> dict[str, An
     return {"status": "pending_confirmation", "username": row["username"]}
 
 
-@router.post("/confirm")
+@router.post("/confirm", responses=answers(400))
 async def confirm(body: ConfirmRequest, request: Request) -> dict[str, Any]:
     """Confirm the second email: the account becomes active and can log in."""
     row = await _db(request).fetchrow(
@@ -314,7 +315,7 @@ LEFT JOIN sis.schools sc ON sc.school_id = st.school_id
 """
 
 
-@router.post("/children")
+@router.post("/children", responses=answers(400, 401, 403, 429))
 async def link_child(body: ChildRequest, request: Request, response: Response,
                      p: Caller) -> dict[str, Any]:
     """Link a child to the logged-in guardian with the child's access code: 201 when linked now,

@@ -22,12 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fake_data.sessions import SCHOOL_YEAR_ID
 from fake_data.students import FIRST_STUDENT_NUMBER
+from staging.api_docs import answers
 from staging.authz import ADMIN, Principal, current_principal, require_role
 from staging.dates import Day
 from staging.db import Database, Row
 from staging.errors import ApiError, forbidden, not_found
 
-router = APIRouter(prefix="/api/sim", tags=["sim"])
+router = APIRouter(prefix="/api/sim", tags=["sim"],
+                   responses=answers(401, 403, 404, 409, 422))
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Caller = Annotated[Principal, Depends(current_principal)]
 READERS = (ADMIN, "clerk", "principal", "assistant_principal")
