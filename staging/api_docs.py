@@ -5,8 +5,8 @@ on the document.
 ``answers(401, 404)`` is what a router or a route passes as FastAPI's ``responses=``: the SIS's
 own ``{"error": {"code", "message", "details"?}}``. ``oneroster_answers`` declares the IMS status
 payload the OneRoster routes answer with, ``oauth_answers`` the RFC 6749 §5.2 error of the token
-endpoint. `install` adds what middleware answers outside the routes: 413 on every operation
-that takes a body (staging/limits.py).
+endpoint. `install` adds what is answered outside the routes: 413 on every operation that takes
+a body (staging/limits.py) and 400 for a body that is not JSON at all (FastAPI's own answer).
 """
 
 from __future__ import annotations
@@ -86,6 +86,11 @@ def oauth_answers(*codes: int) -> dict[int | str, dict[str, Any]]:
     return _answers(OAuthError, codes)
 
 
+def _error_body(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/ErrorBody"}}}}
+
+
 def install(app: FastAPI) -> None:
     """The document, generated once, with 413 on every operation that takes a body."""
 
@@ -96,10 +101,10 @@ def install(app: FastAPI) -> None:
             for path, ops in doc.get("paths", {}).items():
                 for method, op in ops.items():
                     if "requestBody" in op or (method, path) == ("post", "/oauth/token"):
-                        op["responses"].setdefault("413", {
-                            "description": MEANING[413],
-                            "content": {"application/json": {"schema": {
-                                "$ref": "#/components/schemas/ErrorBody"}}}})
+                        op["responses"].setdefault("413", _error_body(MEANING[413]))
+                    if "requestBody" in op and not path.startswith("/ims/"):
+                        # A body that is not JSON at all (FastAPI answers 400, not 422).
+                        op["responses"].setdefault("400", _error_body(MEANING[400]))
                     if path.startswith("/ims/"):  # OneRoster answers 400, never FastAPI's 422
                         op["responses"].pop("422", None)
             doc["components"]["schemas"].pop("HTTPValidationError", None)
