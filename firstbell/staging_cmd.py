@@ -19,7 +19,7 @@ from firstbell.cli_options import (
 from firstbell.districts import forget_userpool, remember_userpool, userpool_of
 from kernel.errors import UserError
 from staging import control
-from staging.config import default
+from staging.config import default, parse_networks
 from staging.faults import parse_table
 from staging.seed import SeedRequest
 
@@ -48,6 +48,17 @@ def up_cmd(
                                     help="Token for the fault switches (default: random)."),
     reset: bool = typer.Option(False, envvar="FIRSTBELL_RESET",
                                help="Drop firstbell's schema and seed again."),
+    metrics_token: str = typer.Option(default("metrics_token"), envvar="FIRSTBELL_METRICS_TOKEN",
+                                      help="Require this bearer token on /metrics (give it to"
+                                           " Prometheus)."),
+    metrics_loopback_only: bool = typer.Option(default("metrics_loopback_only"),
+                                               envvar="FIRSTBELL_METRICS_LOOPBACK_ONLY",
+                                               help="Serve /metrics to this machine only."),
+    trusted_proxies: str = typer.Option(default("trusted_proxies"),
+                                        envvar="FIRSTBELL_TRUSTED_PROXIES",
+                                        help="Reverse proxies (addresses or CIDR ranges,"
+                                             " comma-separated) whose X-Forwarded-For is"
+                                             " believed (default: none)."),
 ) -> None:
     """Start the embedded PostgreSQL (unless --database-url), seed it, start the SIS.
 
@@ -57,9 +68,14 @@ def up_cmd(
         raise UserError("options --history-days must be >= 0 and --workers, --pool-max, "
                         "--kdf-iterations >= 1.")
     console = Console(stderr=True)
+    try:
+        parse_networks(trusted_proxies, "--trusted-proxies")
+    except ValueError as exc:
+        raise UserError(f"option {exc}.") from exc
     options = control.UpOptions(
         SeedRequest(profile, scale, seed, history_days), database_url, port, workers, pool_max,
-        kdf_iterations, admin_token, reset)
+        kdf_iterations, admin_token, reset, metrics_token=metrics_token,
+        metrics_loopback_only=metrics_loopback_only, trusted_proxies=trusted_proxies)
     with console.status("staging up") as status:
         state, result = control.up(options, step=lambda s: status.update(s))
     if result is None:
@@ -323,3 +339,49 @@ def oauth_client_create(
     Console().print(f"client_id: {client_id}\nclient_secret: {secret}", highlight=False)
     Console(stderr=True).print("Keep the secret now: only its hash is stored. Token endpoint: "
                                "POST /oauth/token (HTTP Basic, grant_type=client_credentials).")
+
+
+@oauth_app.command("list")
+def oauth_client_list(
+    database_url: str = typer.Option("", envvar="FIRSTBELL_DATABASE_URL",
+                                     help="Default: the running staging SIS's database."),
+) -> None:
+    """List the OneRoster OAuth 2 clients: id, name, scopes, created, live tokens.
+
+    Example: firstbell staging oauth-client list
+    """
+    from staging.oauth import SCOPE_BASE, list_clients
+
+    clients = list_clients(_database_url(database_url))
+    out = Console()
+    if not clients:
+        out.print("No OAuth clients.")
+        return
+    for c in clients:
+        scopes = ",".join(s.removeprefix(SCOPE_BASE) for s in c["scopes"])
+        out.print(f"{c['client_id']}  {c['created_at']:%Y-%m-%d %H:%M}  live tokens "
+                  f"{c['live_tokens']}  {scopes}  {c['name']}", highlight=False, markup=False,
+                  soft_wrap=True)
+
+
+@oauth_app.command("revoke")
+def oauth_client_revoke(
+    client_id: str = typer.Argument(..., metavar="CLIENT_ID", show_default=False,
+                                    help="The client_id shown by create or list."),
+    database_url: str = typer.Option("", envvar="FIRSTBELL_DATABASE_URL",
+                                     help="Default: the running staging SIS's database."),
+) -> None:
+    """Revoke a OneRoster OAuth 2 client: it and every token it holds stop working at once.
+
+    Example: firstbell staging oauth-client revoke 3f2a9c0d5e6b4a1f8c7d6e5f4a3b2c1d
+    """
+    from staging.oauth import revoke_client
+
+    done = revoke_client(_database_url(database_url), client_id)
+    if done is None:
+        raise UserError(f"argument CLIENT_ID = '{client_id}': no such OAuth client. See "
+                        "'firstbell staging oauth-client list'.")
+    name, tokens = done
+    Console().print(f"Revoked {client_id} ({name}): {tokens} live token"
+                    f"{'' if tokens == 1 else 's'} revoked.", highlight=False, markup=False,
+                    soft_wrap=True)

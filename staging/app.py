@@ -27,9 +27,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg_pool import AsyncConnectionPool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from kernel.version import __version__
 from staging import (
+    api_docs,
     attendance,
     auth,
     errors,
@@ -46,11 +48,14 @@ from staging import (
     sim,
     vulnerable,
 )
+from staging.api_docs import answers
 from staging.config import Settings
 from staging.db import Database
 from staging.faults import FaultSpec, FaultState, parse_table
+from staging.limits import BodyLimit
 from staging.metrics import Metrics
 from staging.middleware import ObserveAndInject
+from staging.throttle import LoginThrottle
 
 DISTRICT_EVERY = 60.0  # seconds between refreshes of the seeded-district gauges
 DISTRICT_TABLES = ["schools", "students", "staff", "guardians", "sections", "enrollments",
@@ -90,9 +95,15 @@ def create_app(settings: Settings, conninfo: str, metrics: Metrics | None = None
     app.state.metrics = metrics
     app.state.faults = state
     app.state.apply_faults = functools.partial(_apply_faults, app)
+    app.state.login_throttle = LoginThrottle(settings)
     errors.install(app)
+    api_docs.install(app)
     _include_routers(app, settings, metrics)
     app.add_middleware(ObserveAndInject, metrics=metrics, faults=state)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.trusted_proxies.strip():  # added last: outermost, so every part sees the client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=[
+            h.strip() for h in settings.trusted_proxies.split(",") if h.strip()])
     _add_ops_routes(app, metrics)
     return app
 
@@ -261,7 +272,8 @@ def _add_ops_routes(app: FastAPI, metrics: Metrics) -> None:
     answers and is seeded)."""
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics_endpoint() -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
+        faults.check_metrics_access(request)
         app.state.db.refresh_pool_metrics()
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
@@ -269,7 +281,7 @@ def _add_ops_routes(app: FastAPI, metrics: Metrics) -> None:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"], response_model=None)
+    @app.get("/readyz", tags=["ops"], response_model=None, responses=answers(503))
     async def readyz(request: Request) -> dict[str, Any] | JSONResponse:
         try:
             rows = await request.app.state.db.fetch(

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
 from fake_data.profile import Calendar, ProfileError, load_profile
+from staging.api_docs import answers
 from staging.authz import (
     ADMIN,
     Principal,
@@ -31,15 +32,17 @@ from staging.authz import (
     ensure_section_taught,
     require_role,
 )
+from staging.dates import Day
 from staging.db import Database
 from staging.errors import ApiError, not_found
 from staging.gradebook import ENROLLED, INT32, MAX_BATCH, StudentId, not_enrolled
 
-router = APIRouter(prefix="/api/attendance", tags=["attendance"])
+router = APIRouter(prefix="/api/attendance", tags=["attendance"],
+                   responses=answers(401, 403, 404, 422))
 
 Id = Annotated[int, Path(ge=1, le=INT32)]
 Me = Annotated[Principal, Depends(current_principal)]
-OnDate = Annotated[dt.date | None, Query(description="default: the data's today")]
+OnDate = Annotated[Day | None, Query(description="default: the data's today")]
 STATUSES = ("present", "tardy", "absent_excused", "absent_unexcused")
 Status = Literal["present", "tardy", "absent_excused", "absent_unexcused"]
 
@@ -50,7 +53,7 @@ class RecordIn(BaseModel):
 
 
 class AttendanceIn(BaseModel):
-    date: dt.date
+    date: Day
     records: list[RecordIn] = Field(min_length=1, max_length=MAX_BATCH)
 
     @model_validator(mode="after")

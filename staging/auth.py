@@ -1,8 +1,9 @@
 """auth: login with a real KDF, logout, session info, password resets (request by email, then
 confirm with the emailed token), deactivation and reactivation.
 
-Sessions live in PostgreSQL and expire after the idle timeout; five failed logins lock an
-account for the lockout period; a deactivated account is refused and every request on its open
+Sessions live in PostgreSQL and expire after the idle timeout and after an absolute lifetime;
+failed logins are throttled per address and per username without a lockout switch for others
+(staging/throttle.py); a deactivated account is refused and every request on its open
 sessions fails at once (the session check joins the account's status on every request).
 Reactivation turns the account back on but never revives the sessions deactivation ended, and
 never re-enables a staff member terminated in HR. A password reset token is single-use, expires
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from staging import passwords
+from staging.api_docs import answers
 from staging.authz import (
     ADMIN,
     SESSION_COOKIE,
@@ -29,10 +31,12 @@ from staging.authz import (
 )
 from staging.db import Database
 from staging.errors import ApiError, not_found
+from staging.throttle import LoginThrottle, retry_after
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
-admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
-# Unknown users still pay one full verification, so timing does not tell who exists.
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=answers(422))
+admin_router = APIRouter(prefix="/api/admin", tags=["admin"], responses=answers(401, 403, 404, 422))
+# Unknown users are checked against this (a seed-cost hash), so they take the same path as a
+# seeded account: see `_check`.
 _DUMMY_HASH = passwords.hash_password("not-a-password", 1, salt=b"firstbell-dummy!")
 UserId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
@@ -56,17 +60,47 @@ def _db(request: Request) -> Database:
     return db
 
 
-async def _verify(password: str, encoded: str, iterations: int) -> tuple[bool, int]:
-    """Verify off the event loop (PBKDF2 releases the GIL, so logins use every core)."""
-    if encoded == _DUMMY_HASH:
-        await anyio.to_thread.run_sync(passwords.hash_password, password, iterations)
-        return False, 0
-    return await anyio.to_thread.run_sync(passwords.verify, password, encoded)
+def _check(password: str, encoded: str, iterations: int) -> tuple[bool, str | None]:
+    """Whether `password` matches, and the hash at the full cost when the stored one is weaker
+    (a seeded account that never logged in: 1 iteration). Every refusal pays one full KDF:
+    a weak stored hash is re-hashed at full cost whatever the outcome (the upgrade on success,
+    the same work thrown away on failure), so a wrong password costs the same for an unknown
+    user, a seeded account and one that has logged in."""
+    ok, rounds = passwords.verify(password, encoded)
+    if rounds >= iterations:
+        return ok, None
+    upgraded = passwords.hash_password(password, iterations)
+    return ok, upgraded if ok else None
 
 
-@router.post("/login")
+async def _verify(password: str, encoded: str, iterations: int) -> tuple[bool, str | None]:
+    """`_check` off the event loop (PBKDF2 releases the GIL, so logins use every core)."""
+    return await anyio.to_thread.run_sync(_check, password, encoded, iterations)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/login", responses=answers(401, 403, 423, 429))
 async def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
+    """Log in. 401 for a wrong password or an unknown user alike; 423 once this address has
+    failed `lockout_threshold` times on the username; 429 (Retry-After) when this address or
+    this username is being slowed down (staging/throttle.py). None of them tells whether the
+    account exists; only a correct password learns the account's state (403)."""
     db, settings, metrics = _db(request), request.app.state.settings, request.app.state.metrics
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = _client(request)
+    locked = ApiError(423, "account_locked", "too many failed logins; try again in "
+                      f"{settings.lockout_minutes:g} minutes")
+    gate = await throttle.check(db, body.username, address)
+    if gate.locked:
+        metrics.logins.labels("locked").inc()
+        raise locked
+    if gate.retry_after > 0:
+        metrics.logins.labels("throttled").inc()
+        raise ApiError(429, "too_many_attempts", "too many failed logins; slow down",
+                       {"Retry-After": retry_after(gate.retry_after)})
     account = await db.fetchrow(
         "auth.login.account",
         # A staff member terminated in HR is refused even if the account was left active.
@@ -75,67 +109,40 @@ async def login(body: LoginRequest, request: Request, response: Response) -> dic
         " a.person_type::text AS person_type, a.person_id FROM sis.accounts a"
         " LEFT JOIN sis.staff sf ON a.person_type = 'staff' AND sf.staff_id = a.person_id"
         " WHERE a.username = %s", [body.username])
-    wrong = ApiError(401, "invalid_credentials", "wrong username or password")
-    locked = ApiError(423, "account_locked", "too many failed logins; try again in "
-                      f"{settings.lockout_minutes:g} minutes")
-    if account is None:
-        await _verify(body.password, _DUMMY_HASH, settings.kdf_iterations)
-        metrics.logins.labels("unknown_user").inc()
-        raise wrong
-    limits = {"user": account["user_id"], "limit": settings.lockout_threshold,
-              "lock": settings.lockout_minutes * 60}
-    # Count the attempt before the slow verification, so concurrent guesses cannot overrun the
-    # threshold: once `limit` attempts are counted, further ones are refused unverified.
-    reserved = await db.fetchrow(
-        "auth.login.reserve",
-        "UPDATE sis.accounts SET"
-        " failed_logins = CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END,"
-        " locked_until = CASE WHEN locked_until <= now() THEN NULL ELSE locked_until END"
-        " WHERE user_id = %(user)s AND ((locked_until IS NULL AND failed_logins < %(limit)s)"
-        "   OR locked_until <= now()) RETURNING failed_logins", limits)
-    if reserved is None:
-        metrics.logins.labels("locked").inc()
-        raise locked
-    ok, rounds = await _verify(body.password, account["password_hash"], settings.kdf_iterations)
-    if not ok:
-        metrics.logins.labels("bad_password").inc()
-        if reserved["failed_logins"] >= settings.lockout_threshold:
-            await db.fetch("auth.login.lock",
-                           "UPDATE sis.accounts SET locked_until = now()"
-                           " + make_interval(secs => %(lock)s) WHERE user_id = %(user)s", limits)
+    # Unknown users take the same path: the same verification, counted and locked alike.
+    ok, new_hash = await _verify(body.password, account["password_hash"] if account
+                                 else _DUMMY_HASH, settings.kdf_iterations)
+    if account is None or not ok:
+        metrics.logins.labels("refused").inc()
+        if await throttle.failed(db, body.username, address, gate):
             raise locked
-        raise wrong
+        raise ApiError(401, "invalid_credentials", "wrong username or password")
+    if not await throttle.succeeded(db, body.username, address):
+        raise locked  # a concurrent wrong guess locked this address while this one verified
     if account["status"] != "active":
         # Only a correct password learns the account's state: a wrong one is answered as for
         # an unknown user, so logins cannot tell which emails are on file.
-        await db.fetch("auth.login.reset", "UPDATE sis.accounts SET failed_logins = 0"
-                       " WHERE user_id = %(user)s", limits)
         metrics.logins.labels(account["status"]).inc()
         raise ApiError(403, f"account_{account['status']}", f"the account is {account['status']}")
-    new_hash = None
-    if rounds < settings.kdf_iterations:  # upgrade a seed-cost hash on first login
-        new_hash = await anyio.to_thread.run_sync(
-            passwords.hash_password, body.password, settings.kdf_iterations)
     token = secrets.token_urlsafe(32)
     async with db.connection() as conn, conn.transaction():
-        done = await db.run(conn, "auth.login.success",
-                            "UPDATE sis.accounts SET failed_logins = 0, last_login_at = now(),"
-                            " password_hash = coalesce(%s, password_hash)"
-                            " WHERE user_id = %s AND locked_until IS NULL RETURNING 1",
-                            [new_hash, account["user_id"]])
-        if not done:  # another attempt locked the account while this one was verifying
-            raise locked
+        await db.run(conn, "auth.login.success",
+                     "UPDATE sis.accounts SET last_login_at = now(),"
+                     " password_hash = coalesce(%s, password_hash) WHERE user_id = %s",
+                     [new_hash, account["user_id"]])
         await db.run(conn, "auth.login.session",
                      "INSERT INTO sis.sessions (token_hash, user_id) VALUES (%s, %s)",
                      [token_hash(token), account["user_id"]])
     metrics.logins.labels("success").inc()
+    # Secure over TLS (also TLS ended at a trusted proxy: X-Forwarded-Proto sets the scheme).
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
-                        max_age=int(settings.session_idle_minutes * 60))
+                        max_age=int(settings.session_idle_minutes * 60),
+                        secure=request.url.scheme == "https")
     return {"token": token, "user": {k: account[k] for k in
                                      ("user_id", "role", "person_type", "person_id")}}
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses=answers(401))
 async def logout(request: Request, response: Response,
                  p: Annotated[Principal, Depends(current_principal)]) -> None:
     await _db(request).fetch("auth.logout",
@@ -144,7 +151,7 @@ async def logout(request: Request, response: Response,
     response.delete_cookie(SESSION_COOKIE)
 
 
-@router.get("/session")
+@router.get("/session", responses=answers(401))
 async def session(p: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
     return {"user_id": p.user_id, "role": p.role, "person_type": p.person_type,
             "person_id": p.person_id, "school_id": p.school_id}
@@ -155,25 +162,24 @@ async def password_reset(body: ResetRequest, request: Request) -> dict[str, str]
     """Always 202, whether or not the account exists (no user enumeration)."""
     db, settings = _db(request), request.app.state.settings
     token = secrets.token_urlsafe(32)
-    async with db.connection() as conn, conn.transaction():
-        rows = await db.run(
-            conn, "auth.reset.request",
-            "WITH a AS (SELECT user_id, email FROM sis.accounts WHERE username = %(u)s"
-            "   AND status = 'active' AND email IS NOT NULL),"
-            " recent AS (SELECT count(*) AS n FROM sis.password_resets r, a"
-            "   WHERE r.user_id = a.user_id AND r.created_at > now() - interval '1 hour')"
-            " INSERT INTO sis.password_resets (token_hash, user_id)"
-            " SELECT %(t)s, a.user_id FROM a, recent WHERE recent.n < %(limit)s"
-            " RETURNING user_id, (SELECT email FROM a) AS email",
-            {"u": body.username, "t": token_hash(token), "limit": settings.reset_rate_per_hour})
-        if rows:
-            await db.run(
-                conn, "auth.reset.outbox",
-                "INSERT INTO sis.email_outbox (to_address, kind, subject, body)"
-                " VALUES (%s, 'password_reset', 'Reset your password', %s)",
-                [rows[0]["email"], f"Use this code to reset your password: {token}"])
+    # One statement whether or not an email goes out: a separate outbox query would be counted
+    # in sis_db_query_duration_seconds only for accounts that exist.
+    await db.fetch("auth.reset.request", RESET_REQUEST, {
+        "u": body.username, "t": token_hash(token), "limit": settings.reset_rate_per_hour,
+        "body": f"Use this code to reset your password: {token}"})
     return {"status": "accepted"}
 
+
+RESET_REQUEST = """
+WITH a AS (SELECT user_id, email FROM sis.accounts WHERE username = %(u)s
+             AND status = 'active' AND email IS NOT NULL),
+recent AS (SELECT count(*) AS n FROM sis.password_resets r, a
+           WHERE r.user_id = a.user_id AND r.created_at > now() - interval '1 hour'),
+reset AS (INSERT INTO sis.password_resets (token_hash, user_id)
+          SELECT %(t)s, a.user_id FROM a, recent WHERE recent.n < %(limit)s RETURNING user_id)
+INSERT INTO sis.email_outbox (to_address, kind, subject, body)
+SELECT a.email, 'password_reset', 'Reset your password', %(body)s FROM a JOIN reset USING (user_id)
+"""
 
 RESET_TOKEN = """
 SELECT a.user_id, a.username, a.email FROM sis.password_resets r
@@ -194,7 +200,9 @@ WITH r AS (
 a AS (
   UPDATE sis.accounts a SET password_hash = %(hash)s, failed_logins = 0, locked_until = NULL
   FROM r WHERE a.user_id = r.user_id AND a.status = 'active'
-  RETURNING a.user_id),
+  RETURNING a.user_id, a.username),
+unlocked AS (
+  DELETE FROM sis.login_failures f USING a WHERE f.username = a.username),
 others AS (
   UPDATE sis.password_resets p SET used_at = now() FROM a
   WHERE p.user_id = a.user_id AND p.used_at IS NULL AND p.token_hash <> %(token)s),
@@ -205,7 +213,7 @@ SELECT (SELECT user_id FROM a) AS user_id, (SELECT count(*) FROM ended) AS sessi
 """
 
 
-@router.post("/password-reset/confirm")
+@router.post("/password-reset/confirm", responses=answers(400))
 async def password_reset_confirm(body: ResetConfirm, request: Request) -> dict[str, Any]:
     """Set a new password with the emailed token: 400 `invalid_token` for a wrong, used or
     expired token (or an account no longer active), 400 `weak_password` for the username."""
@@ -232,7 +240,8 @@ async def password_reset_confirm(body: ResetConfirm, request: Request) -> dict[s
 @admin_router.post("/users/{user_id}/deactivate")
 async def deactivate(user_id: UserId, request: Request,
                      p: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
-    """Deactivate an account (a terminated employee): its open sessions stop working at once."""
+    """Deactivate an account (a terminated employee): its open sessions stop working at once
+    and its outstanding password-reset tokens are spent."""
     require_role(p, ADMIN)
     db = _db(request)
     async with db.connection() as conn, conn.transaction():
@@ -244,6 +253,10 @@ async def deactivate(user_id: UserId, request: Request,
         ended = await db.run(conn, "admin.deactivate.sessions",
                              "UPDATE sis.sessions SET ended_at = now()"
                              " WHERE user_id = %s AND ended_at IS NULL RETURNING 1", [user_id])
+        # Reset tokens asked for before die too: one must not outlive a reactivation.
+        await db.run(conn, "admin.deactivate.resets",
+                     "UPDATE sis.password_resets SET used_at = now()"
+                     " WHERE user_id = %s AND used_at IS NULL", [user_id])
     return {"user_id": user_id, "status": "disabled", "sessions_ended": len(ended)}
 
 
@@ -257,7 +270,7 @@ FOR UPDATE OF a
 """
 
 
-@admin_router.post("/users/{user_id}/activate")
+@admin_router.post("/users/{user_id}/activate", responses=answers(409))
 async def activate(user_id: UserId, request: Request,
                    p: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
     """Turn a deactivated account back on and clear any lockout. Sessions ended by the
@@ -283,4 +296,7 @@ async def activate(user_id: UserId, request: Request,
         await db.run(conn, "admin.activate",
                      "UPDATE sis.accounts SET status = 'active', failed_logins = 0,"
                      " locked_until = NULL WHERE user_id = %s", [user_id])
+        await db.run(conn, "admin.activate.unlock",
+                     "DELETE FROM sis.login_failures WHERE username ="
+                     " (SELECT username FROM sis.accounts WHERE user_id = %s)", [user_id])
     return {"user_id": user_id, "status": "active"}

@@ -53,6 +53,7 @@ LEFT JOIN sis.staff sf ON a.person_type = 'staff' AND sf.staff_id = a.person_id
 LEFT JOIN sis.students st ON a.person_type = 'student' AND st.student_id = a.person_id
 WHERE s.token_hash = %(token)s AND s.ended_at IS NULL
   AND s.last_seen_at > now() - make_interval(secs => %(idle)s)
+  AND s.created_at > now() - make_interval(secs => %(lifetime)s)
   AND a.user_id = s.user_id AND a.status = 'active'
   -- Terminated in HR but the account left on: still refused (the CPS 2018 fired-employee case).
   AND (a.person_type <> 'staff' OR sf.status = 'active')
@@ -62,15 +63,18 @@ RETURNING a.user_id, a.role::text AS role, a.person_type::text AS person_type, a
 
 
 async def current_principal(request: Request) -> Principal:
-    """The caller's session, refreshed; 401 when missing, idle too long or the account is off."""
+    """The caller's session, refreshed; 401 when missing, idle too long, older than the
+    absolute lifetime, or the account is off."""
     token = _token(request)
     if not token:
         raise ApiError(401, "unauthenticated", "log in first",
                        {"WWW-Authenticate": "Bearer"})
     db: Database = request.app.state.db
     digest = token_hash(token)
+    settings = request.app.state.settings
     row = await db.fetchrow("auth.session", SESSION_QUERY, {
-        "token": digest, "idle": request.app.state.settings.session_idle_minutes * 60})
+        "token": digest, "idle": settings.session_idle_minutes * 60,
+        "lifetime": settings.session_max_hours * 3600})
     if row is None:
         raise ApiError(401, "session_expired", "the session is not valid; log in again",
                        {"WWW-Authenticate": "Bearer"})

@@ -6,9 +6,10 @@ Every setting has an environment spelling (``FIRSTBELL_<NAME>``), a CLI flag on
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kernel.ports import STAGING_PORT
@@ -29,8 +30,26 @@ class Settings(BaseSettings):
     # PBKDF2-SHA256 iterations for logins: ~310k is OWASP's 2023 advice; 100k costs ~40 ms here.
     kdf_iterations: int = Field(100_000, ge=1)
     session_idle_minutes: float = Field(15.0, gt=0)
+    # An absolute lifetime too: a session polled all day still ends (a school day and then some).
+    session_max_hours: float = Field(12.0, gt=0)
+    # Request bodies above this are refused with 413 before they are read.
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    # Addresses (or CIDR ranges, comma-separated) of the reverse proxies in front of the SIS:
+    # only their X-Forwarded-For / X-Forwarded-Proto are believed. Empty: none, the socket's
+    # peer is the client (uvicorn's own default trusts loopback; the SIS does not).
+    trusted_proxies: str = ""
+    # Logins (staging/throttle.py): `lockout_threshold` wrong passwords from one address lock
+    # that username for that address for `lockout_minutes`; after `login_slow_after` failures
+    # on a username from anywhere, an address that failed on it waits `login_slow_seconds`
+    # between tries; one address gets `login_failures_per_minute` failed logins a minute (per
+    # worker) unless it is in `login_throttle_exempt` (addresses or CIDR ranges; loopback:
+    # a rehearsal's load generators on this machine).
     lockout_threshold: int = Field(5, ge=1)
     lockout_minutes: float = Field(15.0, gt=0)
+    login_slow_after: int = Field(20, ge=1)
+    login_slow_seconds: float = Field(10.0, ge=0)
+    login_failures_per_minute: float = Field(30.0, gt=0)
+    login_throttle_exempt: str = "127.0.0.0/8,::1"
     reset_rate_per_hour: int = Field(5, ge=1)
     reset_token_minutes: float = Field(30.0, gt=0)  # a password-reset token's validity
     # OneRoster OAuth 2 client-credentials tokens.
@@ -44,6 +63,10 @@ class Settings(BaseSettings):
     signing_key: str = ""  # empty: a random key per server start (links die with the server)
     admin_token: str = ""  # empty: the fault admin endpoint is off
     admin_allow_remote: bool = False
+    # /metrics: with a token, Prometheus must send it (Authorization: Bearer); loopback only
+    # answers clients on this machine only (403 otherwise), like the admin endpoint.
+    metrics_token: str = ""
+    metrics_loopback_only: bool = False
     fault_refresh_seconds: float = Field(0.5, gt=0)
     # Fault injection at start, same spellings as the admin endpoint (docs/staging-faults.md).
     fault_latency: str = ""  # "portal=200ms,auth=1s"
@@ -59,6 +82,24 @@ class Settings(BaseSettings):
     # so a load test can receive registration codes and reset tokens as a person would by email.
     # Environment only (FIRSTBELL_DEV_MAILBOX=1), no CLI flag; off, the route does not exist.
     dev_mailbox: bool = False
+
+    @field_validator("trusted_proxies", "login_throttle_exempt")
+    @classmethod
+    def _networks(cls, value: str, info: ValidationInfo) -> str:
+        parse_networks(value, f"FIRSTBELL_{str(info.field_name).upper()}")
+        return value
+
+
+def parse_networks(text: str, what: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """``"127.0.0.0/8, ::1"`` as networks; a bad entry is a ValueError naming the setting."""
+    nets = []
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            nets.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{what}: '{item}' is not an address or CIDR range (write"
+                             " 10.0.0.5 or 10.0.0.0/8, comma-separated)") from None
+    return nets
 
 
 def default(name: str) -> Any:

@@ -13,7 +13,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from psycopg.conninfo import make_conninfo
 
 from kernel.errors import UserError
 from kernel.files import open_private
+from kernel.ports import free_port, port_free
 from kernel.processes import alive
 from staging.config import default
 from staging.embedded import EmbeddedPostgres
@@ -67,6 +67,10 @@ class UpOptions:
     # The database on the embedded cluster (firstbell's own): `firstbell rehearse` keeps one
     # per district there, so a district seeded earlier never stands in its way.
     database: str = DATABASE
+    # Who may read /metrics, and which reverse proxies' forwarded headers are believed.
+    metrics_token: str = default("metrics_token")
+    metrics_loopback_only: bool = default("metrics_loopback_only")
+    trusted_proxies: str = default("trusted_proxies")
 
 
 def load_state() -> StagingState | None:
@@ -80,15 +84,6 @@ def save_state(state: StagingState) -> None:
     STATE_FILE.parent.mkdir(exist_ok=True)
     with open_private(STATE_FILE) as out:
         out.write((json.dumps(asdict(state), indent=2) + "\n").encode())
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _ensure_database(admin_url: str, name: str = DATABASE) -> str:
@@ -120,7 +115,7 @@ def up(options: UpOptions, step: Callable[[str], None] = lambda _: None,
     current = load_state()
     if current is not None and alive(current.server_pid):
         return current, None
-    if not _port_free(options.host, options.port):
+    if not port_free(options.host, options.port):
         raise UserError(f"option --port = {options.port}: {options.host}:{options.port} is in "
                         "use. Choose another port (or --port 0 for any free one).")
     embedded = None
@@ -166,13 +161,15 @@ def _imported(database_url: str) -> SeedResult | None:
 
 def _start_server(options: UpOptions, database_url: str,
                   embedded: EmbeddedPostgres | None) -> StagingState:
-    port = options.port or _free_port(options.host)
+    port = options.port or free_port(options.host)
     token = options.admin_token or secrets.token_urlsafe(18)
     env = {**os.environ, "FIRSTBELL_DATABASE_URL": database_url, "FIRSTBELL_PORT": str(port),
            "FIRSTBELL_HOST": options.host, "FIRSTBELL_WORKERS": str(options.workers),
            "FIRSTBELL_POOL_MAX": str(options.pool_max),
            "FIRSTBELL_KDF_ITERATIONS": str(options.kdf_iterations),
-           "FIRSTBELL_ADMIN_TOKEN": token}
+           "FIRSTBELL_ADMIN_TOKEN": token, "FIRSTBELL_METRICS_TOKEN": options.metrics_token,
+           "FIRSTBELL_METRICS_LOOPBACK_ONLY": str(options.metrics_loopback_only).lower(),
+           "FIRSTBELL_TRUSTED_PROXIES": options.trusted_proxies}
     STATE_DIR.mkdir(exist_ok=True)
     log = STATE_DIR / "staging.log"
     with log.open("ab") as out:
@@ -197,12 +194,6 @@ def _start_server(options: UpOptions, database_url: str,
         time.sleep(0.2)
     return StagingState(base, proc.pid, database_url,
                         str(embedded.root) if embedded else None, token, str(log))
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def _stop_process(pid: int, timeout: float = 15.0) -> None:

@@ -13,7 +13,6 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 from psycopg.conninfo import make_conninfo
 
 from kernel.errors import UserError
+from kernel.ports import free_port
 
 SERVER_USER = "postgres"
 SUPERUSER = "postgres"
@@ -61,12 +61,6 @@ def run_as_server(args: list[str], cwd: Path, log: Path | None = None) -> None:
         raise PostgresUnavailable(
             f"{shlex.join(args)} failed (exit {done.returncode}): "
             f"{(done.stdout + done.stderr).strip()}" + (f"\nserver log:\n{tail}" if tail else ""))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _check_reachable(folder: Path, user: str) -> None:

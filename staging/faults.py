@@ -22,6 +22,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 
 from kernel.durations import seconds
+from staging.api_docs import answers
 from staging.errors import ApiError
 
 GROUPS = ("auth", "portal", "gradebook", "attendance", "sim", "admin", "ims")
@@ -157,7 +158,8 @@ class FaultState:
         return rate > 0 and self._rng.random() < rate
 
 
-router = APIRouter(prefix="/admin", tags=["faults"], include_in_schema=True)
+router = APIRouter(prefix="/admin", tags=["faults"], include_in_schema=True,
+                   responses=answers(401, 403, 404, 422))
 
 
 def _check_admin(request: Request, token: str | None) -> None:
@@ -169,6 +171,20 @@ def _check_admin(request: Request, token: str | None) -> None:
         raise ApiError(403, "forbidden", "the fault admin endpoint answers loopback only")
     if not token or not _equal(token, settings.admin_token):
         raise ApiError(401, "unauthenticated", "missing or wrong X-Admin-Token")
+
+
+def check_metrics_access(request: Request) -> None:
+    """/metrics as configured: open by default (its series reveal no account), or loopback only
+    and/or behind a bearer token, checked like the admin endpoint's."""
+    settings = request.app.state.settings
+    if settings.metrics_loopback_only and not _is_loopback(request.client.host
+                                                           if request.client else ""):
+        raise ApiError(403, "forbidden", "/metrics answers loopback only")
+    if settings.metrics_token:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not _equal(token.strip(), settings.metrics_token):
+            raise ApiError(401, "unauthenticated", "send the metrics token as"
+                           " 'Authorization: Bearer <token>'", {"WWW-Authenticate": "Bearer"})
 
 
 def _is_loopback(host: str) -> bool:

@@ -15,17 +15,19 @@ report-card deadline).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
+from staging.api_docs import answers
 from staging.authz import ADMIN, Principal, current_principal, ensure_section_taught, require_role
+from staging.dates import Day
 from staging.db import Database
 from staging.errors import ApiError, not_found
 
-router = APIRouter(prefix="/api/gradebook", tags=["gradebook"])
+router = APIRouter(prefix="/api/gradebook", tags=["gradebook"],
+                   responses=answers(401, 403, 404, 422))
 
 INT32 = 2_147_483_647
 Id = Annotated[int, Path(ge=1, le=INT32)]
@@ -43,8 +45,8 @@ ENROLLED = """EXISTS (SELECT 1 FROM sis.enrollments e
 class LineItemIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     category: Literal["homework", "classwork", "quiz", "test"]
-    assigned_date: dt.date
-    due_date: dt.date
+    assigned_date: Day
+    due_date: Day
     points_possible: float = Field(ge=1, le=1000)
 
     @model_validator(mode="after")

@@ -38,14 +38,17 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from staging.api_docs import answers
 from staging.attendance import clock
 from staging.authz import ADMIN, Principal, current_principal, require_role
+from staging.dates import bounded_moment
 from staging.db import Database, Row
 from staging.errors import ApiError, forbidden, not_found
 
-router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+router = APIRouter(prefix="/api/incidents", tags=["incidents"],
+                   responses=answers(401, 403, 404, 422))
 INT32 = 2_147_483_647
 Id = Annotated[int, Path(ge=1, le=INT32)]
 Caller = Annotated[Principal, Depends(current_principal)]
@@ -92,7 +95,7 @@ class IncidentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     student_id: int = Field(ge=1, le=INT32)
-    occurred_at: AwareDatetime
+    occurred_at: Annotated[AwareDatetime, AfterValidator(bounded_moment)]
     location: str | None = Field(None, min_length=1, max_length=120, pattern=r"^[^\x00-\x1f]+$")
     category: Category
     severity: int = Field(ge=1, le=4)
@@ -293,7 +296,7 @@ FROM cur LEFT JOIN up i ON true LEFT JOIN sis.students st ON st.student_id = i.s
 """
 
 
-@router.post("/{incident_id}/review")
+@router.post("/{incident_id}/review", responses=answers(409))
 async def review(incident_id: Id, body: ReviewIn, request: Request, p: Caller) -> dict[str, Any]:
     """Move an incident of the caller's school along: under review, resolved (with the
     resolution) or dismissed; records who reviewed it and when. 409 from a final status."""

@@ -16,10 +16,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from staging.api_docs import answers
 from staging.db import Database
 from staging.errors import ApiError
 
-router = APIRouter(prefix="/api/dev", tags=["dev (test only)"])
+router = APIRouter(prefix="/api/dev", tags=["dev (test only)"], responses=answers(403, 422))
 
 WARNING = (
     "!!! FIRSTBELL_DEV_MAILBOX is on: GET /api/dev/mailbox hands out every email the SIS sends"

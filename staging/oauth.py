@@ -1,6 +1,7 @@
 """oauth: OAuth 2 client credentials (RFC 6749 §4.4) for the OneRoster 1.2 REST API.
 
-Owns the integration clients (``sis.oauth_clients``: a hashed secret and the scopes granted),
+Owns the integration clients (``sis.oauth_clients``: a hashed secret and the scopes granted;
+created, listed and revoked with ``firstbell staging oauth-client``),
 the token endpoint ``POST /oauth/token`` and the ``require_scope`` dependency the OneRoster
 routers put on every endpoint. Clients authenticate with HTTP Basic (or, as RFC 6749 §2.3.1
 allows, ``client_id``/``client_secret`` form fields, never both); tokens are random, stored as
@@ -23,8 +24,10 @@ import anyio
 import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from psycopg.rows import dict_row
 
 from staging import passwords
+from staging.api_docs import oauth_answers
 from staging.authz import token_hash
 from staging.db import Database
 from staging.oneroster_status import OneRosterError
@@ -64,6 +67,38 @@ def create_client(conninfo: str, name: str, scopes: list[str]) -> tuple[str, str
                      [client_id, passwords.hash_password(secret, SECRET_ITERATIONS), name.strip(),
                       sorted(set(scopes), key=SCOPES.index)])
     return client_id, secret
+
+
+CLIENTS = """
+SELECT c.client_id, c.name, c.scopes, c.created_at,
+       (SELECT count(*) FROM sis.oauth_tokens t
+        WHERE t.client_id = c.client_id AND t.expires_at > now()) AS live_tokens
+FROM sis.oauth_clients c ORDER BY c.created_at, c.client_id
+"""
+
+# The tokens go with the client (also by the foreign key's cascade); counted for the message.
+REVOKE = """
+WITH tokens AS (DELETE FROM sis.oauth_tokens WHERE client_id = %(id)s RETURNING expires_at),
+client AS (DELETE FROM sis.oauth_clients WHERE client_id = %(id)s RETURNING name)
+SELECT (SELECT name FROM client) AS name,
+       (SELECT count(*) FROM tokens WHERE expires_at > now()) AS live_tokens
+"""
+
+
+def list_clients(conninfo: str) -> list[dict[str, Any]]:
+    """The integration clients, oldest first, with their live (unexpired) token counts."""
+    with psycopg.connect(conninfo) as conn, conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(CLIENTS).fetchall()
+
+
+def revoke_client(conninfo: str, client_id: str) -> tuple[str, int] | None:
+    """Remove a client and every token it holds (they stop working at once); returns its name
+    and how many live tokens were revoked, or None when no such client exists."""
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute(REVOKE, {"id": client_id}).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return str(row[0]), int(row[1])
 
 
 def _error(status: int, error: str, description: str) -> JSONResponse:
@@ -165,7 +200,7 @@ async def _issue(request: Request) -> dict[str, Any]:
             "scope": " ".join(scopes)}
 
 
-@router.post("/oauth/token", response_model=None)
+@router.post("/oauth/token", response_model=None, responses=oauth_answers(400, 401))
 async def token(request: Request) -> JSONResponse:
     """RFC 6749 client-credentials token request (form-encoded, HTTP Basic client auth)."""
     metrics = request.app.state.metrics

@@ -6,7 +6,8 @@ created, 200 replaced) and DELETE (204). An LMS keeps the sourcedIds it chooses;
 rows answer as ``li-<line_item_id>`` and ``res-<line_item_id>-<student_id>``, ids of that form
 are the SIS's and cannot be created by a client. A result is the one score of a student on a
 line item: PUT on a new sourcedId for a pair that has only the SIS's blank score takes that
-row over; a pair already held by another client sourcedId answers 409.
+row over; a pair already held by another client sourcedId answers 409. A score above the line
+item's resultValueMax is extra credit (LMS grade passback sends it): kept and returned as sent.
 
 DELETE is a hard delete: a deleted line item takes its results with it (the specification also
 allows marking them tobedeleted; a hard delete keeps the teacher's gradebook and the portal free
@@ -25,6 +26,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fake_data.export_oneroster import sourced_id
+from staging.api_docs import oneroster_answers
+from staging.dates import Day
 from staging.db import Database, Row
 from staging.oauth import GRADEBOOK_DELETE, GRADEBOOK_READ, GRADEBOOK_WRITE, require_scope
 from staging.oneroster_query import compact, fetch_one, iso_datetime, list_response, one_response
@@ -42,7 +45,7 @@ from staging.oneroster_sql import (
 from staging.oneroster_status import OneRosterError, OneRosterRoute, invalid_data, unknown_object
 
 router = APIRouter(prefix="/ims/oneroster/gradebook/v1p2", tags=["oneroster-gradebook"],
-                   route_class=OneRosterRoute)
+                   route_class=OneRosterRoute, responses=oneroster_answers(400, 401, 403, 404, 429))
 Read = Annotated[str, Depends(require_scope(GRADEBOOK_READ))]
 Write = Annotated[str, Depends(require_scope(GRADEBOOK_WRITE))]
 Delete = Annotated[str, Depends(require_scope(GRADEBOOK_DELETE))]
@@ -166,6 +169,8 @@ LINE_ITEMS = Collection("lineItems", "lineItem", (LINE_ITEM,),
 
 # --- results ------------------------------------------------------------------------------------
 
+# Scores are `real`: read through its shortest text, 21.3 comes back 21.3 (not 21.2999992...).
+_SCORE = "sc.score::text::float8"
 _SCORE_DATE = "coalesce((sc.updated_at AT TIME ZONE 'UTC')::date, li.due_date)"
 RESULT = Branch(
     rank=0, table="sis.scores sc", keys=("sc.line_item_id", "sc.student_id"),
@@ -177,10 +182,10 @@ RESULT = Branch(
           "lineItem.sourcedId": Col(_li_sid("li"), joins=("li",), match=_li_match("li")),
           "student.sourcedId": id_col("student", "sc.student_id"),
           "class.sourcedId": id_col("class", "li.section_id", joins=("li",)),
-          "scoreStatus": Col("sc.score_status"), "score": Col("sc.score::float8", "number"),
+          "scoreStatus": Col("sc.score_status"), "score": Col(_SCORE, "number"),
           "scoreDate": Col(_SCORE_DATE, "date", joins=("li",)), "comment": Col("sc.comment")},
     output="sc.sourced_id, li.sourced_id AS li_sid, li.section_id, sc.score_status,"
-           f" sc.score::float8 AS score, sc.comment, {_SCORE_DATE} AS score_date,"
+           f" {_SCORE} AS score, sc.comment, {_SCORE_DATE} AS score_date,"
            f" {modified_sql('sc.updated_at')} AS modified")
 
 
@@ -313,8 +318,8 @@ class LineItemIn(BaseModel):
     status: Literal["active"] = "active"
     title: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
-    assignDate: dt.date
-    dueDate: dt.date
+    assignDate: Day
+    dueDate: Day
     class_: Ref = Field(alias="class")
     school: Ref | None = None
     category: Ref
@@ -361,8 +366,6 @@ SELECT (SELECT school_id FROM sis.sections WHERE section_id = %(section)s) AS sc
           AND status = 'active') AS category,
        (SELECT line_item_id FROM sis.line_items li WHERE {match} FOR UPDATE) AS existing,
        (SELECT section_id FROM sis.line_items li WHERE {match}) AS existing_section,
-       (SELECT max(sc.score)::float8 FROM sis.line_items li JOIN sis.scores sc
-          ON sc.line_item_id = li.line_item_id WHERE {match}) AS top_score,
        %(period)s::int IS NULL OR EXISTS (SELECT 1 FROM sis.academic_sessions
           WHERE session_id = %(period)s AND type = 'gradingPeriod') AS period_ok
 """
@@ -371,7 +374,7 @@ _LI_VALUES = ("section_id = %(section)s, category = %(category)s, title = %(titl
               " points_possible = %(points)s, grading_period_id = %(period)s, modified_at = now()")
 
 
-@router.put("/lineItems/{sourcedId}", name="putLineItem")
+@router.put("/lineItems/{sourcedId}", name="putLineItem", responses=oneroster_answers(409))
 async def put_line_item(request: Request, sourcedId: SourcedId, body: LineItemBody,
                         _: Write) -> JSONResponse:
     """Create (201) or replace (200) a line item; the SIS's li-<n> ids only replace."""
@@ -410,9 +413,6 @@ async def put_line_item(request: Request, sourcedId: SourcedId, body: LineItemBo
             if ctx["existing_section"] != section:
                 raise invalid_data("a line item cannot move to another class; delete it and"
                                    " create a new one")
-            if (ctx["top_score"] or 0) > item.resultValueMax:
-                raise invalid_data(f"a result already scores {ctx['top_score']:g}, above the new"
-                                   f" resultValueMax {item.resultValueMax:g}")
             await db.run(conn, "oneroster.line_item.replace",
                          f"UPDATE sis.line_items SET {_LI_VALUES} WHERE line_item_id = %(id)s",
                          {**values, "id": ctx["existing"]})
@@ -447,7 +447,7 @@ _SCORE_VALUES = ("score = %(score)s, score_status = %(status)s, comment = %(comm
                  " updated_at = now()")
 
 
-@router.put("/results/{sourcedId}", name="putResult")
+@router.put("/results/{sourcedId}", name="putResult", responses=oneroster_answers(409))
 async def put_result(request: Request, sourcedId: SourcedId, body: ResultBody,
                      _: Write) -> JSONResponse:
     """Create (201) or replace (200) the result of a student on a line item."""
@@ -476,8 +476,6 @@ async def put_result(request: Request, sourcedId: SourcedId, body: ResultBody,
         if not ctx["enrolled"]:
             raise invalid_data(f"student {res.student.sourcedId!r} is not enrolled in the"
                                " lineItem's class")
-        if res.score is not None and res.score > ctx["points"]:
-            raise invalid_data(f"score {res.score:g} is above resultValueMax {ctx['points']:g}")
         if own and _own_res(sourcedId) != pair:
             raise invalid_data(f"{sourcedId!r} names another lineItem and student")
         existed = ctx["old_item"] is not None

@@ -29,6 +29,7 @@ from fake_data.pgload import copy_table
 from fake_data.profile import DistrictInfo, Profile
 from fake_data.students import access_codes
 from fake_data.userpool import write_userpool
+from kernel.files import open_private
 from staging.config import SCHEMA
 from staging.oneroster_csv import Demographics, Reader, read_zip
 from staging.seed import Progress, SeedResult, seed_district
@@ -104,15 +105,16 @@ def write_import_userpool(imported: Imported, folder: Path) -> dict[str, int]:
             table = pa.ipc.open_file(source).read_all()
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **label})
         tmp = path.with_name(f".{path.name}.tmp")
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        # Owner-only like the pool it replaces: the rows hold every account's password.
+        with open_private(tmp) as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
         os.replace(tmp, path)
     manifest_path = folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest.update(synthetic=False, note=imported.note, source=imported.meta()["source"],
                     sha256=imported.sha256)
-    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
-                             encoding="utf-8")
+    with open_private(manifest_path) as out:
+        out.write((json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return counts
 
 def read_oneroster(path: Path, seed: int = 42) -> Imported:

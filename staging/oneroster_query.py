@@ -179,7 +179,9 @@ def iso_datetime(value: dt.datetime | dt.date) -> str:
     if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time(0), dt.UTC)
     value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # %Y writes year 1 as "1" (glibc): ISO 8601 wants four digits.
+    return (f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S.")
+            + f"{value.microsecond // 1000:03d}Z")
 
 
 def compact(obj: dict[str, Any]) -> dict[str, Any]:

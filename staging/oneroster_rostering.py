@@ -34,6 +34,7 @@ from fake_data.export_oneroster import (
     student_enrollment_sourced_id,
     teacher_enrollment_sourced_id,
 )
+from staging.api_docs import oneroster_answers
 from staging.db import Row
 from staging.oauth import ROSTER, ROSTER_CORE, ROSTER_DEMOGRAPHICS, require_scope
 from staging.oneroster_query import compact, iso_datetime, list_response, one_response
@@ -53,7 +54,7 @@ from staging.oneroster_sql import (
 from staging.oneroster_status import OneRosterRoute, unknown_object
 
 router = APIRouter(prefix="/ims/oneroster/rostering/v1p2", tags=["oneroster-rostering"],
-                   route_class=OneRosterRoute)
+                   route_class=OneRosterRoute, responses=oneroster_answers(400, 401, 403, 404, 429))
 CORE = Depends(require_scope(ROSTER_CORE, ROSTER))
 Core = Annotated[str, CORE]
 SourcedId = Annotated[str, Path(min_length=1, max_length=255)]

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException
 
 
 def status_payload(minor: str, description: str) -> dict[str, Any]:
@@ -61,6 +62,12 @@ class OneRosterRoute(APIRoute):
                 return response
             except OneRosterError as exc:
                 return exc.response()
+            except HTTPException as exc:
+                if exc.status_code == 413:  # the body limit's own answer, as everywhere
+                    raise
+                # FastAPI's 400 for a body that is not JSON at all, in OneRoster's words.
+                return OneRosterError(exc.status_code, "invaliddata", str(exc.detail),
+                                      dict(exc.headers or {})).response()
             except RequestValidationError as exc:
                 detail = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}"
                                    for e in exc.errors())

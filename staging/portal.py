@@ -23,12 +23,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from staging import signing
+from staging.api_docs import answers
 from staging.attendance import Clock, clock
 from staging.authz import Principal, current_principal, ensure_student_visible, require_role
+from staging.dates import Day
 from staging.db import Database
 from staging.errors import ApiError
 
-router = APIRouter(prefix="/api/portal", tags=["portal"])
+router = APIRouter(prefix="/api/portal", tags=["portal"], responses=answers(401, 403, 404, 422))
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Caller = Annotated[Principal, Depends(current_principal)]
 PORTAL_ROLES = ("guardian", "student")
@@ -244,8 +246,8 @@ ORDER BY date, period NULLS FIRST
 @router.get("/students/{student_id}/attendance")
 async def attendance(
     student_id: Id, request: Request, p: Caller,
-    from_: Annotated[dt.date | None, Query(alias="from")] = None,
-    to: Annotated[dt.date | None, Query()] = None,
+    from_: Annotated[Day | None, Query(alias="from")] = None,
+    to: Annotated[Day | None, Query()] = None,
 ) -> dict[str, Any]:
     """Daily attendance (and class-period attendance at a high school) between `from` and
     `to`, inclusive; by default the 30 days up to the data's today."""
@@ -307,7 +309,7 @@ async def update_contact(body: ContactUpdate, request: Request, p: Caller) -> di
 class AbsenceNotice(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    date: dt.date
+    date: Day
     reason: str = Field(min_length=1, max_length=500)
 
 

@@ -11,7 +11,10 @@ guardian records share (a typo or a shared inbox in the SIS data) gets a "contac
 message instead: either record could be the person asking. Abuse limits: code requests per
 client IP (the one that answers 429) and per email (silent: still 202, nothing sent), five wrong
 tries spend a code, and ten wrong child codes per guardian per hour answer 429. Codes and tokens
-are stored hashed; every step is counted in ``sis_registrations_total{step,result}``.
+are stored hashed; every step is counted in ``sis_registrations_total{step,result}``, with
+results that reveal nothing about who is on file (a code request is ``accepted`` or
+``rate_limited``, a wrong code ``invalid_code``; the detailed outcome of a request is kept in
+``sis.registration_requests``, not in the public metric).
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from staging import passwords
+from staging.api_docs import answers
 from staging.authz import Principal, current_principal, require_role, token_hash
 from staging.db import Database
 from staging.errors import ApiError
 
-router = APIRouter(prefix="/api/registration", tags=["registration"])
+router = APIRouter(prefix="/api/registration", tags=["registration"], responses=answers(422))
 Caller = Annotated[Principal, Depends(current_principal)]
 
 MAX_CODE_TRIES = 5
@@ -105,19 +109,33 @@ SELECT
    FROM sis.accounts WHERE lower(email) = %(email)s AND person_type = 'guardian') AS records
 """
 
-ISSUE_CODE = """
+# Every outcome runs this one statement (the code and the email only where the outcome calls
+# for them), so sis_db_query_duration_seconds counts the same queries for every email: a query
+# run only when a code is sent would tell who has a guardian record.
+RECORD_REQUEST = """
 WITH spent AS (
   UPDATE sis.registration_codes SET spent_at = now()
-  WHERE email = %(email)s AND spent_at IS NULL),
+  WHERE email = %(email)s AND spent_at IS NULL AND %(outcome)s = 'sent'),
 code AS (
   INSERT INTO sis.registration_codes (email, user_id, code_hash, expires_at)
-  VALUES (%(email)s, %(user)s, %(hash)s, now() + make_interval(secs => %(secs)s)))
-INSERT INTO sis.email_outbox (to_address, kind, subject, body)
-VALUES (%(email)s, 'registration_code', 'Your parent portal registration code', %(body)s)
+  SELECT %(email)s, %(user)s::integer, %(hash)s::bytea, now() + make_interval(secs => %(secs)s)
+  WHERE %(outcome)s = 'sent'),
+mail AS (
+  INSERT INTO sis.email_outbox (to_address, kind, subject, body)
+  SELECT %(email)s, m.kind, m.subject, m.body FROM (VALUES
+    ('sent', 'registration_code', 'Your parent portal registration code', %(code_body)s),
+    ('contact_school', 'registration_contact_school', 'Parent portal registration',
+     %(contact_body)s)) AS m (outcome, kind, subject, body)
+  WHERE m.outcome = %(outcome)s)
+INSERT INTO sis.registration_requests (email, client_ip, outcome)
+VALUES (%(email)s, %(ip)s, %(outcome)s)
 """
+CONTACT_SCHOOL = ("More than one parent or guardian on file at your children's school uses"
+                  " this email address, so we cannot register it online. Please contact the"
+                  " school office to register your parent portal account.")
 
 
-@router.post("/request-code", status_code=202)
+@router.post("/request-code", status_code=202, responses=answers(429))
 async def request_code(body: CodeRequest, request: Request) -> dict[str, str]:
     """Email a registration code if this email belongs to exactly one guardian whose account is
     not active yet. Always 202 (no enumeration), except past the per-IP limit (429)."""
@@ -149,24 +167,16 @@ async def request_code(body: CodeRequest, request: Request) -> dict[str, str]:
             outcome = "contact_school"
         else:
             outcome = "sent"
-        if outcome == "sent":
-            await db.run(conn, "registration.request.code", ISSUE_CODE, {
-                "email": email, "user": records[0]["user_id"], "hash": _code_hash(email, code),
-                "secs": minutes * 60,
-                "body": f"Your parent portal registration code is {code}. It expires in "
-                        f"{minutes:g} minutes. If you did not ask for it, ignore this email."})
-        elif outcome == "contact_school":
-            await db.run(
-                conn, "registration.request.contact_school",
-                "INSERT INTO sis.email_outbox (to_address, kind, subject, body)"
-                " VALUES (%s, 'registration_contact_school', 'Parent portal registration', %s)",
-                [email, "More than one parent or guardian on file at your children's school uses"
-                        " this email address, so we cannot register it online. Please contact"
-                        " the school office to register your parent portal account."])
-        await db.run(conn, "registration.request.log",
-                     "INSERT INTO sis.registration_requests (email, client_ip, outcome)"
-                     " VALUES (%s, %s, %s)", [email, ip, outcome])
-    _count(request, "request_code", outcome)
+        await db.run(conn, "registration.request.record", RECORD_REQUEST, {
+            "email": email, "ip": ip, "outcome": outcome, "secs": minutes * 60,
+            "user": records[0]["user_id"] if outcome == "sent" else None,
+            "hash": _code_hash(email, code),
+            "code_body": f"Your parent portal registration code is {code}. It expires in "
+                         f"{minutes:g} minutes. If you did not ask for it, ignore this email.",
+            "contact_body": CONTACT_SCHOOL})
+    # One result for every outcome: the metric is public, the outcome is in
+    # sis.registration_requests.
+    _count(request, "request_code", "accepted")
     return {"status": "accepted"}
 
 
@@ -183,7 +193,7 @@ RETURNING r.user_id, r.code_hash = %(hash)s AS ok
 """
 
 
-@router.post("/verify")
+@router.post("/verify", responses=answers(400))
 async def verify(body: VerifyRequest, request: Request) -> dict[str, Any]:
     """Trade the emailed code for a one-time registration token. A wrong, expired, spent or
     never-sent code all answer the same 400."""
@@ -200,7 +210,8 @@ async def verify(body: VerifyRequest, request: Request) -> dict[str, Any]:
                          " expires_at) VALUES (%s, 'account', %s, now() + make_interval(secs =>"
                          " %s))", [token_hash(token), rows[0]["user_id"], secs])
     if not rows or not rows[0]["ok"]:
-        _count(request, "verify", "wrong_code" if rows else "no_code")
+        # One result: "no code" would tell that no code was ever sent to this email.
+        _count(request, "verify", "invalid_code")
         raise ApiError(400, "invalid_code",
                        f"the code is wrong or has expired; after {MAX_CODE_TRIES} wrong tries"
                        " a code stops working and a new one must be requested")
@@ -232,7 +243,7 @@ LEFT JOIN a ON true
 """
 
 
-@router.post("/account", status_code=201)
+@router.post("/account", status_code=201, responses=answers(400, 409))
 async def create_account(body: AccountRequest, request: Request) -> dict[str, Any]:
     """Choose the password; the account waits for the confirmation sent to the email."""
     db, settings = _db(request), request.app.state.settings
@@ -269,7 +280,7 @@ async def create_account(body: AccountRequest, request: Request) -> dict[str, An
     return {"status": "pending_confirmation", "username": row["username"]}
 
 
-@router.post("/confirm")
+@router.post("/confirm", responses=answers(400))
 async def confirm(body: ConfirmRequest, request: Request) -> dict[str, Any]:
     """Confirm the second email: the account becomes active and can log in."""
     row = await _db(request).fetchrow(
@@ -304,7 +315,7 @@ LEFT JOIN sis.schools sc ON sc.school_id = st.school_id
 """
 
 
-@router.post("/children")
+@router.post("/children", responses=answers(400, 401, 403, 429))
 async def link_child(body: ChildRequest, request: Request, response: Response,
                      p: Caller) -> dict[str, Any]:
     """Link a child to the logged-in guardian with the child's access code: 201 when linked now,

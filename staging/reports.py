@@ -31,11 +31,13 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from staging import portal, signing
+from staging.api_docs import answers
 from staging.authz import ADMIN, Principal, current_principal, require_role
+from staging.dates import Day
 from staging.db import Database
 from staging.errors import ApiError, forbidden, not_found
 
-router = APIRouter(prefix="/api/reports", tags=["reports"])
+router = APIRouter(prefix="/api/reports", tags=["reports"], responses=answers(401, 403, 404, 422))
 
 INT32 = 2_147_483_647
 Caller = Annotated[Principal, Depends(current_principal)]
@@ -60,8 +62,8 @@ class Scope(BaseModel):
 
 
 class AttendanceReportIn(Scope):
-    from_: dt.date = Field(alias="from")
-    to: dt.date
+    from_: Day = Field(alias="from")
+    to: Day
 
     @model_validator(mode="after")
     def _range(self) -> AttendanceReportIn:

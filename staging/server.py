@@ -38,7 +38,9 @@ def main() -> None:
     try:
         uvicorn.run("staging.server:app_factory", factory=True, host=settings.host,
                     port=settings.port, workers=settings.workers, log_level="warning",
-                    access_log=False, timeout_graceful_shutdown=5)
+                    access_log=False, timeout_graceful_shutdown=5,
+                    # The app applies forwarded headers from `trusted_proxies` only.
+                    proxy_headers=False)
     finally:
         folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
         if folder.startswith(tempfile.gettempdir()):

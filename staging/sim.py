@@ -22,11 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fake_data.sessions import SCHOOL_YEAR_ID
 from fake_data.students import FIRST_STUDENT_NUMBER
+from staging.api_docs import answers
 from staging.authz import ADMIN, Principal, current_principal, require_role
+from staging.dates import Day
 from staging.db import Database, Row
 from staging.errors import ApiError, forbidden, not_found
 
-router = APIRouter(prefix="/api/sim", tags=["sim"])
+router = APIRouter(prefix="/api/sim", tags=["sim"],
+                   responses=answers(401, 403, 404, 409, 422))
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Caller = Annotated[Principal, Depends(current_principal)]
 READERS = (ADMIN, "clerk", "principal", "assistant_principal")
@@ -50,7 +53,7 @@ class EnrollRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
-    birth_date: dt.date
+    birth_date: Day
     grade: int = Field(ge=-1, le=12)
     sex: Literal["female", "male"]
     school_id: int = Field(ge=1, le=MAX_INT)
@@ -75,7 +78,7 @@ class TransferRequest(BaseModel):
 
 class WithdrawRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: dt.date = Field(ge=dt.date(1990, 1, 1), le=dt.date(2099, 12, 31))
+    date: Annotated[Day, Field(ge=dt.date(1990, 1, 1), le=dt.date(2099, 12, 31))]
     reason: str = Field(min_length=1, max_length=200)
 
 

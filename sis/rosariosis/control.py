@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +21,8 @@ from fake_data.district import District, generate
 from fake_data.profile import load_profile
 from kernel.clock import Phases
 from kernel.errors import UserError
+from kernel.files import open_private
+from kernel.ports import LOOPBACK, free_port, port_free
 from sis.rosariosis import database, passwords, php, server, source, userpool
 from sis.rosariosis.layout import Layout
 from sis.rosariosis.seed import school_year
@@ -71,21 +72,6 @@ def load_state(layout: Layout) -> State | None:
     return State(**json.loads(layout.state.read_text(encoding="utf-8")))
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _running(state: State) -> bool:
     return all(server.alive(pid) for pid in state.pids.values())
 
@@ -97,9 +83,8 @@ def _credentials(layout: Layout) -> dict[str, str] | None:
 
 def _save_credentials(layout: Layout, values: dict[str, str]) -> None:
     path = layout.root / CREDENTIALS
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump(values, out)
+    with open_private(path) as out:  # also narrows a file left wider by an older version
+        out.write(json.dumps(values).encode())
 
 
 def up(options: UpOptions, layout: Layout | None = None,
@@ -114,7 +99,7 @@ def up(options: UpOptions, layout: Layout | None = None,
     found = php.probe()
     php.check_extensions(found)
     kind = server.choose(found, prefer_builtin=options.builtin)
-    if options.port and not _port_free(options.port):
+    if options.port and not port_free(LOOPBACK, options.port):
         raise UserError(f"option --port = {options.port}: 127.0.0.1:{options.port} is in use. "
                         "Choose another port (or --port 0 for any free one).")
     phases = Phases()
@@ -148,9 +133,9 @@ def up(options: UpOptions, layout: Layout | None = None,
         source.write_config(layout.app, source.DatabaseSettings(
             db.host, db.port, db.name, db.role, db.password), school_year(district),
             server.web_group())
-        port = options.port or _free_port()
+        port = options.port or free_port()
         step(f"starting {kind}")
-        served = server.start(kind, found, layout.run, layout.app, port, _free_port(),
+        served = server.start(kind, found, layout.run, layout.app, port, free_port(),
                               options.workers)
         lap("start web server")
         result = UpResult(State(served.url, kind, options.workers, served.pids,

@@ -127,11 +127,8 @@ def test_concurrent_guesses_cannot_overrun_the_lockout(base_url: str, seeded_url
                                                 "password": victim["password"]})
     assert codes == [401] * 4 + [423] * 16  # exactly five guesses were ever checked
     assert right.status_code == 423
-    with psycopg.connect(seeded_url) as conn:
-        failed, locked = conn.execute(
-            "SELECT failed_logins, locked_until IS NOT NULL FROM sis.accounts"
-            " WHERE user_id = %s", [victim["user_id"]]).fetchone()  # type: ignore[misc]
-    assert failed == 5 and locked
+    # Counted per (username, address): the lock holds for this address only.
+    assert _failures(seeded_url, victim["username"]) == [("127.0.0.1", 5, True), ("*", 5, False)]
 
 
 def test_a_wrong_password_never_tells_whether_or_how_an_account_exists(
@@ -169,6 +166,15 @@ def test_staff_terminated_in_hr_lose_access_even_with_the_account_left_on(
 REACTIVATED = 2500
 
 
+def _failures(url: str, username: str) -> list[tuple[str, int, bool]]:
+    """The throttle's rows of `username`: (address, failures, locked now)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT address, failures, coalesce(locked_until > now(), false)"
+                            " FROM sis.login_failures WHERE username = %s ORDER BY address DESC",
+                            [username]).fetchall()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
 def _account(url: str, user_id: int) -> tuple[Any, ...]:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT status, failed_logins, locked_until FROM sis.accounts"
@@ -191,11 +197,13 @@ def test_reactivation_lets_the_user_log_in_again_but_old_sessions_stay_dead(
                                                   "password": f"wrong{i}"}).status_code
              for i in range(5)]
     assert codes == [401, 401, 401, 401, 423]
-    assert _account(seeded_url, who["user_id"])[:2] == ("disabled", 5)
+    assert _account(seeded_url, who["user_id"])[0] == "disabled"
+    assert _failures(seeded_url, who["username"]) == [("127.0.0.1", 5, True), ("*", 5, False)]
     r = admin.post(f"/api/admin/users/{who['user_id']}/activate")
     assert r.status_code == 200, r.text
     assert r.json() == {"user_id": who["user_id"], "status": "active"}
-    assert _account(seeded_url, who["user_id"]) == ("active", 0, None)  # lockout cleared
+    assert _account(seeded_url, who["user_id"])[0] == "active"
+    assert _failures(seeded_url, who["username"]) == []  # lockout cleared
     # The session from before the deactivation stays ended; a new login works.
     assert before.get("/api/auth/session").status_code == 401
     after = login(who)

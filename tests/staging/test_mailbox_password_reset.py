@@ -75,8 +75,8 @@ def test_reset_clears_a_lockout(client: httpx.Client, seeded_url: str,
     token = reset_token(client, seeded_url, who)
     assert client.post(CONFIRM, json={"token": token, "password": who["password"]}).json() == {
         "status": "password_changed", "sessions_ended": 0}
-    assert query(seeded_url, "SELECT failed_logins, locked_until FROM sis.accounts"
-                             " WHERE user_id = %s", [who["user_id"]]) == [(0, None)]
+    assert query(seeded_url, "SELECT count(*) FROM sis.login_failures WHERE username = %s",
+                 [who["username"]]) == [(0,)]
     assert log_in(client, who, who["password"]).status_code == 200
 
 
@@ -142,3 +142,23 @@ def test_the_username_is_no_new_password(client: httpx.Client, seeded_url: str,
     # A refused password does not spend the token.
     assert client.post(CONFIRM, json={"token": token, "password": who["password"]}
                        ).status_code == 200
+
+
+def test_deactivation_spends_outstanding_reset_tokens(client: httpx.Client, login: Any,
+                                                      seeded_url: str,
+                                                      identities: Identities) -> None:
+    """A reset asked for before a deactivation must not change the password after a
+    reactivation (the token would outlive the decision to cut the account off)."""
+    who = middle(identities, "teacher", 2)
+    admin = login(identities["district_admin"][0])
+    token = reset_token(client, seeded_url, who)
+    assert admin.post(f"/api/admin/users/{who['user_id']}/deactivate").status_code == 200
+    assert admin.post(f"/api/admin/users/{who['user_id']}/activate").status_code == 200
+    stale = client.post(CONFIRM, json={"token": token, "password": NEW_PASSWORD})
+    assert_error(stale, 400, "invalid_token")
+    assert log_in(client, who, NEW_PASSWORD).status_code == 401
+    assert log_in(client, who, who["password"]).status_code == 200
+    # A reset asked for after the reactivation works as ever.
+    fresh = client.post(CONFIRM, json={"token": reset_token(client, seeded_url, who),
+                                       "password": who["password"]})
+    assert fresh.status_code == 200, fresh.text

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -226,3 +228,29 @@ def test_tokens_expire(short_tokens: tuple[str, str]) -> None:
                      ).status_code == 200
         assert query(url, "SELECT count(*) FROM sis.oauth_tokens WHERE client_id = %s",
                      [creds[0]]) == [(1,)]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "firstbell.cli", "staging", "oauth-client",
+                           *args], capture_output=True, text=True, timeout=120)
+
+
+def test_cli_lists_and_revokes_clients_and_their_tokens(client: httpx.Client,
+                                                        seeded_url: str) -> None:
+    creds = create_client(seeded_url, "LMS to revoke", [ROSTER_CORE])
+    auth = {"Authorization": f"Bearer {_token(client, creds)}"}
+    assert client.get(f"{ROSTERING}/orgs", headers=auth).status_code == 200
+    listed = _cli("list", "--database-url", seeded_url)
+    assert listed.returncode == 0, listed.stderr
+    [line] = [ln for ln in listed.stdout.splitlines() if ln.startswith(creds[0])]
+    assert "live tokens 1" in line and "roster-core.readonly" in line
+    assert line.endswith("LMS to revoke") and creds[1] not in listed.stdout  # never the secret
+    revoked = _cli("revoke", creds[0], "--database-url", seeded_url)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip() == f"Revoked {creds[0]} (LMS to revoke): 1 live token revoked."
+    assert client.get(f"{ROSTERING}/orgs", headers=auth).status_code == 401  # at once
+    assert client.post("/oauth/token", auth=creds, data=GRANT).status_code == 401
+    assert creds[0] not in _cli("list", "--database-url", seeded_url).stdout
+    again = _cli("revoke", creds[0], "--database-url", seeded_url)
+    assert again.returncode == 2 and "no such OAuth client" in again.stderr
+    assert "Traceback" not in again.stderr

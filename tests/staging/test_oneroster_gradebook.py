@@ -163,7 +163,7 @@ def test_full_lms_flow(lms: httpx.Client, seeded_url: str, klass: dict[str, Any]
     r = lms.put(f"{GRADEBOOK}/results/canvas-sub-1", json=_result(li, a, score=24))
     assert r.status_code == 200 and r.json()["result"]["score"] == 24.0
     r = lms.put(f"{GRADEBOOK}/lineItems/{li}", json=_line_item(section, resultValueMax=20))
-    assert r.status_code == 400 and "24" in r.json()["imsx_description"]  # below a score
+    assert r.status_code == 200, r.text  # under a score: that score is now extra credit
     assert lms.put(f"{GRADEBOOK}/results/canvas-sub-3", json=_result(
         li, c, scoreStatus="not submitted", score=None)).status_code == 201
     assert sorted(query(seeded_url, "SELECT student_id, score, score_status, sourced_id FROM"
@@ -286,7 +286,6 @@ def test_invalid_writes_answer_400(lms: httpx.Client, seeded_url: str,
     assert lms.put(f"{GRADEBOOK}/lineItems/{li}", json=_line_item(section)).status_code == 201
     try:
         bad_results = [
-            _result(li, students[0], score=20.5),  # above resultValueMax
             _result(li, students[0], score=-1),
             _result(li, students[0], score=None),  # fully graded needs a score
             _result(li, students[0], scoreStatus="graded"),
@@ -385,3 +384,28 @@ def test_every_field_sorts_and_filters(lms: httpx.Client, path: str, coll: Colle
         assert totals["<"] + totals["="] == totals["<="], (path, name, totals)
         assert totals["="] + totals["!="] == int(lms.get(f"{GRADEBOOK}{path}").headers[
             "x-total-count"]), (path, name)
+
+
+def test_extra_credit_above_result_value_max_is_kept_as_sent(
+        lms: httpx.Client, seeded_url: str, klass: dict[str, Any]) -> None:
+    """LMS grade passback sends extra credit (a score above resultValueMax) and expects it
+    stored and returned as sent; lowering resultValueMax under it is fine too."""
+    section, students = klass["section"], klass["students"]
+    li = "extra-credit-probe"
+    assert lms.put(f"{GRADEBOOK}/lineItems/{li}", json=_line_item(section)).status_code == 201
+    try:
+        for sid, student, score in (("ec-1", students[0], 23.5), ("ec-2", students[1], 21.3)):
+            r = lms.put(f"{GRADEBOOK}/results/{sid}", json=_result(li, student, score=score))
+            assert r.status_code == 201, r.text
+            assert r.json()["result"]["score"] == score
+            assert lms.get(f"{GRADEBOOK}/results/{sid}").json()["result"]["score"] == score
+        found = lms.get(f"{GRADEBOOK}/results", params={"filter": "score='21.3'"}).json()
+        assert [x["sourcedId"] for x in found["results"]] == ["ec-2"]
+        lower = lms.put(f"{GRADEBOOK}/lineItems/{li}", json=_line_item(section,
+                                                                        resultValueMax=10))
+        assert lower.status_code == 200, lower.text
+        assert query(seeded_url, "SELECT sc.score::text FROM sis.scores sc JOIN sis.line_items"
+                                 " l USING (line_item_id) WHERE l.sourced_id = %s ORDER BY 1",
+                     [li]) == [("21.3",), ("23.5",)]
+    finally:
+        assert lms.delete(f"{GRADEBOOK}/lineItems/{li}").status_code == 204

@@ -73,9 +73,9 @@ def test_metrics_count_requests_logins_and_queries(sis: tuple[httpx.Client, Metr
         username = conn.execute("SELECT username FROM sis.accounts WHERE status = 'active'"
                                 " ORDER BY user_id LIMIT 1").fetchone()[0]  # type: ignore[index]
     get = metrics.registry.get_sample_value
-    before = get("sis_logins_total", {"result": "bad_password"}) or 0
+    before = get("sis_logins_total", {"result": "refused"}) or 0
     client.post("/api/auth/login", json={"username": username, "password": "wrong"})
-    assert get("sis_logins_total", {"result": "bad_password"}) == before + 1
+    assert get("sis_logins_total", {"result": "refused"}) == before + 1
     for _ in range(3):
         client.get("/api/auth/session")
     labels = {"route": "/api/auth/session", "method": "GET", "status_class": "4xx"}

@@ -203,7 +203,7 @@ def test_register_confirm_login_and_link_children(base_url: str, seeded_url: str
                for family in text_string_to_metric_families(httpx.get(f"{base_url}/metrics").text)
                if family.name == "sis_registrations" for m in family.samples
                if m.name == "sis_registrations_total"}
-    for step, result in (("request_code", "sent"), ("verify", "ok"), ("account", "ok"),
+    for step, result in (("request_code", "accepted"), ("verify", "ok"), ("account", "ok"),
                          ("confirm", "ok"), ("link_child", "already_linked")):
         assert counted[(step, result)] >= 1
 

@@ -23,8 +23,9 @@ def free_port() -> int:
 def serve(app: FastAPI, timeout: float = 20.0) -> Iterator[str]:
     """Serve `app` until the block ends; yields the base URL once /healthz answers."""
     port = free_port()
+    # proxy_headers off as staging/server.py runs it: the app trusts only its trusted_proxies.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on", access_log=False))
+                                           lifespan="on", access_log=False, proxy_headers=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
