@@ -1,6 +1,7 @@
 """Reading variables out of an answer, as a step's `extract` declares: JSONPath (python-jsonpath,
 compiled once), a regular expression, a CSS selector (text or an attribute) or a form's hidden
-inputs (selectolax), a response header, a cookie the answer sets, the redirect's Location.
+inputs (with ``submit``, every field it submits; selectolax), a response header, a cookie the
+answer sets, the redirect's Location.
 
 One match is the first, or a seeded random one (``pick: random``, from the session's rng);
 ``all`` keeps the list. A missing value is `MISSING` unless the extract is `optional` (then its
@@ -73,12 +74,14 @@ def _source(spec: Extract) -> Callable[[Response], list[Any]]:
             return [v for n in nodes if (v := n.attributes.get(attr)) is not None]
         return by_css
     if spec.form is not None:
-        form, field = spec.form, spec.field
+        form, field, submit = spec.form, spec.field, spec.submit
 
         def by_form(r: Response) -> list[Any]:
             found = _html(r).css_first(form)
             if found is None:
                 return []
+            if submit:
+                return [submitted(found)]
             inputs = found.css("input")
             if field is not None:
                 return [i.attributes.get("value") or "" for i in inputs
@@ -98,6 +101,38 @@ def _source(spec: Extract) -> Callable[[Response], list[Any]]:
             return [value for name, value, deleted in found if name == cookie and not deleted]
         return by_cookie
     return lambda r: [v] if (v := header_of(r, "location")) is not None else []
+
+
+SKIPPED_INPUTS = ("submit", "button", "image", "reset", "file")
+
+
+def submitted(form: Any) -> dict[str, str]:
+    """The fields a browser submits with `form` (a selectolax node) when its Save is clicked
+    untouched: hidden and text-like inputs, checked radios and checkboxes, each select's
+    selected option (else its first), textareas; disabled and nameless fields left out. A
+    name met twice keeps its last value (PHP reads a repeated plain name the same way)."""
+    fields: dict[str, str] = {}
+    for node in form.css("input, select, textarea"):
+        attrs = node.attributes
+        name = attrs.get("name")
+        if not name or "disabled" in attrs:
+            continue
+        if node.tag == "select":
+            options = node.css("option")
+            chosen = next((o for o in options if "selected" in o.attributes),
+                          options[0] if options else None)
+            if chosen is not None:
+                value = chosen.attributes.get("value")
+                fields[name] = chosen.text(strip=True) if value is None else value
+        elif node.tag == "textarea":
+            fields[name] = node.text(deep=True, strip=False)
+        else:
+            kind = (attrs.get("type") or "text").lower()
+            if kind in SKIPPED_INPUTS or (kind in ("radio", "checkbox")
+                                          and "checked" not in attrs):
+                continue
+            fields[name] = attrs.get("value") or ("on" if kind in ("radio", "checkbox") else "")
+    return fields
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,8 @@ class Extract(_Strict):
     attr: str | None = None
     form: str | None = None           # CSS selector of a form: its hidden inputs as a mapping
     field: str | None = None          # with `form`: one input's value
+    # with `form`: every field the form submits, as a browser does (not only hidden inputs)
+    submit: bool = False
     header: str | None = None
     cookie: str | None = None
     location: bool = False            # the redirect's Location
@@ -98,6 +100,8 @@ class Extract(_Strict):
             raise ValueError("attr goes with css")
         if self.field is not None and self.form is None:
             raise ValueError("field goes with form")
+        if self.submit and (self.form is None or self.field is not None):
+            raise ValueError("submit goes with form (and without field)")
         if self.regex is not None:
             try:
                 re.compile(self.regex)

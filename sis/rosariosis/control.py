@@ -24,8 +24,8 @@ from kernel.errors import UserError
 from kernel.files import open_private
 from kernel.ports import LOOPBACK, free_port, port_free
 from sis.rosariosis import database, passwords, php, server, source, userpool
+from sis.rosariosis.calendar import Calendar, Shift, calendar_shift
 from sis.rosariosis.layout import Layout
-from sis.rosariosis.seed import school_year
 from sis.rosariosis.seed import seed as seed_district
 from staging.embedded import EmbeddedPostgres
 
@@ -118,7 +118,11 @@ def up(options: UpOptions, layout: Layout | None = None,
     lap("start PostgreSQL")
     served: server.Served | None = None
     try:
-        key = database.district_key(options.profile, options.scale, options.seed)
+        # The calendar follows today's date (calendar.py): a database seeded for
+        # another shift (a later school year, a weekend day) is seeded again.
+        shift = calendar_shift(district)
+        key = f"{database.district_key(options.profile, options.scale, options.seed)} " \
+              f"{shift.key}"
         comment = database.existing(admin_url)
         saved = _credentials(layout)
         reuse = comment == database.seeded_comment(key) and saved is not None \
@@ -131,7 +135,7 @@ def up(options: UpOptions, layout: Layout | None = None,
             _save_credentials(layout, {"password": db.password})
         lap("create database")
         source.write_config(layout.app, source.DatabaseSettings(
-            db.host, db.port, db.name, db.role, db.password), school_year(district),
+            db.host, db.port, db.name, db.role, db.password), Calendar.of(district, shift).syear,
             server.web_group())
         port = options.port or free_port()
         step(f"starting {kind}")
@@ -142,7 +146,8 @@ def up(options: UpOptions, layout: Layout | None = None,
                                 str(cluster.root), db.name, key, str(layout.userpool),
                                 served.logs), started=True, seeded=not reuse, seconds=seconds)
         if not reuse:
-            _install_and_seed(found, district, db, layout, served.url, result, step, lap)
+            _install_and_seed(found, district, db, layout, served.url, result, step, lap,
+                              shift, key)
         else:
             userpool.restamp(layout.userpool, served.url)
     except BaseException:
@@ -156,7 +161,8 @@ def up(options: UpOptions, layout: Layout | None = None,
 
 def _install_and_seed(found: php.Php, district: District, db: database.Database,
                       layout: Layout, url: str, result: UpResult,
-                      step: Callable[[str], None], lap: Callable[[str], None]) -> None:
+                      step: Callable[[str], None], lap: Callable[[str], None],
+                      shift: Shift, key: str) -> None:
     hashing = passwords.Hashing(found.binary, district["accounts"]["password"].combine_chunks(),
                                 district.seed)
     try:
@@ -165,7 +171,7 @@ def _install_and_seed(found: php.Php, district: District, db: database.Database,
         lap("install schema")
         step("seeding the district")
         with psycopg.connect(db.url, autocommit=True) as conn:
-            seeded = seed_district(conn, district, hashing.result)
+            seeded = seed_district(conn, district, hashing.result, shift=shift)
         lap("seed (COPY)")
         result.seconds.update({f"  {k}": v for k, v in seeded.seconds.items()})
     except BaseException:
@@ -174,8 +180,7 @@ def _install_and_seed(found: php.Php, district: District, db: database.Database,
     result.rows = seeded.rows
     step("writing the user pool")
     result.identities = userpool.write(district, seeded, layout.userpool, url)
-    database.mark(db.admin_url, db.name, database.seeded_comment(
-        database.district_key(district.profile.name, district.scale, district.seed)))
+    database.mark(db.admin_url, db.name, database.seeded_comment(key))
     lap("write user pool")
 
 

@@ -9,13 +9,15 @@ The accounts are rows of the RosarioSIS user pool (`firstbell sis rosariosis up`
 A HAR holds the account's password and session cookies: `--out` is made owner-only (0700) and
 every HAR 0600. Never commit them; convert them, then delete them.
 
-What each persona does (the seeded district's school year is 2018-2019, so dated pages ask for
-dates in it; RosarioSIS still lets a teacher *edit* attendance only for today's quarter, so the
-attendance page is recorded read-only, see docs/rosariosis.md):
+What each persona does (the seed moves the school year so that today is a school day inside a
+quarter, the only days RosarioSIS lets a teacher edit; dated pages are left at RosarioSIS's
+default, today):
 
-- teacher: the portal, Take Attendance for their period on 2018-09-04, the gradebook's grades;
+- teacher: the portal; Take Attendance for their period today, the first student marked absent
+  and the rest left present, saved; the gradebook's Grades, the quarter's first assignment
+  chosen, a grade typed for the first student, saved;
 - parent: the portal, the selected child's grades (Student Grades), the child's attendance
-  (Daily Summary, September-October 2018);
+  (Daily Summary, RosarioSIS's default range);
 - student: the portal, their schedule;
 - admin: the portal, Student Info's search by last name, the result list, one student's record.
 """
@@ -33,8 +35,7 @@ from typing import Any
 from kernel.errors import UserError
 
 PERSONAS = ("teacher", "parent", "student", "admin")
-SCHOOL_DAY = ("2018", "09", "04")          # a school day of the seeded 2018-2019 calendar
-ATTENDANCE_RANGE = ("2018-09-04", "2018-10-31")
+GRADE = "8"                                 # the points typed into the first student's cell
 WAIT_MS = 250                               # a person's pause, so the HAR's gaps are not zero
 
 
@@ -60,20 +61,37 @@ def _logout(page: Any, url: str) -> None:
     page.wait_for_load_state("load")
 
 
+def _save(page: Any, module: str) -> None:
+    """Click the form's Save and wait for RosarioSIS's answer to the POST (an XHR)."""
+    page.wait_for_timeout(WAIT_MS)
+    with page.expect_response(lambda r: r.request.method == "POST" and module in r.url):
+        page.click("input[type=submit][value=Save] >> nth=0")
+    page.wait_for_load_state("load")
+
+
 def teacher(page: Any, url: str, row: dict[str, Any]) -> None:
-    year, month, day = SCHOOL_DAY
-    _open(page, url, f"Attendance/TakeAttendance.php&year_date={year}&month_date={month}"
-                     f"&day_date={day}")
-    page.wait_for_selector("text=students were found")
+    _open(page, url, "Attendance/TakeAttendance.php")
+    page.wait_for_selector("text=You can edit this attendance")
+    page.wait_for_timeout(WAIT_MS)
+    page.check("input[type=radio][name^='attendance['] >> nth=0")  # the first code: Absent
+    _save(page, "TakeAttendance.php")
+    page.wait_for_selector("text=You already have taken attendance today for this period")
     _open(page, url, "Grades/Grades.php")
     page.wait_for_selector("text=students were found")
+    page.wait_for_timeout(WAIT_MS)
+    first = page.locator("select[name=assignment_id] optgroup option").first
+    page.select_option("select[name=assignment_id]", first.get_attribute("value"))
+    cell = page.locator("input[name^='values['][name$='[POINTS]']").first
+    cell.wait_for()
+    page.wait_for_timeout(WAIT_MS)
+    cell.fill(GRADE)
+    _save(page, "Grades.php")
+    page.wait_for_selector("text=Assignment is Due")
 
 
 def parent(page: Any, url: str, row: dict[str, Any]) -> None:
     _open(page, url, "Grades/StudentGrades.php")
-    (y1, m1, d1), (y2, m2, d2) = (d.split("-") for d in ATTENDANCE_RANGE)
-    _open(page, url, f"Attendance/DailySummary.php&year_start={y1}&month_start={m1}"
-                     f"&day_start={d1}&year_end={y2}&month_end={m2}&day_end={d2}")
+    _open(page, url, "Attendance/DailySummary.php")
 
 
 def student(page: Any, url: str, row: dict[str, Any]) -> None:

@@ -2,10 +2,12 @@
 
 How the district's tables map onto RosarioSIS 12's (``rosariosis.sql``):
 
-- the calendar -> one school year ``syear`` (the year the school year starts, RosarioSIS's
-  convention); per school: ``school_marking_periods`` (the year as FY, the semesters as SEM, the
-  grading periods as QTR under their semester), ``attendance_calendars`` (one default calendar)
-  and ``attendance_calendar`` (every weekday of the year that is not a holiday);
+- the calendar, moved by whole weeks so that today is a school day inside a quarter (RosarioSIS
+  edits attendance and grades only in today's quarter; ``calendar.py`` says how) -> one school
+  year ``syear`` (the year the school year starts, RosarioSIS's convention); per school:
+  ``school_marking_periods`` (the year as FY, the semesters as SEM, the grading periods as QTR
+  under their semester), ``attendance_calendars`` (one default calendar) and
+  ``attendance_calendar`` (every weekday of the year that is not a holiday);
 - ``schools`` -> ``schools`` (plus, per school, the install's own school settings copied the way
   RosarioSIS's Copy School does: ``config``, ``program_config``, ``attendance_codes``, report
   card grade scales and grades), ``school_gradelevels`` (PK..12 within the school's range, each
@@ -16,7 +18,8 @@ How the district's tables map onto RosarioSIS 12's (``rosariosis.sql``):
 - ``sections`` -> ``course_periods`` (one each, the year's FY marking period; summer and evening
   school terms, which RosarioSIS cannot hold outside FY/SEM/QTR, are full-year course periods
   whose title names the term) and ``course_period_school_periods`` (their period, Monday to
-  Friday);
+  Friday); per course period, two gradebook assignments per quarter of two assignment types
+  per teacher and course (``gradebook.py``), so the Gradebook has cells to fill;
 - ``students`` -> ``students`` (gender, ethnicity, birth date in RosarioSIS's custom fields;
   username and password from ``accounts``) and ``student_enrollment`` (their school and grade
   from the first day of the year, open-ended, code "Beginning of Year");
@@ -51,9 +54,9 @@ import pyarrow.compute as pc
 
 from fake_data.district import District
 from sis.rosariosis.bulk import copy
-from sis.rosariosis.calendar import Calendar, school_days
+from sis.rosariosis.calendar import Calendar, Shift, calendar_shift
+from sis.rosariosis.gradebook import seed_gradebook
 
-DAYS = "MTWHF"
 GRADE_SHORT = {-1: "PK", 0: "KG", **{g: f"{g:02d}" for g in range(1, 13)}}
 GRADE_TITLE = {-1: "Pre-Kindergarten", 0: "Kindergarten", 1: "1st", 2: "2nd", 3: "3rd",
                **{g: f"{g}th" for g in range(4, 13)}}
@@ -73,7 +76,9 @@ SERIALS = (("schools", "id"), ("staff", "staff_id"), ("students", "student_id"),
            ("course_period_school_periods", "course_period_school_periods_id"),
            ("student_enrollment", "id"), ("student_enrollment_codes", "id"),
            ("attendance_codes", "id"), ("report_card_grade_scales", "id"),
-           ("report_card_grades", "id"))
+           ("report_card_grades", "id"),
+           ("gradebook_assignment_types", "assignment_type_id"),
+           ("gradebook_assignments", "assignment_id"))
 
 Progress = Callable[[str, int], None]
 
@@ -109,10 +114,9 @@ class Seeded:
     guardian_staff_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     school_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     course_period_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-
-
-def school_year(district: District) -> int:
-    return district.profile.calendar.school_year.start.year
+    # per course period: its term has begun by the day the calendar was moved for (summer
+    # school's have not in December: their teachers have no class to take attendance for)
+    course_period_begun: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 def read_bases(conn: psycopg.Connection) -> Bases:
@@ -143,12 +147,12 @@ def _np(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 class _Seeder:
     def __init__(self, conn: psycopg.Connection, district: District, bases: Bases,
-                 hashes: Callable[[], pa.Array], progress: Progress) -> None:
+                 hashes: Callable[[], pa.Array], progress: Progress, shift: Shift) -> None:
         self.conn, self.d, self.b = conn, district, bases
         self.hashes = hashes
         self.progress = progress
-        self.syear = school_year(district)
-        self.cal = Calendar.of(district)
+        self.cal = Calendar.of(district, shift)
+        self.syear = self.cal.syear
         self.out = Seeded(self.syear)
         schools = district["schools"]
         self.n_schools = schools.num_rows
@@ -233,7 +237,7 @@ class _Seeder:
             "school_id": pa.array(self.school_ids), "title": pa.array(["Main"] * n),
             "syear": pa.array(np.full(n, self.syear)), "calendar_id": pa.array(cal_ids),
             "default_calendar": pa.array(["Y"] * n)}))
-        days = school_days(self.d)
+        days = self.cal.school_days()
         minutes = np.array([
             self._day_minutes(level) for level in
             _np(self.d["schools"]["level"].cast(pa.string()))], dtype=np.int64)
@@ -378,7 +382,7 @@ class _Seeder:
         codes = _np(self.d["courses"]["course_code"])
         first, last = _np(staff["first_name"].cast(pa.string())), \
             _np(staff["last_name"].cast(pa.string()))
-        session_title = {s["session_id"]: s["title"] for s in
+        session_title = {s["session_id"]: self.cal.shift.retitle(s["title"]) for s in
                          self.d["academic_sessions"].to_pylist()}
         term = {sid for sid, k in self.cal.session_mp.items() if k == 0} - {1}
         cp_ids = self.b.course_period + _np(sec["section_id"]).astype(np.int64)
@@ -393,6 +397,11 @@ class _Seeder:
         self.cp_course = np.array([self.course_of_pair[s * self.pair_stride + c]
                                    for s, c in zip(school, course, strict=True)], np.int64)
         self.cp_mp = mp_ids
+        self.cp_school = school
+        today = self.cal.shift.today or dt.date.today()
+        self.out.course_period_begun = np.array(
+            [self.cal.session_start[s] <= today for s in session], bool)
+        self.cp_teacher = self.out.staff_ids[teacher - 1]
         self._copy("course_periods", pa.table({
             "syear": pa.array(np.full(n, self.syear)),
             "school_id": pa.array(self.school_ids[school]),
@@ -416,8 +425,14 @@ class _Seeder:
             "course_period_id": pa.array(cp_ids),
             "period_id": pa.array([self.period_id[(s, p)] for s, p in zip(school, period,
                                                                               strict=True)]),
-            "days": pa.array([DAYS] * n),
+            "days": pa.array([self.cal.shift.days_letters] * n),
         }))
+
+    def gradebooks(self) -> None:
+        quarters = self.cal.quarters()
+        seed_gradebook(self.conn, self._copy, [self.cal.mps[k][3:5] for k in quarters],
+                       self.mp_ids[:, quarters], self.out.course_period_ids, self.cp_teacher,
+                       self.cp_course, self.cp_school)
 
     # -- people ----------------------------------------------------------------------------
     def _accounts(self, kind: str) -> tuple[pa.Table, pa.Array]:
@@ -457,7 +472,7 @@ class _Seeder:
             "custom_200000001": pa.array([ETHNICITY.get(r, "Other") for r in race]),
             "custom_200000004": st["birth_date"],
         }))
-        start = self.d.profile.calendar.school_year.start
+        start = self.cal.profile.school_year.start
         code = self.conn.execute(
             "SELECT id FROM student_enrollment_codes WHERE syear = %s AND short_name = 'EBY'",
             [self.syear]).fetchone()
@@ -506,9 +521,19 @@ class _Seeder:
         # teacher's course periods of the current school only).
         sec = self.d["sections"]
         schools_of: dict[int, set[int]] = {i: {int(school[i])} for i in range(n)}
-        for t, s in zip(_np(sec["teacher_id"]).astype(int) - 1,
-                        _np(sec["school_id"]).astype(int) - 1, strict=True):
+        # RosarioSIS opens a teacher's session in their current school, on its first course
+        # period: a teacher whose home school holds only classes not begun yet (summer school
+        # in December) starts in a school where they teach today.
+        teaching: dict[int, set[int]] = {}
+        today = self.cal.shift.today or dt.date.today()
+        for t, s, ses in zip(_np(sec["teacher_id"]).astype(int) - 1,
+                             _np(sec["school_id"]).astype(int) - 1,
+                             _np(sec["session_id"]).astype(int), strict=True):
             schools_of[int(t)].add(int(s))
+            if self.cal.session_start[int(ses)] <= today:
+                teaching.setdefault(int(t), set()).add(int(s))
+        current = np.array([school[i] if not teaching.get(i) or school[i] in teaching[i]
+                            else min(teaching[i]) for i in range(n)], np.int64)
         schools = [None if role[i] in DISTRICT_ROLES else
                    "," + ",".join(str(self.school_ids[s]) for s in sorted(schools_of[i])) + ","
                    for i in range(n)]
@@ -521,7 +546,7 @@ class _Seeder:
         self._copy("staff", pa.table({
             "syear": pa.array(np.full(n + m, self.syear)),
             "staff_id": pa.array(np.r_[self.out.staff_ids, self.out.guardian_staff_ids[gid]]),
-            "current_school_id": pa.array([*self.school_ids[school].tolist(), *[None] * m],
+            "current_school_id": pa.array([*self.school_ids[current].tolist(), *[None] * m],
                                           pa.int64()),
             "first_name": pa.concat_arrays([
                 _strings(staff["first_name"]).combine_chunks(),
@@ -565,13 +590,15 @@ class _Seeder:
 
 
 def seed(conn: psycopg.Connection, district: District, hashes: Callable[[], pa.Array],
-         progress: Progress | None = None) -> Seeded:
+         progress: Progress | None = None, shift: Shift | None = None) -> Seeded:
     """Write `district` into the freshly installed RosarioSIS database `conn` (one transaction).
 
     `hashes` returns the password hashes, aligned with ``district["accounts"]`` rows; it is
     called only when the students and staff are written, so hashing overlaps the rest.
+    `shift` moves the calendar (default: so that today is a school day, `calendar_shift`).
     """
-    seeder = _Seeder(conn, district, read_bases(conn), hashes, progress or (lambda _n, _r: None))
+    seeder = _Seeder(conn, district, read_bases(conn), hashes, progress or (lambda _n, _r: None),
+                     shift or calendar_shift(district))
     with conn.transaction():
         # The rows are consistent by construction (tests/sis check it): no per-row foreign-key
         # triggers while copying (superuser only; back to normal at the end of the transaction).
@@ -583,6 +610,7 @@ def seed(conn: psycopg.Connection, district: District, hashes: Callable[[], pa.A
         seeder.staff_ids()
         seeder.people()
         seeder.course_periods()
+        seeder.gradebooks()
         seeder.students()
     seeder.sequences()
     return seeder.out

@@ -2,8 +2,9 @@
 
 php-fpm + nginx (the production shape) is used when both are installed: the generated configs
 live in ``run/`` (``php-fpm.conf``: one static pool of ``workers`` processes listening on a
-loopback TCP port; ``nginx.conf``: one worker process, the app as document root, ``*.php`` passed
-to the pool). Otherwise ``PHP_CLI_SERVER_WORKERS=<workers> php -S 127.0.0.1:<port>``. As root,
+loopback TCP port, its status page at ``/fpm-status`` for 127.0.0.1; ``nginx.conf``: one worker
+process, the app as document root, ``*.php`` passed to the pool). Otherwise
+``PHP_CLI_SERVER_WORKERS=<workers> php -S 127.0.0.1:<port>``. As root,
 the PHP workers and nginx's worker run as ``www-data`` (nobody if it is missing). Each server
 process is started in its own session, so stopping its process group stops its workers.
 """
@@ -82,6 +83,9 @@ daemonize = no
 listen.allowed_clients = 127.0.0.1
 pm = static
 pm.max_children = {workers}
+; php-fpm's own counters (busy workers, listen queue, "max children reached"), nginx passes
+; /fpm-status from 127.0.0.1 only: what shows the PHP workers saturating under load
+pm.status_path = /fpm-status
 chdir = {app}
 catch_workers_output = yes
 php_admin_value[session.save_path] = {run}/sessions
@@ -113,6 +117,13 @@ http {{
         root {app};
         index index.php;
         location ~ /\\. {{ deny all; }}
+        location = /fpm-status {{
+            allow 127.0.0.1;
+            deny all;
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+            fastcgi_pass 127.0.0.1:{fpm_port};
+        }}
         location ~ \\.php$ {{
             try_files $uri =404;
             include /etc/nginx/fastcgi_params;

@@ -10,7 +10,9 @@ Personas and columns (besides ``username`` and ``password``):
 
 - ``teacher``: ``staff_id``, ``school_id``, ``course_periods`` (theirs), ``students`` (in their
   classes), ``forbidden_course_periods`` (a colleague's), ``forbidden_students`` (outside their
-  classes, same school first);
+  classes, same school first); only teachers with a class whose term has begun, and those
+  classes first in ``course_periods`` (summer school's classes have no students before the
+  summer: the target file's teacher opens ``course_periods.0``);
 - ``parent``: ``staff_id``, ``children`` (student ids they are linked to),
   ``forbidden_students`` (their children without portal access first, then another family's);
 - ``student``: ``student_id``, ``school_id``, ``course_periods``, ``forbidden_students``
@@ -55,12 +57,39 @@ def _map_lists(lists: pa.ListArray | pa.ChunkedArray, ids: np.ndarray) -> pa.Lis
     return pa.ListArray.from_arrays(pa.array(offsets), _map(flat, ids))
 
 
+def _any_begun(lists: pa.ListArray | pa.ChunkedArray, begun: np.ndarray) -> pa.Array:
+    """Per row: does any of its district section ids have a begun term?"""
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    flat = pc.list_flatten(lists).to_numpy(zero_copy_only=False).astype(np.int64) - 1
+    rows = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+    keep = np.zeros(len(lists), bool)
+    keep[rows[begun[flat]]] = True
+    return pa.array(keep)
+
+
+def _begun_first(lists: pa.ListArray | pa.ChunkedArray, begun: np.ndarray) -> pa.ListArray:
+    """Each row's section ids, those of a begun term first (else in their order)."""
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    flat = pc.list_flatten(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    rows = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+    order = np.lexsort((np.arange(len(flat)), ~begun[flat - 1], rows))
+    lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False)
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets),
+                                    pa.array(flat[order], lists.type.value_type))
+
+
 def build(district: District, seeded: Seeded) -> dict[str, pa.Table]:
     pool = build_userpool(district)
     students, sections = seeded.student_ids, seeded.course_period_ids
     staff, schools = seeded.staff_ids, seeded.school_ids
     guardians = seeded.guardian_staff_ids[1:]  # indexed by guardian id - 1
     t, s, g = pool["teacher"], pool["student"], pool["guardian"]
+    t = t.filter(_any_begun(t["sections"], seeded.course_period_begun))
+    t = t.set_column(t.schema.get_field_index("sections"), "sections",
+                     _begun_first(t["sections"], seeded.course_period_begun))
     login = ("username", "password")
     gone, new = pool["terminated_staff"], pool["guardian_unregistered"]
     return {

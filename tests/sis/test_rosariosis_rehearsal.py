@@ -87,13 +87,76 @@ def _requests(persona_yaml: Path) -> list[tuple[str, str, str]]:
             if "request" in s]
 
 
+def _now(up: Up) -> Any:
+    with up.db() as db:
+        row = db.execute("SELECT clock_timestamp()::timestamp").fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _written(up: Up, since: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Today's attendance and the gradebook's grades RosarioSIS wrote (or rewrote) since."""
+    new = "coalesce({0}.updated_at, {0}.created_at) >= %(since)s"
+    with up.db() as db:
+        return {
+            "completed": db.execute(
+                "SELECT staff_id, period_id FROM attendance_completed c WHERE"
+                f" school_date = CURRENT_DATE AND {new.format('c')}", {"since": since}).fetchall(),
+            "attendance": db.execute(
+                "SELECT a.student_id, a.course_period_id, c.state_code"
+                " FROM attendance_period a JOIN attendance_codes c ON c.id = a.attendance_code"
+                f" WHERE a.school_date = CURRENT_DATE AND {new.format('a')}",
+                {"since": since}).fetchall(),
+            "grades": db.execute(
+                "SELECT g.student_id, g.course_period_id, g.points, a.staff_id"
+                " FROM gradebook_grades g JOIN gradebook_assignments a USING (assignment_id)"
+                f" WHERE {new.format('g')}", {"since": since}).fetchall(),
+        }
+
+
+def _class(up: Up, course_period: int) -> set[int]:
+    """The students scheduled in a course period today."""
+    with up.db() as db:
+        return {r[0] for r in db.execute(
+            "SELECT student_id FROM schedule WHERE course_period_id = %s"
+            " AND start_date <= CURRENT_DATE AND (end_date IS NULL OR end_date >= CURRENT_DATE)",
+            [course_period]).fetchall()}
+
+
 def test_record_convert_check(up: Up) -> None:
-    """The committed script records the student with Chromium; the HAR converts into a persona
-    that passes `target check` as converted, and walks the committed file's pages."""
+    """The committed script records the student and the teacher with Chromium. The teacher
+    takes today's attendance (the first student absent) and enters a grade, and RosarioSIS
+    stores both; the student's HAR converts into a persona that passes `target check` as
+    converted; both conversions walk the committed file's pages."""
     hars = up.workdir / "hars"
+    since = _now(up)
     recorded = run(up.workdir, "-m", "sis.rosariosis.record", "--url", up.url, "--userpool",
-                   str(up.pool), "--out", str(hars), "--persona", "student", timeout=180)
+                   str(up.pool), "--out", str(hars), "--persona", "student", "--persona",
+                   "teacher", timeout=180)
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    teacher = up.row("teacher")
+    stored = _written(up, since)
+    assert [staff for staff, _ in stored["completed"]] == [teacher["staff_id"]]
+    taken = stored["attendance"]
+    periods = {cp for _, cp, _ in taken}
+    assert len(periods) == 1 and periods <= set(teacher["course_periods"])
+    assert {s for s, _, _ in taken} == _class(up, periods.pop())
+    assert sorted(code for _, _, code in taken).count("A") == 1   # the first student absent
+    (student, course_period, points, staff), = stored["grades"]
+    assert (staff, float(points)) == (teacher["staff_id"], 8.0)
+    assert course_period in teacher["course_periods"] and student in teacher["students"]
+    entries = json.loads((hars / "teacher.har").read_text())["log"]["entries"]
+    posts = [(e["request"]["url"], e["response"]["status"]) for e in entries
+             if e["request"]["method"] == "POST" and "Modules.php" in e["request"]["url"]]
+    assert [("TakeAttendance" in u, "Grades.php" in u, st) for u, st in posts] == \
+        [(True, False, 200), (False, True, 200)]
+    teacher_into = up.workdir / "converted-teacher"
+    converted = firstbell(up.workdir, "target", "record", str(hars / "teacher.har"),
+                          "--persona", "teacher", "--plays", "teacher", "--into",
+                          str(teacher_into), "--name", "rosariosis")
+    assert converted.returncode == 0, converted.stdout + converted.stderr
+    assert _requests(teacher_into / "personas/teacher.yaml") == \
+        _requests(TARGET / "personas/teacher.yaml")
     har = hars / "student.har"
     assert hars.stat().st_mode & 0o777 == 0o700 and har.stat().st_mode & 0o777 == 0o600
     me = up.row("student")
@@ -120,9 +183,28 @@ def test_record_convert_check(up: Up) -> None:
 def test_committed_target_checks_and_probes_are_denied(up: Up) -> None:
     """Every persona of targets/rosariosis passes; RosarioSIS refuses each foreign student
     (a 200 page without the student), which the check reports as denied."""
+    since = _now(up)
     checked = firstbell(up.workdir, "target", "check", str(TARGET), "--target", up.url,
                         "--userpool", str(up.pool))
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    for step in ("post_modules", "post_modules_2"):   # the attendance and the grade posts
+        assert re.search(rf"^ok   teacher {step}: POST /Modules.php -> 200", checked.stdout,
+                         re.M), checked.stdout
+    written = _written(up, since)
+    taken = written["attendance"]
+    periods = {cp for _, cp, _ in taken}
+    assert len(periods) == 1
+    period = periods.pop()
+    assert {s for s, _, _ in taken} == _class(up, period)   # the whole class, stored
+    assert {code for _, _, code in taken} == {"P"}   # the form as it comes: all present
+    (student, course_period, points, grader), = written["grades"]
+    assert float(points) == 8.0 and student in _class(up, course_period)
+    with up.db() as db:
+        teacher = db.execute("SELECT teacher_id FROM course_periods WHERE course_period_id = %s",
+                             [period]).fetchone()
+        completed = db.execute("SELECT count(*) FROM attendance_completed WHERE staff_id = %s"
+                               " AND school_date = CURRENT_DATE", [grader]).fetchone()
+    assert teacher == (grader,) and completed == (1,)
     probes = re.findall(r"^probe foreign_student as (\w+) \(student \d+\): (\d+) (\w+)$",
                         checked.stdout, re.M)
     assert sorted(probes) == [("guardian", "200", "denied"), ("student", "200", "denied"),
@@ -175,6 +257,7 @@ def test_deactivated_staff_session(up: Up) -> None:
 def test_short_run_verdict_and_report(up: Up) -> None:
     """A 30-second smoke day with the committed target: a verdict naming the target and what
     was not rehearsed, the probes counted as denied, and a report."""
+    since = _now(up)
     ran = firstbell(up.workdir, "run", "smoke", "--profile", "small", "--target", up.url,
                     "--target-spec", str(TARGET), "--userpool", str(up.pool),
                     "--drop-persona", "clerk", timeout=180)
@@ -190,6 +273,13 @@ def test_short_run_verdict_and_report(up: Up) -> None:
     for persona in ("teacher", "student", "guardian"):
         assert counters.get(f"logins|{persona}|ok", 0) > 0, persona
     assert not [k for k in counters if k.endswith("|aborted")], counters
+    # the teachers' attendance and grade posts succeeded, and RosarioSIS stored them
+    for metric in ("attendance.save_attendance", "gradebook.save_grades"):
+        assert counters.get(f"requests|teacher|{metric}|POST|2xx", 0) > 0, metric
+        assert f"checks_failed|teacher|{metric}" not in counters, counters
+    written = _written(up, since)
+    assert written["attendance"] and {c for _, _, c in written["attendance"]} == {"P"}
+    assert written["grades"] and {float(p) for _, _, p, _ in written["grades"]} == {8.0}
 
     reported = firstbell(up.workdir, "report", str(run_dir))
     assert reported.returncode == 0, reported.stdout + reported.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import tarfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from fake_data.district import generate
 from fake_data.profile import load_profile
 from firstbell.cli import main
 from sis.rosariosis import php, source
+from sis.rosariosis.calendar import Calendar, Shift, shift_for, shifted
 from sis.rosariosis.seed import seed
 
 PHP_M_WITHOUT_PGSQL_AND_INTL = """[PHP Modules]
@@ -149,6 +151,8 @@ def test_seed_rows_equal_the_district(ros_source: Path, pg_conn: psycopg.Connect
         "staff": d["staff"] + guardians.num_rows,
         "students_join_users": sum(1 for k in links
                                    if k["portal_access"] and k["guardian_id"] in active),
+        "gradebook_assignments": d["sections"] * 2 * len(
+            district.profile.calendar.grading_periods),
         "school_marking_periods": d["schools"] * (
             1 + len(district.profile.calendar.semesters)
             + len(district.profile.calendar.grading_periods)),
@@ -171,3 +175,50 @@ def test_seed_rows_equal_the_district(ros_source: Path, pg_conn: psycopg.Connect
             f"SELECT nextval(pg_get_serial_sequence('{table}', '{column}'))").fetchone()
         assert top is not None and nxt is not None and nxt[0] == top[0] + 1, table
     assert np.all(result.student_ids > 1)  # after the install's demo student
+
+
+# -- the calendar moved around today ------------------------------------------------------
+def _is_school_day(cal: object, day: dt.date) -> bool:
+    return day.weekday() < 5 and not any(h.start <= day <= h.end
+                                         for h in cal.holidays)  # type: ignore[attr-defined]
+
+
+def test_the_calendar_moves_by_whole_weeks_to_put_today_in_a_quarter() -> None:
+    """2026-12-07 (a Monday) lands on the profile's Monday 2018-12-10: 417 weeks later, school
+    year 2026-2027, today a school day of quarter 2; the same date gives the same shift."""
+    profile = load_profile("small").calendar
+    today = dt.date(2026, 12, 7)
+    shift = shift_for(profile, today)
+    assert shift == Shift(417 * 7, None, today) and shift == shift_for(profile, today)
+    moved = shifted(profile, shift)
+    assert moved.school_year.start == dt.date(2026, 9, 1)   # a Tuesday, as 2018-09-04 was
+    assert moved.school_year.start.weekday() == profile.school_year.start.weekday()
+    q2 = moved.grading_periods[1]
+    assert q2.start <= today <= q2.end and _is_school_day(moved, today)
+    assert shift.retitle("Summer School 2019") == "Summer School 2027"
+
+
+@pytest.mark.parametrize("today", [dt.date(2027, 7, 15), dt.date(2026, 11, 26),
+                                   dt.date(2027, 2, 1), dt.date(2030, 9, 2)])
+def test_any_weekday_becomes_a_school_day_inside_a_quarter(today: dt.date) -> None:
+    """Summer, a holiday of the moved calendar, any year: today is a school day of a quarter."""
+    profile = load_profile("small").calendar
+    shift = shift_for(profile, today)
+    assert shift.days % 7 == 0 and shift.extra_day is None
+    moved = shifted(profile, shift)
+    assert any(q.start <= today <= q.end for q in moved.grading_periods)
+    assert _is_school_day(moved, today)
+
+
+def test_a_weekend_day_is_added_as_a_school_day() -> None:
+    """On a Saturday no weekly shift makes today a weekday: today joins the attendance
+    calendar and the course periods meet on Saturdays ('S'), nothing else changes."""
+    district = generate(load_profile("small"), 0.2, 7)
+    saturday = dt.date(2026, 12, 12)
+    shift = shift_for(district.profile.calendar, saturday)
+    assert shift.extra_day == saturday and shift.days % 7 == 0
+    cal = Calendar.of(district, shift)
+    days = cal.school_days()
+    assert saturday in days and [d for d in days if d.weekday() >= 5] == [saturday]
+    assert shift.days_letters == "MTWHFS" and "+2026-12-12" in shift.key
+    assert any(m[0] == "QTR" and m[3] <= saturday <= m[4] for m in cal.mps)
