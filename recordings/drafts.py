@@ -65,6 +65,8 @@ def build(kept: list[Entry], all_entries: list[Entry], hosts: list[str], max_thi
         form = dict(e.form) if e.body_kind == "form" else None
         headers = {k: v for k, v in e.headers if k.lower() not in MANAGED_HEADERS
                    and not k.lower().startswith("sec-")}
+        if e.body_kind == "text":  # a raw body means nothing to the server without its type
+            headers.update((k, v) for k, v in e.headers if k.lower() == "content-type")
         drafts.append(Draft(entry=e, url=url, query=dict(e.query), form=form,
                             json_body=e.json_body if e.body_kind == "json" else None,
                             body=e.text if e.body_kind == "text" else None, headers=headers))

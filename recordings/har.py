@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email.parser
+import email.policy
 import json
 import re
 from dataclasses import dataclass, field
@@ -239,6 +241,11 @@ def _post_data(path: Path, post: Any, where: str
             return "json", [], json.loads(text), None
         except json.JSONDecodeError:
             return "text", [], None, text
+    if "multipart/form-data" in mime and text:
+        fields = _multipart_fields(text, str(post.get("mimeType")))  # the boundary's own case
+        if fields is not None:  # a form without files: replayed as one (PHP reads both alike)
+            return "form", fields, None, None
+        return "text", [], None, text
     if "x-www-form-urlencoded" in mime or ("params" in post and not text):
         if text:
             return "form", parse_qsl(text, keep_blank_values=True), None, None
@@ -248,6 +255,34 @@ def _post_data(path: Path, post: Any, where: str
     if text:
         return "text", [], None, text
     return None, [], None, None
+
+
+def _multipart_fields(text: str, mime: str) -> list[tuple[str, str]] | None:
+    """The fields of a multipart/form-data body as (name, value) pairs, or None when it holds
+    a file (a file upload is replayed as recorded, with its Content-Type) or cannot be read.
+    Browsers post forms this way when the page says enctype="multipart/form-data"
+    (RosarioSIS's do); without its boundary header the raw text reaches the server as no
+    fields at all, so the converter turns it into a form the runtime encodes itself."""
+    boundary = next((part.split("=", 1)[1].strip().strip('"') for part in mime.split(";")
+                     if part.strip().lower().startswith("boundary=")), None)
+    if not boundary:
+        return None
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {mime}\r\n\r\n{text}".encode())
+    if not message.is_multipart():
+        return None
+    fields: list[tuple[str, str]] = []
+    for part in message.iter_parts():
+        if part.get_filename() is not None:
+            return None
+        name = part.get_param("name", header="content-disposition")
+        if name is None:
+            return None
+        payload = part.get_payload(decode=True)
+        raw = payload if isinstance(payload, bytes) else b""
+        fields.append((str(name), raw.decode(part.get_content_charset() or "utf-8",
+                                             errors="replace")))
+    return fields
 
 
 def _content_text(path: Path, content: dict[str, Any], where: str) -> str:

@@ -151,8 +151,9 @@ def top_actions(verdict: dict[str, Any], failed_actions: list[dict[str, str]],
                               " required; rehearse again after.",
                     "title": "launch checklist: capacity", "runbook": CAPACITY_RUNBOOK})
     if not_rehearsed:
-        out.append({"action": f"Rehearse {', '.join(not_rehearsed)} too: this target plays no"
-                              " such persona, so the decision says nothing of them.",
+        out.append({"action": f"Rehearse {', '.join(not_rehearsed)} too: this rehearsal left"
+                              " them out (--drop-persona: the target does not play them, or"
+                              " they were set aside), so the decision says nothing of them.",
                     "title": "target files", "runbook": TARGETS_DOC})
     if system.startswith("firstbell's reference"):
         out.append({"action": "Rehearse the vendor's SIS with a target file: this run drove"
@@ -230,7 +231,7 @@ def facts(page: dict[str, Any]) -> list[dict[str, str]]:
 def scope(rehearsed: dict[str, Any], personas: list[str], room: dict[str, Any],
           saturation: dict[str, Any] | None, partial: bool) -> dict[str, Any]:
     """What the decision covers, and in words what it does not."""
-    not_covered = [f"{p}: the target plays no such persona" for p in rehearsed["not_rehearsed"]]
+    not_covered = [f"{p}: left out (--drop-persona)" for p in rehearsed["not_rehearsed"]]
     if rehearsed["system"].startswith("firstbell's reference"):
         not_covered.append("the district's own (vendor) SIS: this run drove firstbell's"
                            " reference SIS")

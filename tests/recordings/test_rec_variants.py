@@ -5,8 +5,10 @@ a bearer session."""
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote_plus
 
 import pytest
 from rec_helpers import PASSWORD, SECRETS, all_text, fixture, load_target
@@ -140,3 +142,48 @@ def test_secrets_left_in_odd_places_are_masked(tmp_path: Path) -> None:
     assert target.login.steps[-1].extract["sid"].cookie == "sid"
     last = target.personas["guardian"].steps[-1]
     assert isinstance(last, Step) and last.request.query == {"sid": "{{ sid }}"}
+
+
+def _as_multipart(source: Path, dest: Path, *, with_file: bool = False) -> Path:
+    """The recording with its attendance form posted as multipart/form-data (as a page with
+    enctype="multipart/form-data" posts it: RosarioSIS's do), optionally with a file part."""
+    har = json.loads(source.read_text())
+    boundary = "----WebKitFormBoundary7MA4YWxkTrZu0gW"
+    for entry in har["log"]["entries"]:
+        post = entry["request"].get("postData")
+        if entry["request"]["url"].endswith("/attendance") and post:
+            pairs = (parse_qsl(post["text"], keep_blank_values=True) if post.get("text")
+                     else [(unquote_plus(p["name"]), unquote_plus(p["value"]))
+                           for p in post["params"]])
+            parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                     for k, v in pairs]
+            if with_file:
+                parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="note";'
+                             ' filename="note.txt"\r\nContent-Type: text/plain\r\n\r\nhi\r\n')
+            mime = f"multipart/form-data; boundary={boundary}"
+            entry["request"]["postData"] = {"mimeType": mime,
+                                            "text": "".join(parts) + f"--{boundary}--\r\n"}
+            entry["request"]["headers"].append({"name": "Content-Type", "value": mime})
+    dest.write_text(json.dumps(har))
+    return dest
+
+
+def _attendance(folder: Path) -> Step:
+    step = next(s for s in load_target(folder).personas["guardian"].steps
+                if isinstance(s, Step) and s.request.url.endswith("/attendance"))
+    return step
+
+
+def test_a_multipart_form_converts_to_the_same_form(tmp_path: Path) -> None:
+    record(fixture("safari"), "guardian", tmp_path / "plain")
+    multipart = _as_multipart(fixture("safari"), tmp_path / "multipart.har")
+    record(multipart, "guardian", tmp_path / "multi")
+    plain, multi = _attendance(tmp_path / "plain"), _attendance(tmp_path / "multi")
+    assert multi.request.form == plain.request.form and multi.request.form
+    assert multi.request.body is None
+    # a file upload cannot become a form: replayed as recorded, with the type that frames it
+    upload = _as_multipart(fixture("safari"), tmp_path / "upload.har", with_file=True)
+    record(upload, "guardian", tmp_path / "upload")
+    step = _attendance(tmp_path / "upload")
+    assert step.request.form is None and 'filename="note.txt"' in (step.request.body or "")
+    assert step.request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
