@@ -40,5 +40,7 @@ def report(
     console.print(f"{data['verdict']['verdict']}: "
                   + ("; ".join(data["verdict"]["reasons"]) or "every objective held"),
                   highlight=False)
+    if data["partial_note"]:
+        console.print(f"partial run: {data['partial_note']}", highlight=False)
     for path in paths:
         console.print(str(path), highlight=False)

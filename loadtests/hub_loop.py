@@ -21,7 +21,7 @@ import gevent
 from prometheus_client import CollectorRegistry, start_http_server
 
 from kernel.clock import hhmm
-from kernel.errors import EXIT_GO
+from kernel.errors import EXIT_GO, EXIT_NO_GO
 from kernel.version import __version__
 from loadtests.exporter import CPU_SATURATED, Live, RunCollector, bucket_edges
 from loadtests.hdr import Timings, summary
@@ -92,6 +92,7 @@ class HubLoop:
         self.observers = Observers()
         self.run: RunInfo | None = None   # set at the start: observers hear of started runs
         self.stage = ""
+        self.lost: dict[int, dict[str, Any]] = {}   # load processes that stopped reporting
 
     def add_observer(self, observer: RunObserver) -> None:
         self.observers.add(observer)
@@ -197,8 +198,30 @@ class HubLoop:
             "busy": {p: self.hub.gauge(f"busy|{p}") for p in personas},
             "cpu": {str(w): g.get("cpu", 0.0) for w, g in self.hub.gauges.items()},
             "loop_lag": {str(w): g.get("loop_lag", 0.0) for w, g in self.hub.gauges.items()},
-            "workers": len(self.hub.gauges),
+            "workers": len(self.hub.gauges), "lost_workers": sorted(self.lost),
             "objectives": {name: s.as_json() for name, s in self.evaluator.states.items()}})
+
+    def worker_lost(self, index: int) -> None:
+        """Load process `index` stopped answering (its master's heartbeat check gave it up):
+        its share of the arrivals from the last time it reported is not sent. Recorded once,
+        with how much of the plan's load that is, for the summary, the verdict and the report."""
+        if index in self.lost or index in self.hub.finals:
+            return
+        now, t = time.monotonic(), self.hooks.elapsed()
+        seen = self.hub.seen.get(index)
+        last = max(t - (now - seen), 0.0) if seen is not None else 0.0
+        curve, share = self.plan.curve, 1.0 / max(self.workers, 1)
+        after = sum(curve.expected(p, last, curve.duration) for p in curve.personas)
+        whole = sum(curve.expected(p, 0.0, curve.duration) for p in curve.personas)
+        self.lost[index] = {
+            "worker": index, "last_report_at": round(last, 1), "noticed_at": round(t, 1),
+            "time": time.time(), "share_after": round(share, 4),
+            "sessions_lost": round(after * share, 1),
+            "share_of_run": round(after * share / whole, 4) if whole else 0.0}
+        log.warning("load process %d of %d lost: last report at %.0f s, noticed at %.0f s; its"
+                    " share (%.0f%% of the arrivals from then on, %.0f%% of the run's planned"
+                    " sessions) is not sent", index + 1, self.workers, last, t, share * 100,
+                    self.lost[index]["share_of_run"] * 100)
 
     def mean_session_seconds(self) -> dict[str, float]:
         done = self.hub.family("sessions")
@@ -210,7 +233,7 @@ class HubLoop:
         over = self.hooks.elapsed() - self.plan.duration
         if over < 0:
             return False
-        return (len(self.hub.finals) >= self.workers
+        return (len(self.hub.finals | set(self.lost)) >= self.workers
                 or over > self.plan.drain_seconds + FINAL_GRACE)
 
     def close(self) -> None:
@@ -222,13 +245,7 @@ class HubLoop:
         self.write_interval()
         summary = self.summary()
         self.run_dir.write("summary.json", summary)
-        whole = self.evaluator.whole_run(self.hub.timings, self.hub.counters, summary["duration"])
-        verdict = self.evaluator.verdict(len(self.hub.exposures), whole, self.aborted,
-                                         duration=summary["duration"])
-        verdict["partial"] = summary["partial"]
-        # A GO covers only what ran: the personas left out and the system driven say so.
-        verdict["target"] = self.plan.target
-        verdict["not_rehearsed"] = list(self.plan.not_rehearsed)
+        verdict = self.judge(summary)
         self.exit_code = int(verdict["exit_code"])
         self.run_dir.write("verdict.json", verdict)
         for line in report_lines(summary, self.run_dir.path):
@@ -244,6 +261,27 @@ class HubLoop:
         outcome = RunOutcome(str(verdict["verdict"]), tuple(verdict["reasons"]),
                              self.exit_code, time.time())
         self._tell("finished", lambda observer, run: observer.run_finished(run, outcome))
+
+    def judge(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """The verdict on what the hub merged, its evaluator's states and the summary."""
+        whole = self.evaluator.whole_run(self.hub.timings, self.hub.counters, summary["duration"])
+        verdict = self.evaluator.verdict(len(self.hub.exposures), whole, self.aborted,
+                                         duration=summary["duration"])
+        verdict["partial"] = summary["partial"]
+        # A GO covers only what ran: the personas left out and the system driven say so.
+        verdict["target"] = self.plan.target
+        verdict["not_rehearsed"] = list(self.plan.not_rehearsed)
+        # The plan's load was not all sent: no GO can rest on it, whatever the objectives say.
+        verdict["lost_workers"] = summary.get("lost_workers", [])
+        for lost in verdict["lost_workers"]:
+            verdict["reasons"].append(
+                f"load process {lost['worker'] + 1} of {self.workers} lost at"
+                f" {lost['last_report_at']:.0f} s: {lost['share_after']:.0%} of the arrivals"
+                f" from then on ({lost['share_of_run']:.0%} of the run's planned sessions)"
+                " were not sent")
+        if verdict["lost_workers"] and verdict["verdict"] == "GO":
+            verdict["verdict"], verdict["exit_code"] = "NO-GO", EXIT_NO_GO
+        return verdict
 
     def summary(self) -> dict[str, Any]:
         hub, curve = self.hub, self.plan.curve
@@ -270,8 +308,11 @@ class HubLoop:
         return {
             "run_id": self.run_id, "scenario": self.plan.scenario,
             "target": self.hooks.host(), "duration": round(ran, 3),
-            "partial": len(hub.finals) < self.workers or ran < curve.duration - 1.0,
+            # a lost load process is said apart (lost_workers), not as an interrupted run
+            "partial": len(hub.finals | set(self.lost)) < self.workers
+                       or ran < curve.duration - 1.0,
             "workers": workers, "finals": sorted(hub.finals),
+            "lost_workers": [self.lost[w] for w in sorted(self.lost)],
             "requests": int(hub.timings.count()), "arrivals": arrivals,
             "exposures": len(hub.exposures),
             "probes": {"|".join(k): v for k, v in hub.family("probes").items()},
@@ -350,6 +391,10 @@ def report_lines(s: dict[str, Any], folder: Path) -> list[str]:
                      f" {sync.get('refused', 0):,.0f} refused,"
                      f" {sync.get('slot_waits', 0):,.0f} waited for a slot")
     lines.extend(amplification_lines(s.get("amplification") or {}))
+    for lost in s.get("lost_workers") or []:
+        lines.append(f"  LOST load process {lost['worker'] + 1} at {lost['last_report_at']:.0f} s"
+                     f" (noticed at {lost['noticed_at']:.0f} s): {lost['sessions_lost']:,.0f}"
+                     f" planned sessions ({lost['share_of_run']:.0%} of the run) not sent")
     lines.append(f"  data exposures: {s['exposures']}")
     lines.append(f"  run directory: {folder}")
     return lines

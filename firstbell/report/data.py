@@ -1,5 +1,6 @@
 """What a report says, computed from a run directory alone (run.json, scenario.json, verdict.json,
-summary.json, intervals.jsonl, exposures.jsonl, capacity.json when a capacity search ran):
+summary.json, intervals.jsonl, exposures.jsonl, capacity.json when a capacity search ran; a run
+whose master died has no summary or verdict: they are rebuilt from its intervals, partial):
 the verdict and its reasons, what was rehearsed, the assumption ledger, per-interval latency
 per objective group (merged exactly from the intervals' HDR histograms), planned vs achieved
 arrivals, errors by endpoint, exposures, capacity and headroom, differences from a baseline
@@ -15,6 +16,7 @@ from firstbell.capacity import headroom as capacity_headroom
 from kernel.clock import hhmm
 from kernel.errors import UserError
 from loadtests.hdr import decode, new_histogram, percentile_value
+from loadtests.recover import reconstruct
 from loadtests.rundir import read_jsonl
 
 RUNBOOKS = "runbooks/alerts"
@@ -157,8 +159,13 @@ def load(run_dir: Path, baseline: Path | None = None,
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory")
     run = _read(run_dir / "run.json")
-    verdict = _read(run_dir / "verdict.json")
-    summary = _read(run_dir / "summary.json")
+    intervals = _lines(run_dir / "intervals.jsonl")
+    exposures = _lines(run_dir / "exposures.jsonl")
+    if (run_dir / "summary.json").is_file() and (run_dir / "verdict.json").is_file():
+        verdict = _read(run_dir / "verdict.json")
+        summary = _read(run_dir / "summary.json")
+    else:  # the master died before its end: what the intervals on disk say, marked partial
+        summary, verdict = reconstruct(run_dir, run, intervals, exposures)
     scenario = _read(run_dir / "scenario.json", required=False) or {}
     if capacity_file is not None and not capacity_file.is_file():
         raise UserError(f"option --capacity: {capacity_file}: no such file; give the"
@@ -166,8 +173,6 @@ def load(run_dir: Path, baseline: Path | None = None,
     capacity = (_read(capacity_file) if capacity_file is not None
                 else _read(run_dir / "capacity.json", required=False))
     saturation = _read(run_dir / "saturation.json", required=False)
-    intervals = _lines(run_dir / "intervals.jsonl")
-    exposures = _lines(run_dir / "exposures.jsonl")
     plan = run.get("plan", {})
     groups = sorted({o["group"] for o in verdict["objectives"]
                      if o["measure"] in ("p95", "p99") and o["group"] != "*"})
@@ -210,6 +215,11 @@ def load(run_dir: Path, baseline: Path | None = None,
         "capacity": capacity, "forecast_peak": forecast, "headroom": headroom,
         "headroom_required": verdict["gates"]["capacity_headroom"]["required"],
         "actions": actions(verdict), "baseline": None, "saturation": saturation,
+        # load processes lost mid-run (when, how much load went with them), and why the run is
+        # partial when its master died before writing its summary
+        "lost_workers": summary.get("lost_workers") or [],
+        "partial_note": (summary.get("reconstructed") or {}).get("note")
+        or ("interrupted: the numbers cover the part that ran" if summary["partial"] else None),
     }
     if baseline is not None:
         data["baseline"] = {"run_id": _read(baseline / "run.json").get("run_id"),
