@@ -43,6 +43,16 @@ class RunDir:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The lines of a JSON-lines file. A last line without its newline that does not parse was
+    being written when the process died (SIGKILL between two writes of a long line): it is left
+    out, as the run directory promises; any other bad line is an error (ValueError)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):
+        try:
+            json.loads(lines[-1])
+        except json.JSONDecodeError:
+            lines.pop()
+    return [json.loads(line) for line in lines if line]
