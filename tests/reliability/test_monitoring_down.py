@@ -1,0 +1,67 @@
+"""Grafana or Prometheus down or unreachable: the run is unaffected (same verdict, whole run
+directory, report written) and a warning says what was not recorded — the run's annotations in
+Grafana, or `rehearse`'s saturation peaks from its local Prometheus."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from rich.console import Console
+from support.locust_run import ROOT, environment
+from support.sis_server import free_port, serve
+from support.sisdb import staging_settings
+
+from firstbell.rehearse_cmd import record_saturation
+from monitoring.config import DEFAULT
+from monitoring.local import start, stop
+from staging.app import create_app
+from thresholds import load_thresholds
+
+
+def test_grafana_unreachable_and_prometheus_gone(seeded_url: str, userpool_dir: Path,
+                                                 tmp_path: Path) -> None:
+    run = Path("/tmp") / f"firstbell-mondown-{uuid.uuid4().hex[:10]}" / "run"
+    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with serve(create_app(staging_settings(), seeded_url)) as url:
+        proc = subprocess.run(
+            [sys.executable, "-m", "firstbell.cli", "run", "smoke", "--profile", "small",
+             "--target", url, "--userpool", str(userpool_dir), "--out", str(run),
+             "--exporter-port", "-1", "--speed", "120", "--grafana-url", nobody],
+            cwd=ROOT, env=environment({"FIRSTBELL_GRAFANA_TOKEN": "glsa_secret_token"}),
+            capture_output=True, text=True, timeout=120)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert "Grafana annotation (start) failed" in output
+    said = re.search(rf"Grafana at {nobody} did not record (\d+) annotation\(s\) of this run"
+                     r" \(start, phase, (phase, )*end\)", output)
+    assert said and int(said.group(1)) >= 3, output[-2000:]
+    assert json.loads((run / "verdict.json").read_text())["verdict"] == "GO"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["partial"] is False and summary["requests"] > 50
+    assert "glsa_secret_token" not in output + (run / "run.json").read_text()
+
+    # rehearse's saturation step: a Prometheus that answers, then one that is gone
+    prom = start(load_thresholds(), DEFAULT, tmp_path / "prom", free_port())
+    try:
+        quiet = io.StringIO()
+        assert record_saturation(prom, 30, run, Console(file=quiet, width=200)) is True
+        peaks = json.loads((run / "saturation.json").read_text())
+        assert set(peaks) >= {"sis_requests_per_second", "db_pool_in_use"}
+        (run / "saturation.json").unlink()
+    finally:
+        stop(prom)
+    said = io.StringIO()
+    assert record_saturation(prom, 30, run, Console(file=said, width=300)) is False
+    assert ("warning: the SIS's saturation under load was not recorded: Prometheus at"
+            f" {prom.url} did not answer (ConnectError") in said.getvalue()
+    assert not (run / "saturation.json").exists()
+    report = subprocess.run([sys.executable, "-m", "firstbell.cli", "report", str(run)],
+                            cwd=ROOT, env=environment(), capture_output=True, text=True,
+                            timeout=60)
+    assert report.returncode == 0 and report.stdout.startswith("GO"), report.stderr
