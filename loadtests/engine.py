@@ -51,7 +51,7 @@ from loadtests.provisioning import (
     users_needed,
 )
 from loadtests.returns import send_back
-from loadtests.rundir import default_run_dir, write_json
+from loadtests.rundir import RunDirError, default_run_dir, write_json
 from loadtests.session import EngineBrowser
 from loadtests.stats import Delta, Recorder, key
 from loadtests.target_source import check_hosts, csv_pools, target_of, userpool_files
@@ -300,9 +300,12 @@ class Engine:
         if run_dir is None or not run_dir.is_dir():
             return  # a remote worker: the master's run directory is on another machine
         totals = self.recorder.totals
-        write_json(run_dir / f"worker-{self.index}.json", {
-            "worker": self.index, "counters": dict(totals.counters),
-            "requests": totals.timings.count(), "exposures": len(totals.exposures)})
+        try:
+            write_json(run_dir / f"worker-{self.index}.json", {
+                "worker": self.index, "counters": dict(totals.counters),
+                "requests": totals.timings.count(), "exposures": len(totals.exposures)})
+        except RunDirError as exc:  # a cross-check only: the hub's own writes say the rest
+            log.warning("%s", exc)
 
     def gauges(self) -> dict[str, float]:
         runner = self.environment.runner
@@ -418,7 +421,7 @@ class Engine:
             return None
         if not self.started:
             self.on_test_start()
-        if self.hub_loop.finished() or self.hub_loop.aborted:
+        if self.hub_loop.finished() or self.hub_loop.aborted or self.hub_loop.failed:
             self.hub_loop.close()  # now, not at exit: the web UI keeps the process running
             return None
         demand = self.users_needed()

@@ -21,7 +21,7 @@ import gevent
 from prometheus_client import CollectorRegistry, start_http_server
 
 from kernel.clock import hhmm
-from kernel.errors import EXIT_GO, EXIT_NO_GO
+from kernel.errors import EXIT_GO, EXIT_NO_GO, USAGE_ERROR_EXIT
 from kernel.version import __version__
 from loadtests.exporter import CPU_SATURATED, Live, RunCollector, bucket_edges
 from loadtests.hdr import Timings, summary
@@ -29,7 +29,7 @@ from loadtests.observers import Observers, RunInfo, RunObserver, RunOutcome
 from loadtests.oneroster.spec import redacted
 from loadtests.plan import LoadPlan
 from loadtests.returns import measured, planned
-from loadtests.rundir import RunDir
+from loadtests.rundir import RunDir, RunDirError
 from loadtests.stats import Delta, Hub
 from loadtests.verdict import Evaluator, Interval
 from thresholds import Thresholds, latency_thresholds
@@ -93,6 +93,7 @@ class HubLoop:
         self.run: RunInfo | None = None   # set at the start: observers hear of started runs
         self.stage = ""
         self.lost: dict[int, dict[str, Any]] = {}   # load processes that stopped reporting
+        self.failed = ""   # why the run directory could not be written, if it could not
 
     def add_observer(self, observer: RunObserver) -> None:
         self.observers.add(observer)
@@ -119,12 +120,13 @@ class HubLoop:
                              " free port, or -1 to turn it off") from None
         self.exporter_port = int(server.server_port)
         log.info("firstbell exporter on http://%s:%d/metrics", host, self.exporter_port)
-        self.run_dir.write("exporter.json", {"host": host, "port": self.exporter_port})
+        self._save(lambda: self.run_dir.write("exporter.json",
+                                              {"host": host, "port": self.exporter_port}))
 
     def start(self, t0_wall: float, workers: int) -> None:
         self.t0_wall, self.workers = t0_wall, workers
         setup, host = self.setup, self.hooks.host()
-        self.run_dir.write("run.json", {
+        self._save(lambda: self.run_dir.write("run.json", {
             "run_id": self.run_id, "scenario": self.plan.scenario,
             "target": host, "paths": setup.target_paths,
             "plan": recorded_plan(self.plan), "role": setup.role,
@@ -132,7 +134,7 @@ class HubLoop:
                 "firstbell": __version__, "python": platform.python_version()},
             "exporter_port": self.exporter_port,
             "options": {k: v for k, v in setup.options.items()
-                        if k.startswith("firstbell_") and not SECRET_OPTION.search(k)}})
+                        if k.startswith("firstbell_") and not SECRET_OPTION.search(k)}}))
         self._last = time.monotonic()
         self.run = RunInfo(self.run_id, self.plan.scenario, str(host or ""), t0_wall)
         self._tell("run started", lambda observer, run: observer.run_started(run))
@@ -159,7 +161,7 @@ class HubLoop:
             log.error("DATA EXPOSURE: probe %s, %s %s asked for %s on %s (status %s)",
                       record["probe"], record["persona"], record["by"], record["asked"],
                       record["endpoint"], record["status"])
-            self.run_dir.append("exposures.jsonl", record)
+            self._save(lambda record=record: self.run_dir.append("exposures.jsonl", record))
 
     def write_interval(self) -> None:
         now = time.monotonic()
@@ -189,7 +191,7 @@ class HubLoop:
             log.warning("aborting the run (--abort-on-fail): %s", ", ".join(self.aborted))
             reasons, at = tuple(self.aborted), time.time()
             self._tell("aborted", lambda observer, run: observer.run_aborted(run, reasons, at))
-        self.run_dir.append("intervals.jsonl", {
+        line = {
             "t": round(t, 3), "seconds": round(span, 3), "time": time.time(),
             "clock": round(live.clock_seconds, 1), "stage": live.stage,
             "target_rate": live.target_rate, "achieved_rate": self.achieved,
@@ -199,7 +201,22 @@ class HubLoop:
             "cpu": {str(w): g.get("cpu", 0.0) for w, g in self.hub.gauges.items()},
             "loop_lag": {str(w): g.get("loop_lag", 0.0) for w, g in self.hub.gauges.items()},
             "workers": len(self.hub.gauges), "lost_workers": sorted(self.lost),
-            "objectives": {name: s.as_json() for name, s in self.evaluator.states.items()}})
+            "objectives": {name: s.as_json() for name, s in self.evaluator.states.items()}}
+        self._save(lambda: self.run_dir.append("intervals.jsonl", line))
+
+    def _save(self, write: Callable[[], None]) -> bool:
+        """One write to the run directory. When one fails (the disk full) the run stops at
+        the next tick (`failed`): a rehearsal whose results cannot be kept is not worth its
+        load. Said once; the exit code is 2."""
+        if self.failed:
+            return False
+        try:
+            write()
+        except RunDirError as exc:
+            self.failed, self.exit_code = str(exc), USAGE_ERROR_EXIT
+            log.error("firstbell: %s. Stopping the run.", exc)
+            return False
+        return True
 
     def worker_lost(self, index: int) -> None:
         """Load process `index` stopped answering (its master's heartbeat check gave it up):
@@ -244,10 +261,14 @@ class HubLoop:
         self.closed = True
         self.write_interval()
         summary = self.summary()
-        self.run_dir.write("summary.json", summary)
+        if self.failed or not self._save(lambda: self.run_dir.write("summary.json", summary)):
+            log.error("firstbell: no summary or verdict written: %s is incomplete (`firstbell"
+                      " report` reports what it holds as partial)", self.run_dir.path)
+            return
         verdict = self.judge(summary)
+        if not self._save(lambda: self.run_dir.write("verdict.json", verdict)):
+            return
         self.exit_code = int(verdict["exit_code"])
-        self.run_dir.write("verdict.json", verdict)
         for line in report_lines(summary, self.run_dir.path):
             log.info("%s", line)
         passed = sum(1 for o in verdict["objectives"] if o["passed"])

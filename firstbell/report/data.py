@@ -15,7 +15,7 @@ from typing import Any
 from firstbell.capacity import headroom as capacity_headroom
 from kernel.clock import hhmm
 from kernel.errors import UserError
-from loadtests.hdr import decode, new_histogram, percentile_value
+from loadtests.hdr import PERCENTILES, decode, new_histogram, percentile_value
 from loadtests.recover import reconstruct
 from loadtests.rundir import read_jsonl
 
@@ -49,6 +49,13 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: a line is not valid JSON ({exc.msg}); the run directory was"
                         " damaged: rerun, or report on a copy without that line") from None
+
+
+def _timing(measured: dict[str, Any]) -> dict[str, Any]:
+    """A run's overall timing with every figure present: None where no request was timed (a
+    run stopped before its first answer), so the templates show n/a instead of failing."""
+    empty = {"mean": None, "max": None, **{f"p{p:g}": None for p in PERCENTILES}}
+    return {**empty, **measured}
 
 
 def _group(endpoint: str) -> str | None:
@@ -203,8 +210,9 @@ def load(run_dir: Path, baseline: Path | None = None,
                    "sessions_started": sum(a["started"] for a in summary["arrivals"].values()),
                    "sessions_due": round(sum(a["expected"]
                                              for a in summary["arrivals"].values()), 1),
-                   "corrected": summary["overall"]["corrected"],
-                   "service": summary["overall"]["service"], "partial": summary["partial"]},
+                   "corrected": _timing(summary["overall"]["corrected"]),
+                   "service": _timing(summary["overall"]["service"]),
+                   "partial": summary["partial"]},
         # people, sessions and login attempts per person beside the plan's (older runs: none)
         "amplification": summary.get("amplification") or {},
         "thresholds": {o["name"]: o["threshold"] for o in verdict["objectives"]},

@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from firstbell.report import charts
+from kernel.errors import UserError
 
 FILES = ("report.html", "report.md", "report.json")
 
@@ -69,11 +70,18 @@ def write(out: Path, data: dict[str, Any], runbook_root: str) -> list[Path]:
     texts = {"report.html": html(data, runbook_root), "report.md": markdown(data),
              "report.json": json.dumps(data, indent=1, sort_keys=True, default=str) + "\n"}
     written = []
-    for name, text in texts.items():
-        path = out / name
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        written.append((tmp, path))
-    for tmp, path in written:  # all rendered before any is replaced
+    try:
+        for name, text in texts.items():
+            path = out / name
+            tmp = path.with_name(path.name + ".tmp")
+            written.append((tmp, path))
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:  # the disk full: no report, and no half-written file left behind
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
+        raise UserError(f"{written[-1][1]}: cannot write it ({exc.strerror or exc}); no report"
+                        f" was written: free space in {out} and run `firstbell report` again"
+                        ) from None
+    for tmp, path in written:  # all written before any is replaced
         os.replace(tmp, path)
     return [path for _, path in written]
