@@ -33,15 +33,15 @@ def _unwritable(path: Path, exc: OSError) -> RunDirError:
 
 def write_json(path: Path, data: Any) -> None:
     """Whole-file writes go through a temporary file and a rename: never half-written (a
-    failed write leaves the file as it was, and no temporary file)."""
+    failed write leaves the file as it was, and no temporary file; the OSError is raised)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     try:
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n",
                        encoding="utf-8")
         os.replace(tmp, path)
-    except OSError as exc:
+    except OSError:
         tmp.unlink(missing_ok=True)
-        raise _unwritable(path, exc) from None
+        raise
 
 
 class RunDir:
@@ -50,7 +50,10 @@ class RunDir:
         path.mkdir(parents=True, exist_ok=True)
 
     def write(self, name: str, data: Any) -> None:
-        write_json(self.path / name, data)
+        try:
+            write_json(self.path / name, data)
+        except OSError as exc:
+            raise _unwritable(self.path / name, exc) from None
 
     def append(self, name: str, record: dict[str, Any]) -> None:
         """One JSON line, flushed and synced: the line is on disk when this returns. A line
