@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+from gevent.queue import Queue
 from prometheus_client import CollectorRegistry, start_http_server
 
 from kernel.clock import hhmm
@@ -40,6 +41,7 @@ SECRET_OPTION = re.compile(r"_(token|secret|password|oneroster_client)$")
 log = logging.getLogger("firstbell")
 INTERVAL_SECONDS = 10.0
 FINAL_GRACE = 15.0   # seconds to wait for the workers' finals after the drain
+OBSERVER_GRACE = 12.0  # seconds the end waits for observers (two 5-s Grafana timeouts)
 
 
 @dataclass(frozen=True)
@@ -93,15 +95,40 @@ class HubLoop:
         self.run: RunInfo | None = None   # set at the start: observers hear of started runs
         self.stage = ""
         self.lost: dict[int, dict[str, Any]] = {}   # load processes that stopped reporting
+        self._told: Queue[tuple[str, Callable[[RunObserver], None]] | None] = Queue()
+        self._notifier: gevent.Greenlet | None = None
         self.failed = ""   # why the run directory could not be written, if it could not
 
     def add_observer(self, observer: RunObserver) -> None:
         self.observers.add(observer)
 
     def _tell(self, what: str, call: Callable[[RunObserver, RunInfo], None]) -> None:
+        """Observers hear of the run in order, from a greenlet of their own: a dashboard that
+        takes its timeout to answer (or never does) holds neither the start of the load nor
+        the intervals."""
         run = self.run
-        if run is not None:
-            self.observers.tell(what, lambda observer: call(observer, run))
+        if run is None:
+            return
+        if self._notifier is None:
+            self._notifier = gevent.spawn(self._notify)
+        self._told.put((what, lambda observer: call(observer, run)))
+
+    def _notify(self) -> None:
+        while True:
+            item = self._told.get()
+            if item is None:
+                return
+            what, call = item
+            self.observers.tell(what, call)
+
+    def _observers_done(self) -> None:
+        """Let the observers finish (the end annotation), within OBSERVER_GRACE."""
+        if self._notifier is not None:
+            self._told.put(None)
+            self._notifier.join(timeout=OBSERVER_GRACE)
+            if not self._notifier.dead:
+                log.warning("run observers still busy after %.0f s at the end; not waited for",
+                            OBSERVER_GRACE)
 
     def serve_exporter(self) -> None:
         port = self.setup.exporter_port
@@ -282,6 +309,7 @@ class HubLoop:
         outcome = RunOutcome(str(verdict["verdict"]), tuple(verdict["reasons"]),
                              self.exit_code, time.time())
         self._tell("finished", lambda observer, run: observer.run_finished(run, outcome))
+        self._observers_done()
 
     def judge(self, summary: dict[str, Any]) -> dict[str, Any]:
         """The verdict on what the hub merged, its evaluator's states and the summary."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import socket
+import time
 import subprocess
 import sys
 import uuid
@@ -65,3 +67,32 @@ def test_grafana_unreachable_and_prometheus_gone(seeded_url: str, userpool_dir: 
                             cwd=ROOT, env=environment(), capture_output=True, text=True,
                             timeout=60)
     assert report.returncode == 0 and report.stdout.startswith("GO"), report.stderr
+
+
+def test_a_grafana_that_never_answers_does_not_hold_the_run(seeded_url: str,
+                                                            userpool_dir: Path) -> None:
+    """A black hole (connections accepted by the kernel, never answered): every annotation
+    waits for its timeout, but not the run: intervals keep their 10-second pace."""
+    run = Path("/tmp") / f"firstbell-blackhole-{uuid.uuid4().hex[:10]}" / "run"
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)
+        grafana = f"http://127.0.0.1:{hole.getsockname()[1]}"
+        with serve(create_app(staging_settings(), seeded_url)) as url:
+            began = time.monotonic()
+            proc = subprocess.run(
+                [sys.executable, "-m", "firstbell.cli", "run", "smoke", "--profile", "small",
+                 "--target", url, "--userpool", str(userpool_dir), "--out", str(run),
+                 "--exporter-port", "-1", "--grafana-url", grafana],
+                cwd=ROOT, env=environment({"FIRSTBELL_GRAFANA_TOKEN": "t"}),
+                capture_output=True, text=True, timeout=180)
+            took = time.monotonic() - began
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert "did not record" in output
+    lines = [json.loads(x) for x in (run / "intervals.jsonl").read_text().splitlines()]
+    assert json.loads((run / "verdict.json").read_text())["verdict"] == "GO"
+    # the hub loop ticks each second: an interval is 10 s and at most a tick more
+    assert all(10 <= x["seconds"] < 11.5 for x in lines[:3]), lines
+    print(f"MEASURED black-hole Grafana: 30 s run took {took:.1f} s end to end;"
+          f" intervals {[round(x['seconds'], 1) for x in lines]}")
