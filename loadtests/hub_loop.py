@@ -8,6 +8,7 @@ asks as the run goes), never the engine itself."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import platform
 import re
@@ -188,7 +189,7 @@ class HubLoop:
             log.error("DATA EXPOSURE: probe %s, %s %s asked for %s on %s (status %s)",
                       record["probe"], record["persona"], record["by"], record["asked"],
                       record["endpoint"], record["status"])
-            self._save(lambda record=record: self.run_dir.append("exposures.jsonl", record))
+            self._save(functools.partial(self.run_dir.append, "exposures.jsonl", record))
 
     def write_interval(self) -> None:
         now = time.monotonic()

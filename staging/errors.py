@@ -12,7 +12,6 @@ from psycopg import OperationalError
 from psycopg import errors as pg_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-
 RETRY_AFTER_SECONDS = 2
 
 

@@ -8,9 +8,9 @@ import io
 import json
 import re
 import socket
-import time
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
