@@ -42,6 +42,7 @@ bench: $(STAMP) ## Run the benchmarks and print side-by-side ratios
 	$(BIN)/python benchmarks/bench_oneroster.py
 	$(BIN)/python benchmarks/bench_engine.py
 	PYTHONPATH=. $(BIN)/python benchmarks/bench_targetfile.py
+	PYTHONPATH=. $(BIN)/python benchmarks/bench_activity.py
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fake_data.activity import Window, build_activity, write_activity
 from fake_data.district import SYNTHETIC_NOTE, District, check_scale, check_seed, generate
 from fake_data.export_oneroster import write_oneroster
 from fake_data.export_parquet import write_parquet
@@ -25,8 +26,9 @@ from fake_data.userpool import write_userpool
 from kernel.errors import UserError
 from kernel.version import __version__
 
-FORMATS = ("parquet", "oneroster-1.1", "oneroster-1.2", "userpool")
-DEFAULT_FORMATS = ",".join(FORMATS)
+FORMATS = ("parquet", "oneroster-1.1", "oneroster-1.2", "userpool", "activity")
+# The training-sandbox log (fake_data/activity.py) is asked for by name, not written by default.
+DEFAULT_FORMATS = ",".join(FORMATS[:4])
 MANIFEST = "district.json"
 
 
@@ -172,6 +174,10 @@ def _write_formats(district: District, request: Request, folder: Path,
             write_oneroster(district, folder / f"{fmt}.zip", version)  # type: ignore[arg-type]
         elif fmt == "userpool":
             manifest["userpool"] = write_userpool(district, folder / "userpool")
+        elif fmt == "activity":
+            window = Window(district.profile.calendar.cutover_date)
+            manifest["activity_rows"] = write_activity(
+                build_activity(district, window, district.seed), folder / "activity.csv")
     if request.history_days:
         ev.step("history")
         manifest["history_days"] = request.history_days

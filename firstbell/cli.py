@@ -18,6 +18,7 @@ from firstbell.grafana_cmd import grafana_app
 from firstbell.monitoring_cmd import monitoring_app
 from firstbell.plan_cmd import plan
 from firstbell.prometheus_cmd import prometheus_app
+from firstbell.readiness_cmd import readiness
 from firstbell.rehearse_cmd import rehearse
 from firstbell.report_cmd import report
 from firstbell.run_cmd import run
@@ -51,6 +52,7 @@ app.command("capacity")(capacity)
 app.command("report")(report)
 app.command("rehearse")(rehearse)
 app.command("worker")(worker)
+app.command("readiness")(readiness)
 
 
 def main(argv: list[str] | None = None) -> int:

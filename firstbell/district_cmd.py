@@ -40,7 +40,8 @@ def generate_cmd(
     seed: int = seed_option("Fixes every random choice"),
     out: Path = typer.Option(..., envvar="FIRSTBELL_OUT", help="Output folder (created)."),
     formats: str = typer.Option(DEFAULT_FORMATS, envvar="FIRSTBELL_FORMATS",
-                                help="Comma-separated formats to write."),
+                                help="Comma-separated formats to write (add activity for a"
+                                     " synthetic training-sandbox log)."),
     history_days: int = typer.Option(0, envvar="FIRSTBELL_HISTORY_DAYS",
                                      help="School days of history before the cutover date."),
     force: bool = typer.Option(False, envvar="FIRSTBELL_FORCE",

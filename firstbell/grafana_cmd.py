@@ -34,7 +34,7 @@ def publish_cmd(
     """Push the datasource and the dashboards to a Grafana.
 
     Creates or updates the Prometheus datasource (uid firstbell-prometheus), the firstbell
-    folder and the four dashboards.
+    folder and the five dashboards.
 
     Example: firstbell grafana publish --url http://127.0.0.1:3000 --token $GRAFANA_TOKEN
     """

@@ -35,24 +35,31 @@ from firstbell.cli_options import (
 )
 from firstbell.district_cmd import render
 from firstbell.districts import district_cache, remember_userpool
+from firstbell.headroom import HeadroomSettings, judge, measure
 from firstbell.plan_cmd import PlanRequest, computed_plan
+from firstbell.readiness_cmd import score_into
+from firstbell.report.compare import previous_run
 from firstbell.report.data import load as load_report
+from firstbell.report.people import gate as people_gate
+from firstbell.report.people import section as people_section
 from firstbell.report.render import write as write_report
-from firstbell.run_cmd import finish, pool_for, prepare, spawn
+from firstbell.run_cmd import checked_limits, finish, pool_for, prepare, spawn
 from kernel.clock import Phases, hhmm
-from kernel.errors import EXIT_INTERRUPTED, UserError
+from kernel.errors import EXIT_GO, EXIT_INTERRUPTED, EXIT_NO_GO, UserError
 from kernel.ports import LOOPBACK
 from loadtests.run_options import RunOptions
 from loadtests.rundir import write_json
 from monitoring.config import DEFAULT as MONITORING
 from monitoring.local import LocalPrometheus, saturation, start, stop
+from readiness import Metrics, load_metrics
+from scenarios.compute import ComputedPlan
 from staging.control import UpOptions, down, load_state, up
 from staging.embedded import free_port
 from staging.seed import SeedRequest
 from thresholds import load_thresholds
 
 STATE_DIR = Path(".firstbell")
-MAX_LOAD_SECONDS = 300.0
+MAX_LOAD_SECONDS = 240.0
 
 
 def _district(profile: str, scale: float, seed: int, console: Console) -> Path:
@@ -99,8 +106,8 @@ def rehearse(
     speed: float | None = typer.Option(None, "--speed", envvar="FIRSTBELL_SPEED",
                                        help="Simulated minutes per real minute (rates stay"
                                             " real). Default: the scenario's, compressed"
-                                            " further so the load lasts at most 5 minutes"
-                                            " (back-to-school: 17 h at speed 204)."),
+                                            " further so the load lasts at most 4 minutes"
+                                            " (back-to-school: 17 h at speed 255)."),
     window: str | None = typer.Option(None, "--window", envvar="FIRSTBELL_WINDOW",
                                       help="Only this part of the day, HH:MM-HH:MM."),
     target: str = typer.Option("", "--target", envvar="FIRSTBELL_TARGET",
@@ -113,12 +120,42 @@ def rehearse(
     staging_hosts: str = STAGING_HOSTS, out: Path | None = RUN_DIR,
     monitor: bool = typer.Option(True, "--monitor/--no-monitor", envvar="FIRSTBELL_MONITOR",
                                  help="Start a local Prometheus when `prometheus` is on PATH."),
+    headroom: bool = typer.Option(True, "--headroom/--no-headroom",
+                                  envvar="FIRSTBELL_HEADROOM",
+                                  help="After the day, offer its peak at rising multiples to"
+                                       " measure the headroom the verdict's capacity gate"
+                                       " needs."),
+    headroom_ceiling: float = typer.Option(
+        HeadroomSettings.ceiling, "--headroom-ceiling", min=1.0,
+        envvar="FIRSTBELL_HEADROOM_CEILING",
+        help="The highest multiple of the forecast peak to offer."),
+    headroom_budget: float = typer.Option(
+        HeadroomSettings.budget, "--headroom-budget", min=10.0,
+        envvar="FIRSTBELL_HEADROOM_BUDGET",
+        help="Seconds the headroom steps may take in all."),
+    headroom_step: float = typer.Option(
+        HeadroomSettings.step_seconds, "--headroom-step-seconds", min=5.0,
+        envvar="FIRSTBELL_HEADROOM_STEP_SECONDS", help="Length of each headroom step."),
+    readiness: bool = typer.Option(False, "--readiness/--no-readiness",
+                                   envvar="FIRSTBELL_READINESS",
+                                   help="People readiness beside the system's: score the"
+                                        " district's staff on a synthetic training-sandbox"
+                                        " log (or --readiness-log); one decision."),
+    readiness_log: Path | None = typer.Option(None, "--readiness-log",
+                                              envvar="FIRSTBELL_READINESS_LOG",
+                                              help="The training sandbox's activity log (CSV or"
+                                                   " JSON lines) for the district's staff."),
+    readiness_metrics: Path | None = typer.Option(None, "--readiness-metrics",
+                                                  envvar="FIRSTBELL_READINESS_METRICS",
+                                                  help="The readiness metrics file (default:"
+                                                       " the built-in readiness.yaml)."),
 ) -> None:
     """Rehearse the go-live: district, staging SIS, load, verdict, report — and clean up.
 
     Example: firstbell rehearse --profile small --scenario smoke
     """
     console = Console(width=110)
+    people = _people_request(readiness, readiness_log, readiness_metrics, target)
     phases = Phases()
     run_dir: Path | None = None
     code = 2
@@ -134,13 +171,22 @@ def rehearse(
             phases.lap("monitoring")
             if speed is None:
                 speed = default_speed(scenario, profile, window, seed)
-            request = PlanRequest(scenario, profile, speed, 1.0, window, seed=seed,
+            request = PlanRequest(scenario, profile, speed, scale, window, seed=seed,
                                   target_spec=target_spec, drop=tuple(drop_persona or ()))
-            run_dir, cmd = _prepare(request, RunOptions(
-                target, run_dir=out, userpool=pool, staging_hosts=staging_hosts,
-                exporter_port=exporter, target_spec=target_spec), console)
+            options = RunOptions(target, run_dir=out, userpool=pool,
+                                 staging_hosts=staging_hosts, exporter_port=exporter,
+                                 target_spec=target_spec)
+            computed, run_dir, cmd = _prepare(request, options, console)
             code = _load(cmd, run_dir, prom, phases, console)
             phases.lap("run")
+            if headroom:
+                settings = HeadroomSettings(ceiling=headroom_ceiling, budget=headroom_budget,
+                                            step_seconds=headroom_step)
+                code = _headroom(computed, options, run_dir, code, settings, console)
+                phases.lap("headroom")
+            if people is not None:
+                code = _people(people, run_dir, code, (profile, scale, seed), console)
+                phases.lap("people")
         except KeyboardInterrupt:
             console.print("interrupted: stopping and writing a partial report …")
             code = EXIT_INTERRUPTED
@@ -211,14 +257,14 @@ def _monitoring(started: contextlib.ExitStack, monitor: bool, target: str, expor
 
 
 def _prepare(request: PlanRequest, options: RunOptions,
-             console: Console) -> tuple[Path, list[str]]:
+             console: Console) -> tuple[ComputedPlan, Path, list[str]]:
     """The run directory with its plan, and the Locust command line (phase 4 begins)."""
     computed, run_dir, cmd = prepare(request, options)
     console.print(f"[4/5] run: {computed.scenario.title}, {hhmm(computed.span[0])}-"
                   f"{hhmm(computed.span[1])} at speed {computed.speed:g}"
                   f" ({computed.duration / 60:.1f} min), peak"
                   f" {computed.total_peak:.1f} sessions/s → {run_dir}", highlight=False)
-    return run_dir, cmd
+    return computed, run_dir, cmd
 
 
 def _load(cmd: list[str], run_dir: Path, prom: LocalPrometheus | None, phases: Phases,
@@ -255,12 +301,79 @@ def record_saturation(prom: LocalPrometheus, seconds: float, run_dir: Path,
     return True
 
 
+def _headroom(computed: ComputedPlan, options: RunOptions, run_dir: Path, code: int,
+              settings: HeadroomSettings, console: Console) -> int:
+    """The headroom steps after the day (phase 4, continued), unless the day ended in a data
+    exposure or was interrupted; the verdict's capacity gate filled in. The exit code."""
+    if code not in (EXIT_GO, EXIT_NO_GO) or not (run_dir / "verdict.json").is_file():
+        return code
+    required = checked_limits(options).gates.capacity_headroom
+    result, stop = measure(computed, options.in_dir(run_dir), run_dir, required, settings,
+                           console)
+    write_json(run_dir / "capacity.json", result)
+    code = judge(run_dir, result, code)
+    console.print(f"      headroom: {result['statement']} (required {required:g}×)",
+                  highlight=False)
+    return stop if stop is not None else code
+
+
+@dataclasses.dataclass(frozen=True)
+class PeopleRequest:
+    """People readiness asked of a rehearsal: the metrics, and a real log or a synthetic one."""
+
+    metrics: Metrics
+    log: Path | None
+
+
+def _people_request(readiness: bool, log: Path | None, metrics: Path | None,
+                    target: str) -> PeopleRequest | None:
+    """The people half of the decision, checked before any load is sent."""
+    if not (readiness or log is not None):
+        return None
+    if target:
+        raise UserError("option --readiness: people readiness scores the district this"
+                        " rehearsal generates; with --target, run `firstbell readiness` on the"
+                        " district's roster and give its readiness.json to `firstbell report"
+                        " RUN --readiness FILE`")
+    if log is not None and not log.is_file():
+        raise UserError(f"option --readiness-log: {log}: no such file; give the training"
+                        " sandbox's activity log (CSV or JSON lines: person, time, action)")
+    return PeopleRequest(load_metrics(metrics), log)
+
+
+def _people(people: PeopleRequest, run_dir: Path, code: int,
+            district: tuple[str, float, int], console: Console) -> int:
+    """People readiness scored into the run directory, and into the verdict as a gate beside
+    the system's: a system GO with the people not ready is a NO-GO. The exit code."""
+    if code not in (EXIT_GO, EXIT_NO_GO) or not (run_dir / "verdict.json").is_file():
+        return code
+    console.print("      people readiness: scoring the district's staff on"
+                  + (f" {people.log}" if people.log else " a synthetic training-sandbox log")
+                  + " …", highlight=False)
+    folder = district_cache(*district)
+    score_into(run_dir, people.metrics, district=folder, activity=people.log,
+               generated=None if people.log else district)
+    section = people_section(json.loads((run_dir / "readiness.json").read_text("utf-8")))
+    verdict = people_gate(json.loads((run_dir / "verdict.json").read_text("utf-8")), section)
+    write_json(run_dir / "verdict.json", verdict)
+    console.print(f"      people readiness: {section['statement']}", highlight=False)
+    return int(verdict["exit_code"])
+
+
 def _report(run_dir: Path | None, code: int, phases: Phases, console: Console) -> None:
-    """The report of what the run wrote, and the verdict (phase 5)."""
+    """The report of what the run wrote, with what changed since the last rehearsal of the
+    same day in the same folder, and the verdict (phase 5)."""
     if run_dir is None or not (run_dir / "verdict.json").is_file():
         raise UserError(f"the run wrote no verdict (Locust exit {code}); see"
                         f" {run_dir / 'locust.log' if run_dir else 'the output above'}")
-    data = load_report(run_dir)
+    before = previous_run(run_dir)
+    try:
+        data = load_report(run_dir, before)
+    except UserError as exc:  # an earlier run this one cannot read must not cost its report
+        if before is None:
+            raise
+        console.print(f"      not compared with {before}: {exc}", highlight=False)
+        data = load_report(run_dir)
     paths = write_report(run_dir, data, Path(__file__).resolve().parents[1].as_uri())
     phases.lap("report")
     console.print(f"[5/5] report: {paths[0]}", highlight=False)

@@ -1,7 +1,7 @@
 """Grafana dashboards as code: Launch overview, Endpoints, Capacity and saturation, District
-data. Built from the launch thresholds (threshold lines, one latency panel per objective
-group) and the recording rules; stable uids, every panel with a description and a unit, and
-JSON written with sorted keys so a regeneration diffs cleanly."""
+data, People readiness. Built from the launch thresholds (threshold lines, one latency panel
+per objective group) and the recording rules; stable uids, every panel with a description and a
+unit, and JSON written with sorted keys so a regeneration diffs cleanly."""
 
 from __future__ import annotations
 
@@ -189,8 +189,46 @@ def district(t: Thresholds) -> dict[str, Any]:
                       "What the staging SIS holds: the seeded district's tables.", p)
 
 
+def readiness(t: Thresholds) -> dict[str, Any]:
+    """People readiness over the weeks before go-live, from the gauges `firstbell readiness`
+    writes (readiness.prom for a textfile collector; readiness-history.om backfilled with
+    promtool for the weeks before). Names only: monitoring does not import readiness/."""
+    p = _Panels()
+    p.add("stat", "Schools at every target (now)", "Schools whose every readiness metric"
+          " already meets its target (firstbell_readiness_schools_at_target, basis now).",
+          "none", [('firstbell_readiness_schools_at_target{basis="now"}', "")], width=6)
+    p.add("stat", "Projected at go-live", "Schools at every target when each cell is judged"
+          " on its projection to go-live.", "none",
+          [('firstbell_readiness_schools_at_target{basis="projected"}', "")], width=6)
+    p.add("stat", "Projected, 90% interval", "Bootstrap over people: low and high of the"
+          " schools at every target at go-live.", "none",
+          [('firstbell_readiness_schools_projected{bound="low"}', "low"),
+           ('firstbell_readiness_schools_projected{bound="high"}', "high")], width=6)
+    p.add("stat", "Schools counted", "Schools with staff the readiness metrics count.",
+          "none", [("firstbell_readiness_schools", "")], width=6)
+    p.add("timeseries", "Share of schools at every target, week by week", "Schools at every"
+          " target over schools counted, at each week's end.", "percentunit",
+          [('firstbell_readiness_schools_at_target{basis="now"}'
+            " / ignoring(basis) firstbell_readiness_schools", "at target")],
+          width=24, thresholds=[(0.9, "green")])
+    p.add("timeseries", "District share per metric and role", "Share of counted staff who"
+          " met each share_by metric, district-wide; compare with its target.", "percentunit",
+          [("firstbell_readiness_district_share", "{{metric}} · {{role}}"),
+           ("firstbell_readiness_target", "target {{metric}} · {{role}}")], width=24,
+          height=10)
+    p.add("table", "Schools least likely to be ready", "The 15 schools with the lowest chance"
+          " of meeting every target at go-live (bootstrap share).", "percentunit",
+          [("bottomk(15, firstbell_readiness_school_chance)", "{{name}}")], width=24,
+          height=10, options={"showHeader": True})
+    board = _dashboard("firstbell-readiness", "firstbell · People readiness",
+                       "Staff readiness per school before go-live: at target now, projected,"
+                       " the trend, the schools least likely to be ready.", p)
+    board.update(refresh="1h", time={"from": "now-120d", "to": "now"})
+    return board
+
+
 BUILDERS = {"launch-overview": launch_overview, "endpoints": endpoints,
-            "capacity": capacity, "district": district}
+            "capacity": capacity, "district": district, "readiness": readiness}
 
 
 def render(t: Thresholds) -> dict[str, str]:

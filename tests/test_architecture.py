@@ -29,8 +29,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "scenarios": frozenset({"kernel", "fake_data", "loadtests"}),
     "recordings": frozenset({"kernel", "loadtests"}),
     "monitoring": frozenset({"kernel", "thresholds"}),
+    "readiness": frozenset({"kernel", "fake_data"}),
     "firstbell": frozenset({"kernel", "thresholds", "fake_data", "staging", "sis", "loadtests",
-                            "scenarios", "recordings", "monitoring"}),
+                            "scenarios", "recordings", "monitoring", "readiness"}),
 }
 PARTS = frozenset(ALLOWED)
 

@@ -4,7 +4,8 @@ whose master died has no summary or verdict: they are rebuilt from its intervals
 the verdict and its reasons, what was rehearsed, the assumption ledger, per-interval latency
 per objective group (merged exactly from the intervals' HDR histograms), planned vs achieved
 arrivals, errors by endpoint, exposures, capacity and headroom, differences from a baseline
-run, and the recommended actions with their runbooks. `report.json` is this, as JSON."""
+run, and the recommended actions with their runbooks; page one (`page_one.py`) on top.
+`report.json` is this, as JSON (its schema: report.schema.json beside this module)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from firstbell.capacity import headroom as capacity_headroom
+from firstbell.report import page_one
+from firstbell.report.compare import baseline_diff, changes
+from firstbell.report.moment import worst_moment
+from firstbell.report.people import gate as people_gate
+from firstbell.report.people import section as people_section
 from kernel.clock import hhmm
 from kernel.errors import UserError
 from loadtests.hdr import PERCENTILES, decode, new_histogram, percentile_value
@@ -67,10 +73,12 @@ def latency_series(intervals: list[dict[str, Any]], groups: list[str]) -> dict[s
     """Per interval: the simulated clock and, per objective group, the corrected p95/p99 of
     that interval (its histograms merged, so exact to the HDR's 3 digits)."""
     clock: list[str] = []
+    at: list[float] = []
     series: dict[str, dict[str, list[float | None]]] = {g: {"p95": [], "p99": []}
                                                          for g in groups}
     for line in intervals:
         clock.append(hhmm(float(line.get("clock", 0.0)) % 86400))
+        at.append(float(line.get("clock", 0.0)))
         merged = {g: new_histogram() for g in groups}
         for key, kinds in line.get("histograms", {}).items():
             group = _group(key.split("|", 1)[-1])
@@ -81,13 +89,26 @@ def latency_series(intervals: list[dict[str, Any]], groups: list[str]) -> dict[s
             for q in ("p95", "p99"):
                 series[g][q].append(None if empty else
                                     percentile_value(h, 95.0 if q == "p95" else 99.0))
-    return {"clock": clock, "groups": series}
+    return {"clock": clock, "at": at, "groups": series}
+
+
+def _per_second(line: dict[str, Any], family: str, outcome: str) -> float:
+    """A counter family's events with `outcome` (``family|persona|outcome``) per real second."""
+    n = sum(v for k, v in line.get("counters", {}).items()
+            if k.startswith(family + "|") and k.endswith("|" + outcome))
+    return round(n / max(float(line.get("seconds") or 0.0), 1e-9), 4)
 
 
 def arrival_series(intervals: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per interval, sessions/s: planned and achieved arrivals, people coming back after a
+    failed login (``returns|persona|started``: sessions, not arrivals) and login attempts
+    retried after a 5xx or no answer (``logins|persona|retried``)."""
     return {"clock": [hhmm(float(x.get("clock", 0.0)) % 86400) for x in intervals],
+            "at": [float(x.get("clock", 0.0)) for x in intervals],
             "planned": [round(sum(x.get("target_rate", {}).values()), 4) for x in intervals],
-            "achieved": [round(sum(x.get("achieved_rate", {}).values()), 4) for x in intervals]}
+            "achieved": [round(sum(x.get("achieved_rate", {}).values()), 4) for x in intervals],
+            "returns": [_per_second(x, "returns", "started") for x in intervals],
+            "retries": [_per_second(x, "logins", "retried") for x in intervals]}
 
 
 def errors_by_endpoint(counters: dict[str, float]) -> list[dict[str, Any]]:
@@ -131,21 +152,6 @@ def actions(verdict: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def baseline_diff(current: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each objective's whole-run value now and in the baseline run."""
-    before = {o["name"]: o for o in base["verdict"]["objectives"]}
-    rows = []
-    for o in current["verdict"]["objectives"]:
-        b = before.get(o["name"])
-        if b is None:
-            continue
-        rows.append({"objective": o["name"], "now": o["whole_run"], "baseline": b["whole_run"],
-                     "change": (o["whole_run"] - b["whole_run"])
-                     if o["whole_run"] is not None and b["whole_run"] is not None else None,
-                     "passed_now": o["passed"], "passed_baseline": b["passed"]})
-    return rows
-
-
 def system_rehearsed(plan: dict[str, Any]) -> str:
     """Which system the run drove, as leadership reads it: the product a target file declares
     (``RosarioSIS 12.0``), else the target file's name, else firstbell's reference SIS."""
@@ -160,9 +166,11 @@ def system_rehearsed(plan: dict[str, Any]) -> str:
 
 
 def load(run_dir: Path, baseline: Path | None = None,
-         capacity_file: Path | None = None) -> dict[str, Any]:
-    """The report's data, from a run directory (and a baseline run directory, and the
-    capacity.json of a `firstbell capacity` search when it is not in the run directory)."""
+         capacity_file: Path | None = None,
+         readiness_file: Path | None = None) -> dict[str, Any]:
+    """The report's data, from a run directory (and a baseline run directory, the
+    capacity.json of a `firstbell capacity` search and the readiness.json of
+    `firstbell readiness` when they are not in the run directory)."""
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory")
     run = _read(run_dir / "run.json")
@@ -180,6 +188,18 @@ def load(run_dir: Path, baseline: Path | None = None,
     capacity = (_read(capacity_file) if capacity_file is not None
                 else _read(run_dir / "capacity.json", required=False))
     saturation = _read(run_dir / "saturation.json", required=False)
+    if readiness_file is not None and not readiness_file.is_file():
+        raise UserError(f"option --readiness: {readiness_file}: no such file; give the"
+                        " readiness.json `firstbell readiness` wrote")
+    readiness = (_read(readiness_file) if readiness_file is not None
+                 else _read(run_dir / "readiness.json", required=False))
+    people = None
+    if readiness is not None:
+        if "summary" not in readiness or "schools" not in readiness:
+            raise UserError(f"{readiness_file or run_dir / 'readiness.json'}: not a"
+                            " readiness.json of `firstbell readiness` (no summary/schools)")
+        people = people_section(readiness)
+        verdict = people_gate(verdict, people)
     plan = run.get("plan", {})
     groups = sorted({o["group"] for o in verdict["objectives"]
                      if o["measure"] in ("p95", "p99") and o["group"] != "*"})
@@ -188,7 +208,7 @@ def load(run_dir: Path, baseline: Path | None = None,
     if capacity and forecast:
         headroom = capacity_headroom(float(capacity.get("sustainable_rate", 0.0)), forecast)
     data: dict[str, Any] = {
-        "run_id": run.get("run_id"), "verdict": verdict,
+        "run_id": run.get("run_id"), "run_dir": run_dir.name, "verdict": verdict,
         "rehearsed": {
             "scenario": plan.get("scenario"), "title": plan.get("title") or plan.get("scenario"),
             "rehearses": scenario.get("rehearses", ""), "profile": plan.get("profile", ""),
@@ -228,8 +248,31 @@ def load(run_dir: Path, baseline: Path | None = None,
         "lost_workers": summary.get("lost_workers") or [],
         "partial_note": (summary.get("reconstructed") or {}).get("note")
         or ("interrupted: the numbers cover the part that ran" if summary["partial"] else None),
+        "people": people,
     }
+    personas = sorted(p for p, a in summary["arrivals"].items()
+                      if a.get("started") or a.get("expected"))
+    data["page_one"] = page_one.build(
+        data, worst_moment(scenario, intervals, plan.get("speed") or scenario.get("speed"),
+                           data["thresholds"], groups), personas)
+    data["headroom_steps"] = headroom_steps(capacity)
+    data["changes"] = None
     if baseline is not None:
-        data["baseline"] = {"run_id": _read(baseline / "run.json").get("run_id"),
-                            "diff": baseline_diff(data, load(baseline))}
+        if not (baseline / "run.json").is_file():
+            raise UserError(f"option --baseline: {baseline}: no run.json there: give an"
+                            " earlier run directory (or `last`)")
+        before = load(baseline)
+        data["baseline"] = {"run_id": before["run_id"], "diff": baseline_diff(data, before)}
+        data["changes"] = changes(data, before)
     return data
+
+
+def headroom_steps(capacity: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The measured steps with their multiple of the forecast peak (a `firstbell capacity`
+    search's steps have none: computed from its own forecast peak)."""
+    if not capacity or not capacity.get("steps") or not capacity.get("forecast_peak"):
+        return []
+    peak = float(capacity["forecast_peak"])
+    return [{**s, "multiple": round(float(s["multiple"]) if s.get("multiple") is not None
+                                    else float(s["rate"]) / peak, 4)}
+            for s in capacity["steps"]]

@@ -35,7 +35,8 @@ def test_publish_creates_then_updates(grafana: tuple[str, GrafanaState]) -> None
     assert sorted(urls) == ["/d/firstbell-capacity/firstbell-capacity-and-saturation",
                             "/d/firstbell-district/firstbell-district-data",
                             "/d/firstbell-endpoints/firstbell-endpoints",
-                            "/d/firstbell-launch-overview/firstbell-launch-overview"]
+                            "/d/firstbell-launch-overview/firstbell-launch-overview",
+                            "/d/firstbell-readiness/firstbell-people-readiness"]
     assert state.datasources["firstbell-prometheus"]["url"] == DEFAULT.prometheus_url
     assert set(state.folders) == {"firstbell"}
     for body in state.dashboards.values():
