@@ -84,7 +84,8 @@ def test_the_disk_fills_during_a_run(seeded_url: str, userpool_dir: Path,
 
     full = report(run)
     assert full.returncode == 2 and "Traceback" not in full.stderr
-    assert "cannot write it (No space left on device); no report was written" in full.stderr
+    assert "report.html: cannot write it (No space left on device); nothing was written" \
+        in full.stderr
     assert not list(run.glob("report*"))
 
     (small_disk / "filler").unlink()
