@@ -73,9 +73,10 @@ def test_a_worker_killed_mid_run(seeded_url: str, userpool_dir: Path) -> None:
     noticed_after = lost["time"] - killed_at
     assert 0 < noticed_after <= HEARTBEAT_TIMEOUT, noticed_after
     killed_t = killed_at - started
-    assert killed_t - 4 <= lost["last_report_at"] <= killed_t + 0.5  # workers report every 3 s
+    # workers report every 3 s (a little later on a loaded machine)
+    assert killed_t - 6 <= lost["last_report_at"] <= killed_t + 0.5
     assert lost["share_after"] == 0.5
-    assert 0.25 <= lost["share_of_run"] <= 0.4  # half the arrivals of the last ~20 of 30 s
+    assert 0.2 <= lost["share_of_run"] <= 0.45  # half the arrivals of the last ~20 of 30 s
     assert summary["partial"] is False and summary["duration"] >= 29
     # the other worker went on: requests in every interval after the loss, and its final came
     assert summary["finals"] == [1 - lost["worker"]]
