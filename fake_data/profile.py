@@ -377,6 +377,9 @@ def load_profile(name_or_path: str) -> Profile:
         raise ProfileError(
             f"{path}: not valid YAML ({exc}). Fix the syntax and try again."
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{path}: not a text file (byte {exc.start} is not UTF-8); a profile"
+                           " is a UTF-8 YAML file like fake_data/profiles/small.yaml.") from None
     if not isinstance(raw, dict):
         raise ProfileError(f"{path}: a profile must be a YAML mapping, found {type(raw).__name__}.")
     try:

@@ -50,6 +50,12 @@ class GrafanaObserver:
             link = self.annotations.end(outcome.verdict, list(outcome.reasons),
                                         at=outcome.ended_at)
             log.info("  Grafana: %s", link)
+            if self.annotations.errors:  # what the dashboards miss; the run itself is whole
+                log.warning("Grafana at %s did not record %d annotation(s) of this run (%s):"
+                            " its region, phases and verdict are missing from the dashboards;"
+                            " the run directory and the report have everything",
+                            self.url, len(self.annotations.errors),
+                            ", ".join(e.split(":", 1)[0] for e in self.annotations.errors))
 
 
 @events.init_command_line_parser.add_listener

@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
 import typer
 from rich.console import Console
 
@@ -281,8 +282,23 @@ def _load(cmd: list[str], run_dir: Path, prom: LocalPrometheus | None, phases: P
 
     code = finish(proc, show)
     if prom is not None:  # the SIS's peaks while it was under load, for the report
-        write_json(run_dir / "saturation.json", saturation(prom, phases.since()))
+        record_saturation(prom, phases.since(), run_dir, console)
     return code
+
+
+def record_saturation(prom: LocalPrometheus, seconds: float, run_dir: Path,
+                      console: Console) -> bool:
+    """saturation.json from the local Prometheus; when it stopped answering meanwhile, a
+    warning saying what the report will lack, and the rehearsal goes on to its report."""
+    try:
+        peaks = saturation(prom, seconds)
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        console.print(f"      warning: the SIS's saturation under load was not recorded:"
+                      f" Prometheus at {prom.url} did not answer ({type(exc).__name__}: {exc});"
+                      " the report has no saturation section", highlight=False)
+        return False
+    write_json(run_dir / "saturation.json", peaks)
+    return True
 
 
 def _headroom(computed: ComputedPlan, options: RunOptions, run_dir: Path, code: int,

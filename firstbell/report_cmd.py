@@ -92,5 +92,7 @@ def report(
     data = load(run_dir, _baseline(run_dir, baseline), capacity, readiness)
     paths = write(run_dir, data, runbook_root.rstrip("/"))
     console.print(" ".join(data["page_one"]["sentences"]), highlight=False)
+    if data["partial_note"]:
+        console.print(f"partial run: {data['partial_note']}", highlight=False)
     for path in paths:
         console.print(str(path), highlight=False)

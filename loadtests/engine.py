@@ -29,7 +29,7 @@ import psutil
 import pyarrow as pa
 from gevent.queue import Empty, Queue
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 from fake_data.userpool import load_persona
 from kernel.errors import UserError
@@ -63,6 +63,7 @@ ASSIGN, FINAL = "firstbell:assign", "firstbell:final"
 START_DELAY = 1.0     # seconds between the start and the first arrival: users spawn meanwhile
 LAG_PROBE = 0.1       # seconds between event-loop lag samples
 LAG_WARNING = 0.5
+WATCH_WORKERS = 0.5   # seconds between the master's looks at its workers' states
 
 _ENGINES: weakref.WeakKeyDictionary[Environment, Engine] = weakref.WeakKeyDictionary()
 
@@ -118,6 +119,7 @@ class Engine:
         self.shared: dict[str, Any] = {}
         self.spawn_rate = MIN_SPAWN_RATE
         self.hub_loop: HubLoop | None = None
+        self.client_index: dict[str, int] = {}  # the master's workers, by Locust client id
         if self.role != "worker":
             self.hub_loop = self._hub_loop()
 
@@ -168,6 +170,8 @@ class Engine:
         if self.role == "master":
             assert isinstance(self.environment.runner, MasterRunner)
             clients = sorted(c.id for c in self.environment.runner.clients.all)
+            self.client_index = {client: i for i, client in enumerate(clients)}
+            gevent.spawn(self._watch_workers)
             for i, client in enumerate(clients):
                 self.environment.runner.send_message(ASSIGN, {
                     "index": i, "count": len(clients), "t0": t0_wall,
@@ -178,6 +182,18 @@ class Engine:
             self.assign(0, 1, t0_wall, None)
         if self.hub_loop is not None:
             self.hub_loop.start(t0_wall, self.count)
+
+    def _watch_workers(self) -> None:
+        """The master: a worker Locust's heartbeat check marks missing (or has dropped) is
+        lost for the run; the hub loop records it and stops waiting for its final."""
+        runner = self.environment.runner
+        assert isinstance(runner, MasterRunner) and self.hub_loop is not None
+        while not self.hub_loop.closed:
+            gevent.sleep(WATCH_WORKERS)
+            present = {c.id: c.state for c in runner.clients.all}
+            for client, index in self.client_index.items():
+                if present.get(client, STATE_MISSING) == STATE_MISSING:
+                    self.hub_loop.worker_lost(index)
 
     def on_assign(self, message: Any) -> None:
         data = message.data
@@ -284,9 +300,12 @@ class Engine:
         if run_dir is None or not run_dir.is_dir():
             return  # a remote worker: the master's run directory is on another machine
         totals = self.recorder.totals
-        write_json(run_dir / f"worker-{self.index}.json", {
-            "worker": self.index, "counters": dict(totals.counters),
-            "requests": totals.timings.count(), "exposures": len(totals.exposures)})
+        try:
+            write_json(run_dir / f"worker-{self.index}.json", {
+                "worker": self.index, "counters": dict(totals.counters),
+                "requests": totals.timings.count(), "exposures": len(totals.exposures)})
+        except OSError as exc:  # a cross-check only: the hub's own writes say the rest
+            log.warning("worker-%d.json not written (%s)", self.index, exc.strerror or exc)
 
     def gauges(self) -> dict[str, float]:
         runner = self.environment.runner
@@ -402,7 +421,7 @@ class Engine:
             return None
         if not self.started:
             self.on_test_start()
-        if self.hub_loop.finished() or self.hub_loop.aborted:
+        if self.hub_loop.finished() or self.hub_loop.aborted or self.hub_loop.failed:
             self.hub_loop.close()  # now, not at exit: the web UI keeps the process running
             return None
         demand = self.users_needed()

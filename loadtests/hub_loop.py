@@ -8,6 +8,7 @@ asks as the run goes), never the engine itself."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import platform
 import re
@@ -18,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+from gevent.queue import Queue
 from prometheus_client import CollectorRegistry, start_http_server
 
 from kernel.clock import hhmm
-from kernel.errors import EXIT_GO
+from kernel.errors import EXIT_GO, EXIT_NO_GO, USAGE_ERROR_EXIT
 from kernel.version import __version__
 from loadtests.exporter import CPU_SATURATED, Live, RunCollector, bucket_edges
 from loadtests.hdr import Timings, summary
@@ -29,7 +31,7 @@ from loadtests.observers import Observers, RunInfo, RunObserver, RunOutcome
 from loadtests.oneroster.spec import redacted
 from loadtests.plan import LoadPlan
 from loadtests.returns import measured, planned
-from loadtests.rundir import RunDir
+from loadtests.rundir import RunDir, RunDirError
 from loadtests.stats import Delta, Hub
 from loadtests.verdict import Evaluator, Interval
 from thresholds import Thresholds, latency_thresholds
@@ -40,6 +42,7 @@ SECRET_OPTION = re.compile(r"_(token|secret|password|oneroster_client)$")
 log = logging.getLogger("firstbell")
 INTERVAL_SECONDS = 10.0
 FINAL_GRACE = 15.0   # seconds to wait for the workers' finals after the drain
+OBSERVER_GRACE = 12.0  # seconds the end waits for observers (two 5-s Grafana timeouts)
 
 
 @dataclass(frozen=True)
@@ -92,14 +95,41 @@ class HubLoop:
         self.observers = Observers()
         self.run: RunInfo | None = None   # set at the start: observers hear of started runs
         self.stage = ""
+        self.lost: dict[int, dict[str, Any]] = {}   # load processes that stopped reporting
+        self._told: Queue[tuple[str, Callable[[RunObserver], None]] | None] = Queue()
+        self._notifier: gevent.Greenlet | None = None
+        self.failed = ""   # why the run directory could not be written, if it could not
 
     def add_observer(self, observer: RunObserver) -> None:
         self.observers.add(observer)
 
     def _tell(self, what: str, call: Callable[[RunObserver, RunInfo], None]) -> None:
+        """Observers hear of the run in order, from a greenlet of their own: a dashboard that
+        takes its timeout to answer (or never does) holds neither the start of the load nor
+        the intervals."""
         run = self.run
-        if run is not None:
-            self.observers.tell(what, lambda observer: call(observer, run))
+        if run is None:
+            return
+        if self._notifier is None:
+            self._notifier = gevent.spawn(self._notify)
+        self._told.put((what, lambda observer: call(observer, run)))
+
+    def _notify(self) -> None:
+        while True:
+            item = self._told.get()
+            if item is None:
+                return
+            what, call = item
+            self.observers.tell(what, call)
+
+    def _observers_done(self) -> None:
+        """Let the observers finish (the end annotation), within OBSERVER_GRACE."""
+        if self._notifier is not None:
+            self._told.put(None)
+            self._notifier.join(timeout=OBSERVER_GRACE)
+            if not self._notifier.dead:
+                log.warning("run observers still busy after %.0f s at the end; not waited for",
+                            OBSERVER_GRACE)
 
     def serve_exporter(self) -> None:
         port = self.setup.exporter_port
@@ -118,12 +148,13 @@ class HubLoop:
                              " free port, or -1 to turn it off") from None
         self.exporter_port = int(server.server_port)
         log.info("firstbell exporter on http://%s:%d/metrics", host, self.exporter_port)
-        self.run_dir.write("exporter.json", {"host": host, "port": self.exporter_port})
+        self._save(lambda: self.run_dir.write("exporter.json",
+                                              {"host": host, "port": self.exporter_port}))
 
     def start(self, t0_wall: float, workers: int) -> None:
         self.t0_wall, self.workers = t0_wall, workers
         setup, host = self.setup, self.hooks.host()
-        self.run_dir.write("run.json", {
+        self._save(lambda: self.run_dir.write("run.json", {
             "run_id": self.run_id, "scenario": self.plan.scenario,
             "target": host, "paths": setup.target_paths,
             "plan": recorded_plan(self.plan), "role": setup.role,
@@ -131,7 +162,7 @@ class HubLoop:
                 "firstbell": __version__, "python": platform.python_version()},
             "exporter_port": self.exporter_port,
             "options": {k: v for k, v in setup.options.items()
-                        if k.startswith("firstbell_") and not SECRET_OPTION.search(k)}})
+                        if k.startswith("firstbell_") and not SECRET_OPTION.search(k)}}))
         self._last = time.monotonic()
         self.run = RunInfo(self.run_id, self.plan.scenario, str(host or ""), t0_wall)
         self._tell("run started", lambda observer, run: observer.run_started(run))
@@ -158,7 +189,7 @@ class HubLoop:
             log.error("DATA EXPOSURE: probe %s, %s %s asked for %s on %s (status %s)",
                       record["probe"], record["persona"], record["by"], record["asked"],
                       record["endpoint"], record["status"])
-            self.run_dir.append("exposures.jsonl", record)
+            self._save(functools.partial(self.run_dir.append, "exposures.jsonl", record))
 
     def write_interval(self) -> None:
         now = time.monotonic()
@@ -188,7 +219,7 @@ class HubLoop:
             log.warning("aborting the run (--abort-on-fail): %s", ", ".join(self.aborted))
             reasons, at = tuple(self.aborted), time.time()
             self._tell("aborted", lambda observer, run: observer.run_aborted(run, reasons, at))
-        self.run_dir.append("intervals.jsonl", {
+        line = {
             "t": round(t, 3), "seconds": round(span, 3), "time": time.time(),
             "clock": round(live.clock_seconds, 1), "stage": live.stage,
             "target_rate": live.target_rate, "achieved_rate": self.achieved,
@@ -197,8 +228,45 @@ class HubLoop:
             "busy": {p: self.hub.gauge(f"busy|{p}") for p in personas},
             "cpu": {str(w): g.get("cpu", 0.0) for w, g in self.hub.gauges.items()},
             "loop_lag": {str(w): g.get("loop_lag", 0.0) for w, g in self.hub.gauges.items()},
-            "workers": len(self.hub.gauges),
-            "objectives": {name: s.as_json() for name, s in self.evaluator.states.items()}})
+            "workers": len(self.hub.gauges), "lost_workers": sorted(self.lost),
+            "objectives": {name: s.as_json() for name, s in self.evaluator.states.items()}}
+        self._save(lambda: self.run_dir.append("intervals.jsonl", line))
+
+    def _save(self, write: Callable[[], None]) -> bool:
+        """One write to the run directory. When one fails (the disk full) the run stops at
+        the next tick (`failed`): a rehearsal whose results cannot be kept is not worth its
+        load. Said once; the exit code is 2."""
+        if self.failed:
+            return False
+        try:
+            write()
+        except RunDirError as exc:
+            self.failed, self.exit_code = str(exc), USAGE_ERROR_EXIT
+            log.error("firstbell: %s. Stopping the run.", exc)
+            return False
+        return True
+
+    def worker_lost(self, index: int) -> None:
+        """Load process `index` stopped answering (its master's heartbeat check gave it up):
+        its share of the arrivals from the last time it reported is not sent. Recorded once,
+        with how much of the plan's load that is, for the summary, the verdict and the report."""
+        if index in self.lost or index in self.hub.finals:
+            return
+        now, t = time.monotonic(), self.hooks.elapsed()
+        seen = self.hub.seen.get(index)
+        last = max(t - (now - seen), 0.0) if seen is not None else 0.0
+        curve, share = self.plan.curve, 1.0 / max(self.workers, 1)
+        after = sum(curve.expected(p, last, curve.duration) for p in curve.personas)
+        whole = sum(curve.expected(p, 0.0, curve.duration) for p in curve.personas)
+        self.lost[index] = {
+            "worker": index, "last_report_at": round(last, 1), "noticed_at": round(t, 1),
+            "time": time.time(), "share_after": round(share, 4),
+            "sessions_lost": round(after * share, 1),
+            "share_of_run": round(after * share / whole, 4) if whole else 0.0}
+        log.warning("load process %d of %d lost: last report at %.0f s, noticed at %.0f s; its"
+                    " share (%.0f%% of the arrivals from then on, %.0f%% of the run's planned"
+                    " sessions) is not sent", index + 1, self.workers, last, t, share * 100,
+                    self.lost[index]["share_of_run"] * 100)
 
     def mean_session_seconds(self) -> dict[str, float]:
         done = self.hub.family("sessions")
@@ -210,7 +278,7 @@ class HubLoop:
         over = self.hooks.elapsed() - self.plan.duration
         if over < 0:
             return False
-        return (len(self.hub.finals) >= self.workers
+        return (len(self.hub.finals | set(self.lost)) >= self.workers
                 or over > self.plan.drain_seconds + FINAL_GRACE)
 
     def close(self) -> None:
@@ -221,16 +289,14 @@ class HubLoop:
         self.closed = True
         self.write_interval()
         summary = self.summary()
-        self.run_dir.write("summary.json", summary)
-        whole = self.evaluator.whole_run(self.hub.timings, self.hub.counters, summary["duration"])
-        verdict = self.evaluator.verdict(len(self.hub.exposures), whole, self.aborted,
-                                         duration=summary["duration"])
-        verdict["partial"] = summary["partial"]
-        # A GO covers only what ran: the personas left out and the system driven say so.
-        verdict["target"] = self.plan.target
-        verdict["not_rehearsed"] = list(self.plan.not_rehearsed)
+        if self.failed or not self._save(lambda: self.run_dir.write("summary.json", summary)):
+            log.error("firstbell: no summary or verdict written: %s is incomplete (`firstbell"
+                      " report` reports what it holds as partial)", self.run_dir.path)
+            return
+        verdict = self.judge(summary)
+        if not self._save(lambda: self.run_dir.write("verdict.json", verdict)):
+            return
         self.exit_code = int(verdict["exit_code"])
-        self.run_dir.write("verdict.json", verdict)
         for line in report_lines(summary, self.run_dir.path):
             log.info("%s", line)
         passed = sum(1 for o in verdict["objectives"] if o["passed"])
@@ -244,6 +310,28 @@ class HubLoop:
         outcome = RunOutcome(str(verdict["verdict"]), tuple(verdict["reasons"]),
                              self.exit_code, time.time())
         self._tell("finished", lambda observer, run: observer.run_finished(run, outcome))
+        self._observers_done()
+
+    def judge(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """The verdict on what the hub merged, its evaluator's states and the summary."""
+        whole = self.evaluator.whole_run(self.hub.timings, self.hub.counters, summary["duration"])
+        verdict = self.evaluator.verdict(len(self.hub.exposures), whole, self.aborted,
+                                         duration=summary["duration"])
+        verdict["partial"] = summary["partial"]
+        # A GO covers only what ran: the personas left out and the system driven say so.
+        verdict["target"] = self.plan.target
+        verdict["not_rehearsed"] = list(self.plan.not_rehearsed)
+        # The plan's load was not all sent: no GO can rest on it, whatever the objectives say.
+        verdict["lost_workers"] = summary.get("lost_workers", [])
+        for lost in verdict["lost_workers"]:
+            verdict["reasons"].append(
+                f"load process {lost['worker'] + 1} of {self.workers} lost at"
+                f" {lost['last_report_at']:.0f} s: {lost['share_after']:.0%} of the arrivals"
+                f" from then on ({lost['share_of_run']:.0%} of the run's planned sessions)"
+                " were not sent")
+        if verdict["lost_workers"] and verdict["verdict"] == "GO":
+            verdict["verdict"], verdict["exit_code"] = "NO-GO", EXIT_NO_GO
+        return verdict
 
     def summary(self) -> dict[str, Any]:
         hub, curve = self.hub, self.plan.curve
@@ -270,8 +358,11 @@ class HubLoop:
         return {
             "run_id": self.run_id, "scenario": self.plan.scenario,
             "target": self.hooks.host(), "duration": round(ran, 3),
-            "partial": len(hub.finals) < self.workers or ran < curve.duration - 1.0,
+            # a lost load process is said apart (lost_workers), not as an interrupted run
+            "partial": len(hub.finals | set(self.lost)) < self.workers
+                       or ran < curve.duration - 1.0,
             "workers": workers, "finals": sorted(hub.finals),
+            "lost_workers": [self.lost[w] for w in sorted(self.lost)],
             "requests": int(hub.timings.count()), "arrivals": arrivals,
             "exposures": len(hub.exposures),
             "probes": {"|".join(k): v for k, v in hub.family("probes").items()},
@@ -350,6 +441,10 @@ def report_lines(s: dict[str, Any], folder: Path) -> list[str]:
                      f" {sync.get('refused', 0):,.0f} refused,"
                      f" {sync.get('slot_waits', 0):,.0f} waited for a slot")
     lines.extend(amplification_lines(s.get("amplification") or {}))
+    for lost in s.get("lost_workers") or []:
+        lines.append(f"  LOST load process {lost['worker'] + 1} at {lost['last_report_at']:.0f} s"
+                     f" (noticed at {lost['noticed_at']:.0f} s): {lost['sessions_lost']:,.0f}"
+                     f" planned sessions ({lost['share_of_run']:.0%} of the run) not sent")
     lines.append(f"  data exposures: {s['exposures']}")
     lines.append(f"  run directory: {folder}")
     return lines

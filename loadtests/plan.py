@@ -166,6 +166,9 @@ def load_plan(path: Path, overrides: dict[str, Any] | None = None) -> LoadPlan:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise PlanError(f"{path}: not a text file (byte {exc.start} is not UTF-8); a plan is"
+                        " UTF-8 YAML or JSON") from None
     except yaml.YAMLError as exc:
         raise PlanError(f"{path}: not YAML or JSON: {exc}") from None
     if not isinstance(raw, dict):

@@ -27,11 +27,21 @@ def check_target(url: str | None, staging_hosts: list[str]) -> str:
     subdomains (``.staging.example.org``)."""
     if not url:
         raise TargetRefused("no target: pass --host URL (e.g. http://127.0.0.1:8700)")
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 (raises on a port that is no number or out of range)
+    except ValueError as exc:  # "http://[::1", "http://host:99999"
+        raise TargetRefused(f"--host {url!r} is not a valid URL ({exc}); write e.g."
+                            " http://127.0.0.1:8700") from None
     if parts.scheme not in ("http", "https") or not host:
         raise TargetRefused(f"--host {url!r} is not an http(s) URL; write e.g."
                             " http://127.0.0.1:8700")
+    if parts.username is not None or parts.password is not None:
+        # it would be written to run.json and the logs: sessions log in from the user pool
+        raise TargetRefused(f"--host {parts.scheme}://***@{host}: a target URL carries no"
+                            " user name or password; the sessions log in with the user pool's"
+                            " identities")
     if _is_loopback(host):
         return host
     for allowed in (h.strip().lower() for h in staging_hosts if h.strip()):

@@ -152,7 +152,7 @@ def load_overrides(path: Path) -> dict[str, tuple[float, str | None]]:
         where = f"{path}: field {name}"
         source = None
         if isinstance(spec, dict):
-            unknown = sorted(set(spec) - {"value", "source"})
+            unknown = sorted(map(str, set(spec) - {"value", "source"}))  # keys of any type
             if unknown or "value" not in spec:
                 raise LedgerError(f"{where}: write {{value: V, source: '[S] …'}} (value"
                                   f" {spec!r})")

@@ -7,6 +7,7 @@ Every query has a name (``"portal.home.children"``): its duration goes to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -27,6 +28,18 @@ class Database:
         self.metrics = metrics
         # pools replaced by a smaller one (the shrunken-pool fault), closing once drained
         self.retiring: set[asyncio.Task[None]] = set()
+        self._checking: asyncio.Task[None] | None = None
+
+    def recheck(self) -> None:
+        """Check the pool's idle connections in the background (one check at a time): after a
+        database restart every pooled connection is broken, and without this each would fail
+        one more request before the pool replaced it."""
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.create_task(self._check())
+
+    async def _check(self) -> None:
+        with contextlib.suppress(Exception):  # the database still down: the next error retries
+            await self.pool.check()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:

@@ -8,11 +8,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import OperationalError
 from psycopg import errors as pg_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+RETRY_AFTER_SECONDS = 2
 
 
 class ApiError(Exception):
@@ -72,3 +75,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(pg_errors.IntegrityError)
     async def _conflict(_: Request, exc: pg_errors.IntegrityError) -> JSONResponse:
         return JSONResponse(_body("conflict", "the change conflicts with existing data"), 409)
+
+    @app.exception_handler(OperationalError)
+    async def _unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # The database is down or restarting (the pool's PoolTimeout is an OperationalError
+        # too): a 503 the client may retry, and the pool's idle connections checked at once, so
+        # the ones a restart broke are replaced before later requests draw them.
+        db = getattr(request.app.state, "db", None)
+        if db is not None:
+            db.recheck()
+        return JSONResponse(_body("database_unavailable", "the database is not answering;"
+                                  " retry in a few seconds"), 503,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

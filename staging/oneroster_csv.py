@@ -197,6 +197,12 @@ class Reader:
                                           f"header has {len(header)}; quote values that hold a "
                                           "comma")
                         continue
+                    nul = next((c for c, v in zip(header, values, strict=True) if "\0" in v),
+                               None)
+                    if nul is not None:  # PostgreSQL text cannot hold it: the load would fail
+                        self.problems.add(f"{file}.csv row {n} column {nul}", "holds a NUL"
+                                          " character (byte 0); remove it")
+                        continue
                     yield n, [values[i] if i >= 0 else "" for i in at]
         except UnicodeDecodeError:
             self.problems.add(f"{file}.csv row {n + 1}", "not UTF-8 text; save it as UTF-8")

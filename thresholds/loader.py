@@ -31,6 +31,9 @@ def load_thresholds(path: Path = DEFAULT_FILE) -> Thresholds:
             from None
     except yaml.YAMLError as exc:
         raise ThresholdError(f"{path}: not YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ThresholdError(f"{path}: not a text file (byte {exc.start} is not UTF-8); the"
+                             " launch thresholds are a UTF-8 YAML file") from None
     if not isinstance(raw, dict):
         raise ThresholdError(f"{path}: launch thresholds are a mapping with 'version: 1',"
                              " 'objectives' and 'arrivals'")

@@ -1,5 +1,6 @@
 """What a report says, computed from a run directory alone (run.json, scenario.json, verdict.json,
-summary.json, intervals.jsonl, exposures.jsonl, capacity.json when a capacity search ran):
+summary.json, intervals.jsonl, exposures.jsonl, capacity.json when a capacity search ran; a run
+whose master died has no summary or verdict: they are rebuilt from its intervals, partial):
 the verdict and its reasons, what was rehearsed, the assumption ledger, per-interval latency
 per objective group (merged exactly from the intervals' HDR histograms), planned vs achieved
 arrivals, errors by endpoint, exposures, capacity and headroom, differences from a baseline
@@ -20,7 +21,8 @@ from firstbell.report.people import gate as people_gate
 from firstbell.report.people import section as people_section
 from kernel.clock import hhmm
 from kernel.errors import UserError
-from loadtests.hdr import decode, new_histogram, percentile_value
+from loadtests.hdr import PERCENTILES, decode, new_histogram, percentile_value
+from loadtests.recover import reconstruct
 from loadtests.rundir import read_jsonl
 
 RUNBOOKS = "runbooks/alerts"
@@ -53,6 +55,13 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: a line is not valid JSON ({exc.msg}); the run directory was"
                         " damaged: rerun, or report on a copy without that line") from None
+
+
+def _timing(measured: dict[str, Any]) -> dict[str, Any]:
+    """A run's overall timing with every figure present: None where no request was timed (a
+    run stopped before its first answer), so the templates show n/a instead of failing."""
+    empty = {"mean": None, "max": None, **{f"p{p:g}": None for p in PERCENTILES}}
+    return {**empty, **measured}
 
 
 def _group(endpoint: str) -> str | None:
@@ -165,8 +174,13 @@ def load(run_dir: Path, baseline: Path | None = None,
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such run directory")
     run = _read(run_dir / "run.json")
-    verdict = _read(run_dir / "verdict.json")
-    summary = _read(run_dir / "summary.json")
+    intervals = _lines(run_dir / "intervals.jsonl")
+    exposures = _lines(run_dir / "exposures.jsonl")
+    if (run_dir / "summary.json").is_file() and (run_dir / "verdict.json").is_file():
+        verdict = _read(run_dir / "verdict.json")
+        summary = _read(run_dir / "summary.json")
+    else:  # the master died before its end: what the intervals on disk say, marked partial
+        summary, verdict = reconstruct(run_dir, run, intervals, exposures)
     scenario = _read(run_dir / "scenario.json", required=False) or {}
     if capacity_file is not None and not capacity_file.is_file():
         raise UserError(f"option --capacity: {capacity_file}: no such file; give the"
@@ -186,8 +200,6 @@ def load(run_dir: Path, baseline: Path | None = None,
                             " readiness.json of `firstbell readiness` (no summary/schools)")
         people = people_section(readiness)
         verdict = people_gate(verdict, people)
-    intervals = _lines(run_dir / "intervals.jsonl")
-    exposures = _lines(run_dir / "exposures.jsonl")
     plan = run.get("plan", {})
     groups = sorted({o["group"] for o in verdict["objectives"]
                      if o["measure"] in ("p95", "p99") and o["group"] != "*"})
@@ -218,8 +230,9 @@ def load(run_dir: Path, baseline: Path | None = None,
                    "sessions_started": sum(a["started"] for a in summary["arrivals"].values()),
                    "sessions_due": round(sum(a["expected"]
                                              for a in summary["arrivals"].values()), 1),
-                   "corrected": summary["overall"]["corrected"],
-                   "service": summary["overall"]["service"], "partial": summary["partial"]},
+                   "corrected": _timing(summary["overall"]["corrected"]),
+                   "service": _timing(summary["overall"]["service"]),
+                   "partial": summary["partial"]},
         # people, sessions and login attempts per person beside the plan's (older runs: none)
         "amplification": summary.get("amplification") or {},
         "thresholds": {o["name"]: o["threshold"] for o in verdict["objectives"]},
@@ -230,6 +243,11 @@ def load(run_dir: Path, baseline: Path | None = None,
         "capacity": capacity, "forecast_peak": forecast, "headroom": headroom,
         "headroom_required": verdict["gates"]["capacity_headroom"]["required"],
         "actions": actions(verdict), "baseline": None, "saturation": saturation,
+        # load processes lost mid-run (when, how much load went with them), and why the run is
+        # partial when its master died before writing its summary
+        "lost_workers": summary.get("lost_workers") or [],
+        "partial_note": (summary.get("reconstructed") or {}).get("note")
+        or ("interrupted: the numbers cover the part that ran" if summary["partial"] else None),
         "people": people,
     }
     personas = sorted(p for p, a in summary["arrivals"].items()

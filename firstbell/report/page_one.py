@@ -113,6 +113,8 @@ def sentences(verdict: dict[str, Any], room: dict[str, Any], system: str,
         why.append(f"people readiness is {people['statement']}")
     if verdict.get("aborted"):
         why.append("the run was stopped early")
+    # a load process lost mid-run: the plan's load was not all sent (hub_loop.judge)
+    why.extend(r for r in verdict.get("reasons", []) if r.startswith("load process "))
     if said == "GO":
         span = "the part of the day that ran" if verdict.get("partial") else "the day"
         first = (f"GO: all {len(verdict['objectives'])} launch objectives held through {span}"

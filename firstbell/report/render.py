@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from firstbell.report import charts
 from firstbell.report.moment import clock_seconds
+from kernel.errors import UserError
 
 FILES = ("report.html", "report.md", "report.json")
 
@@ -111,11 +112,18 @@ def markdown(data: dict[str, Any]) -> str:
 
 def _replace_all(texts: dict[Path, str]) -> list[Path]:
     written = []
-    for path, text in texts.items():
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        written.append((tmp, path))
-    for tmp, path in written:  # all rendered before any is replaced
+    try:
+        for path, text in texts.items():
+            tmp = path.with_name(path.name + ".tmp")
+            written.append((tmp, path))
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:  # the disk full: no report, and no half-written file left behind
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
+        raise UserError(f"{written[-1][1]}: cannot write it ({exc.strerror or exc}); nothing"
+                        f" was written: free space in {written[-1][1].parent} and run the"
+                        " command again") from None
+    for tmp, path in written:  # all written before any is replaced
         os.replace(tmp, path)
     return [path for _, path in written]
 

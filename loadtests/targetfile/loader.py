@@ -91,7 +91,13 @@ def _read_yaml(path: Path, prefix: Path_, where: dict[Path_, tuple[Path, int]]) 
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TargetFileError(f"{path}: cannot read the target file ({exc.strerror})") from None
-    loader = yaml.SafeLoader(text)
+    except UnicodeDecodeError as exc:
+        raise TargetFileError(f"{path}: not a text file (byte {exc.start} is not UTF-8); target"
+                              " files are UTF-8 YAML") from None
+    try:  # the reader refuses control characters already here
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise TargetFileError(f"{path}: not YAML: {exc}") from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -8,6 +8,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from kernel.errors import UserError
 from loadtests.browser import ClickPath, LoginSpec
 from loadtests.targetfile.model import (
     Block,
@@ -93,7 +94,31 @@ def csv_pool(tf: TargetFile, persona: str, base: Path) -> list[dict[str, str]] |
     pool = tf.personas[persona].pool
     if not isinstance(pool, CsvPool):
         return None
-    with (base.parent / pool.csv).open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return [{field: row.get(column, "") for field, column in pool.columns.items()}
-            for row in rows]
+    path = base.parent / pool.csv
+    where = f"{path} (pool of persona {persona})"
+    line = 1
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f, strict=True)
+            header = reader.fieldnames or []
+            missing = [c for c in pool.columns.values() if c not in header]
+            if missing:  # else every login would send an empty value
+                raise UserError(f"{where}: no column {', '.join(map(repr, missing))} in its"
+                                f" header ({', '.join(map(repr, header)) or 'empty file'}); fix"
+                                " the pool's columns in the target file or the CSV's header")
+            rows = []
+            for row in reader:
+                line = reader.line_num
+                rows.append({field: row.get(column) or "" for field, column in
+                             pool.columns.items()})
+    except OSError as exc:
+        raise UserError(f"{where}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{where}: not UTF-8 text (byte {exc.start} after line {line});"
+                        " save it as UTF-8") from None
+    except csv.Error as exc:
+        raise UserError(f"{where} line {line + 1}: not readable CSV ({exc})") from None
+    if not rows:
+        raise UserError(f"{where}: no accounts in it (a header and no rows); add the vendor's"
+                        " test accounts, one per row")
+    return rows
