@@ -186,17 +186,18 @@ def target_gauges(base_url: str, timeout: float = 3.0) -> TargetGauges:
 def saturated(reasons: list[str], dropped: float, generator_cpu: float, error_ratio: float,
               usage: Usage, short_of: tuple[str, ...] = ()) -> str:
     """The resource to name for a failed step, by the first rule that holds: the load
-    generator (it dropped arrivals — `short_of` names the personas whose user pool had no free
-    identity —, ran out of CPU, or only the arrival gate failed), an
-    injected rate limit shedding requests, the database pool (requests waiting for a
-    connection with every connection lent), then the machine's CPU and which process kind
-    used most of it (the login KDF when logins failed on a busy SIS server), then one process
-    at a full core (a single-threaded server saturates there while the machine has room)."""
-    if dropped > DROPPED and short_of:
-        return f"load generator (its user pool ran out of {', '.join(short_of)} identities)"
-    if dropped > DROPPED or generator_cpu > GENERATOR_CPU or \
-            (reasons and all(r.startswith("arrival") for r in reasons)):
-        return "load generator"
+    generator when it ran out of CPU or only the arrival gate failed; an injected rate limit
+    shedding requests; the database pool (requests waiting for a connection with every
+    connection lent); the machine's CPU and which process kind used most of it (the login KDF
+    when logins failed on a busy SIS server); one process at a full core (a single-threaded
+    server saturates there while the machine has room); and last the generator again when it
+    dropped arrivals (`short_of`: the personas it dropped) — last, because a slow target makes
+    sessions longer, so a generator with a fixed number of users drops arrivals *because* the
+    target slowed down, and the target's limit is the one to name."""
+    if generator_cpu > GENERATOR_CPU:
+        return "load generator (its CPU)"
+    if reasons and all(r.startswith("arrival") for r in reasons):
+        return "load generator" + (_dropping(short_of) if dropped > DROPPED else "")
     gauges = usage.gauges
     if gauges.rate_limited and error_ratio > 0:
         return "rate limit (an injected fault)"
@@ -208,12 +209,18 @@ def saturated(reasons: list[str], dropped: float, generator_cpu: float, error_ra
         if busiest == "SIS server" and logins:
             return "login KDF (CPU of the SIS server)"
         return f"CPU ({busiest})"
-    # a single-threaded server (one Python process: the GIL) is saturated at one core while
-    # the machine still has room
     full = [k for k, v in sorted(usage.one_process.items(), key=lambda kv: -kv[1])
             if v >= ONE_CORE and k != "load generator"]
     if full:
         if full[0] == "SIS server" and logins:
             return "login KDF (one SIS server process at a full core)"
         return f"CPU ({full[0]}: one process at a full core)"
+    if dropped > DROPPED:
+        return "load generator" + _dropping(short_of)
     return "none identified"
+
+
+def _dropping(short_of: tuple[str, ...]) -> str:
+    who = f" {', '.join(short_of)}" if short_of else ""
+    return (f" (it dropped{who} arrivals: no free user or identity in time; add load"
+            " processes with --workers, or a larger user pool)")
