@@ -33,6 +33,7 @@ COPY loadtests ./loadtests
 COPY monitoring ./monitoring
 COPY recordings ./recordings
 COPY sis ./sis
+COPY readiness ./readiness
 RUN pip install . \
     && firstbell --help > /dev/null \
     && python -c "import staging.server, loadtests.locustfile"

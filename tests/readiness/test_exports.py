@@ -34,10 +34,11 @@ def test_exit_code_and_shape(run: tuple[int, Path, str]) -> None:
     code, out, _ = run
     data = json.loads((out / "readiness.json").read_text())
     assert set(data) == {"format", "go_live", "as_of", "roster", "log", "week_ends", "metrics",
-                         "summary", "district", "schools", "warnings"}
+                         "summary", "district", "schools", "warnings", "decision"}
     assert data["go_live"] == "2019-04-22" and data["as_of"] < data["go_live"]
     summary = data["summary"]
     ready = summary["at_target"] / summary["schools"] >= 0.9
+    assert data["decision"]["passed"] is ready and len(data["decision"]["reasons"]) == 1
     assert code == (0 if ready else 3)
     assert summary["schools"] == len(data["schools"]) == 8
     p = summary["projected"]
