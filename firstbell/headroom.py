@@ -109,6 +109,11 @@ class Headroom:
             return f"at least {shown}, limited by the {resource}"
         if self.limited_by == "ceiling":
             return f"at least {shown}: it held every step up to the ceiling set"
+        if self.limited_by == "budget" and self.first_failure is not None:
+            failure = self.first_failure
+            return (f"held {shown} the forecast peak; {failure['multiple']:.2f}× broke"
+                    f" {failure['objective'] or 'the thresholds'} ({failure['resource']}); the"
+                    " time budget ended the search before it narrowed the gap")
         if self.limited_by == "budget":
             return f"at least {shown}: the time budget ended the search"
         failure = self.first_failure or {}

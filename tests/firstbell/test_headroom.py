@@ -96,6 +96,9 @@ def test_each_way_a_search_ends_says_what_it_measured() -> None:
         "at least 2.00×: it held every step up to the ceiling set"
     assert _headroom([(1.0, True)], "budget").statement() == \
         "at least 1.00×: the time budget ended the search"
+    assert _headroom([(1.0, True), (1.5, True), (2.25, False)], "budget").statement() == (
+        "held 1.50× the forecast peak; 2.25× broke auth.p95 (CPU (SIS server)); the time"
+        " budget ended the search before it narrowed the gap")
     broken = _headroom([(1.0, False), (0.67, False)])
     assert broken.held is None and not broken.passed
     assert broken.statement().startswith("the forecast peak itself did not hold: 1.00× broke")
