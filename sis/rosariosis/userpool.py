@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from fake_data.district import SYNTHETIC_NOTE, District
 from fake_data.export_parquet import stamp, synthetic_metadata
 from fake_data.userpool import build_userpool
-from sis.rosariosis.seed import Seeded
+from sis.rosariosis.ids import Seeded
 
 PERSONAS = ("teacher", "parent", "student", "admin", "inactive")
 
