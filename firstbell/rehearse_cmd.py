@@ -351,9 +351,12 @@ def _people(people: PeopleRequest, run_dir: Path, code: int,
                   + (f" {people.log}" if people.log else " a synthetic training-sandbox log")
                   + " …", highlight=False)
     folder = district_cache(*district)
-    score_into(run_dir, people.metrics, district=folder, activity=people.log,
-               generated=None if people.log else district)
-    section = people_section(json.loads((run_dir / "readiness.json").read_text("utf-8")))
+    result, ready, reasons = score_into(run_dir, people.metrics, district=folder,
+                                        activity=people.log,
+                                        generated=None if people.log else district)
+    # the scorecard as readiness.json holds it, without reading back what was just written
+    section = people_section({**result.as_json(),
+                              "decision": {"passed": ready, "reasons": reasons}})
     verdict = people_gate(json.loads((run_dir / "verdict.json").read_text("utf-8")), section)
     write_json(run_dir / "verdict.json", verdict)
     console.print(f"      people readiness: {section['statement']}", highlight=False)
